@@ -1,0 +1,112 @@
+// What every mode offers a user of a running topology: send and ask from outside, spawn and
+// stop, crash and restart hosts, metrics as rxjs streams, dead letters and failures.
+import { Observable, type Subscription } from 'rxjs';
+import type { Behavior } from './behavior.ts';
+import type { MetricsSnapshot } from './metrics.ts';
+import type { ActorRef, Address, AnyRef, Msg } from './ref.ts';
+import { formatRef } from './ref.ts';
+import type { ActorSystem, DeadLetter, Failure, Mode } from './system.ts';
+import type { Topology } from './topology.ts';
+
+export class AskTimeoutError extends Error {
+  override readonly name = 'AskTimeoutError';
+}
+
+export abstract class Runtime {
+  abstract readonly mode: Mode;
+  private askSeq = 0;
+
+  constructor(readonly system: ActorSystem, readonly topology: Topology) {}
+
+  get seed(): number {
+    return this.system.seed;
+  }
+
+  /** Milliseconds since the run started (virtual in sim). */
+  now(): number {
+    return this.system.engine.now();
+  }
+
+  /** Send a message from outside the system. */
+  send<M extends Msg>(to: ActorRef<M>, msg: M): void {
+    this.system.send(to, msg, undefined);
+  }
+
+  /** Ask from outside: resolves with the reply, rejects with AskTimeoutError. */
+  ask<Q extends Msg, R extends Msg>(to: ActorRef<Q>, make: (replyTo: ActorRef<R>) => Q, timeoutMs: number): Promise<R> {
+    const host = this.system.host(to.host);
+    const path = `$ask/${++this.askSeq}`;
+    return new Promise<R>((resolve, reject) => {
+      const cancel = this.system.engine.after(timeoutMs, () => {
+        host.receivers.delete(path);
+        reject(new AskTimeoutError(`no reply from ${formatRef(to)} within ${timeoutMs} ms`));
+      });
+      host.receivers.set(path, {
+        accept: (reply) => {
+          cancel();
+          host.receivers.delete(path);
+          resolve(reply as R);
+        },
+      });
+      this.system.send(to, make({ host: to.host, path }), undefined);
+    });
+  }
+
+  spawn<S, M extends Msg>(host: string, path: string, behavior: Behavior<S, M>): ActorRef<M> {
+    return this.system.spawn(host, path, behavior);
+  }
+
+  stop(ref: AnyRef): void {
+    this.system.stop(ref);
+  }
+
+  isAlive(ref: Address): boolean {
+    return this.system.isAlive(ref);
+  }
+
+  /** Current state of an actor, for tests and inspection (undefined if it is not running). */
+  stateOf<S>(ref: Address): S | undefined {
+    return this.system.lookup(ref)?.state as S | undefined;
+  }
+
+  crash(host: string): void {
+    this.system.crashHost(host);
+    this.onHostChange(host, false);
+  }
+
+  restart(host: string): void {
+    this.system.restartHost(host);
+    this.onHostChange(host, true);
+  }
+
+  protected abstract onHostChange(host: string, up: boolean): void;
+
+  get deadLetters(): Observable<DeadLetter> {
+    return this.system.deadLetters;
+  }
+
+  get failures(): Observable<Failure> {
+    return this.system.failures;
+  }
+
+  metrics(): MetricsSnapshot {
+    return this.system.metrics();
+  }
+
+  /** A snapshot of all counters every `periodMs` of this run's clock. */
+  metrics$(periodMs: number): Observable<MetricsSnapshot> {
+    if (!(periodMs > 0)) throw new RangeError('metrics period must be > 0');
+    return this.sampleEvery(periodMs, () => this.system.metrics());
+  }
+
+  protected abstract sampleEvery<T>(periodMs: number, sample: () => T): Observable<T>;
+
+  /** The trace hash so far (sim mode records a trace by default). */
+  traceHash(): string | undefined {
+    return this.system.trace?.hash();
+  }
+
+  abstract shutdown(): Promise<void>;
+}
+
+export type { Subscription };

@@ -1,0 +1,265 @@
+// Sim mode: the whole topology in one process under the deterministic scheduler. Virtual time
+// moves only when the next event is due, so a run is as fast as the CPU and, for one seed,
+// always the same, byte for byte (see the trace hash).
+import { Observable, Subject } from 'rxjs';
+import type { Cell, Mailbox } from './cell.ts';
+import { countActorDrop } from './metrics.ts';
+import { hash32, seededRandom } from './random.ts';
+import type { Address, Msg } from './ref.ts';
+import { Runtime } from './runtime.ts';
+import { SimScheduler } from './scheduler.ts';
+import { ActorSystem, type Engine, type Receiver, type SystemOptions } from './system.ts';
+import type { Topology } from './topology.ts';
+import { SimNetwork, type LinkOptions } from '../transport/memory/sim-network.ts';
+import type { Envelope } from '../transport/types.ts';
+
+export interface SimOptions extends Partial<SystemOptions> {
+  readonly seed: number;
+  /** Options of every link the topology does not describe. */
+  readonly network?: LinkOptions;
+}
+
+export interface RunLimits {
+  /** Stop after this much virtual time from now. */
+  readonly maxMs?: number;
+  /** Stop after this many events (a guard against livelock). Default 50 million. */
+  readonly maxEvents?: number;
+}
+
+const DEFAULT_MAX_EVENTS = 50_000_000;
+
+class SimMailbox implements Mailbox {
+  private queue: [Msg, Address | undefined][] = [];
+  private head = 0;
+  private busyUntilMs = 0;
+  private drainScheduled = false;
+  private processing = false;
+  private closed = false;
+
+  constructor(private readonly cell: Cell, private readonly scheduler: SimScheduler) {}
+
+  accept(msg: Msg, from: Address | undefined): void {
+    if (this.closed) return;
+    const m = this.cell.metrics;
+    m.received++;
+    if (!this.drainScheduled && !this.processing && this.head === this.queue.length && this.scheduler.now() >= this.busyUntilMs) {
+      this.run(msg, from);
+      return;
+    }
+    const limit = this.cell.behavior.mailbox;
+    if (limit && this.queue.length - this.head >= limit.capacity) {
+      countActorDrop(m, 'mailbox-full');
+      if (limit.overflow === 'dropNewest') return;
+      this.head++; // dropOldest
+    }
+    this.queue.push([msg, from]);
+    const depth = this.queue.length - this.head;
+    if (depth > m.maxQueueDepth) m.maxQueueDepth = depth;
+    if (!this.drainScheduled) this.scheduleDrain();
+  }
+
+  depth(): number {
+    return this.queue.length - this.head;
+  }
+
+  close(): number {
+    this.closed = true;
+    const n = this.depth();
+    this.queue = [];
+    this.head = 0;
+    return n;
+  }
+
+  private run(msg: Msg, from: Address | undefined): void {
+    this.processing = true;
+    this.cell.process(msg, from);
+    this.processing = false;
+    const costMs = this.cell.serviceTimeMs(msg);
+    if (costMs > 0) {
+      this.busyUntilMs = this.scheduler.now() + costMs;
+      this.cell.metrics.busyMs += costMs;
+    }
+  }
+
+  private scheduleDrain(): void {
+    this.drainScheduled = true;
+    this.scheduler.schedule(Math.max(0, this.busyUntilMs - this.scheduler.now()), this.drain);
+  }
+
+  private readonly drain = (): void => {
+    this.drainScheduled = false;
+    if (this.closed || this.head === this.queue.length) return;
+    const [msg, from] = this.queue[this.head]!;
+    this.queue[this.head++] = undefined as unknown as [Msg, Address | undefined];
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    }
+    this.run(msg, from);
+    if (this.head < this.queue.length && !this.drainScheduled) this.scheduleDrain();
+  };
+}
+
+class SimEngine implements Engine {
+  readonly mode = 'sim' as const;
+  constructor(readonly scheduler: SimScheduler, readonly network: SimNetwork) {}
+
+  now(): number {
+    return this.scheduler.now();
+  }
+
+  after(delayMs: number, fn: () => void): () => void {
+    const ev = this.scheduler.schedule(delayMs, fn);
+    return () => { ev.cancelled = true; };
+  }
+
+  post(receiver: Receiver, msg: Msg, from: Address | undefined): void {
+    this.scheduler.schedule(0, () => receiver.accept(msg, from));
+  }
+
+  transmit(env: Envelope, fromHost: string): void {
+    this.network.endpoint(fromHost).send(env);
+  }
+
+  createMailbox(cell: Cell): Mailbox {
+    return new SimMailbox(cell, this.scheduler);
+  }
+
+  linkStats() {
+    return this.network.stats();
+  }
+}
+
+export class SimRuntime extends Runtime {
+  readonly mode = 'sim' as const;
+  readonly scheduler: SimScheduler;
+  readonly network: SimNetwork;
+  private readonly stepHooks: (() => void)[] = [];
+  private readonly samplers: { periodMs: number; nextMs: number; emit: () => void }[] = [];
+
+  constructor(topology: Topology, opts: SimOptions) {
+    const system = new ActorSystem({ trace: true, ...opts });
+    super(system, topology);
+    this.scheduler = new SimScheduler();
+    const rng = seededRandom(opts.seed, '$network');
+    this.network = new SimNetwork({ clock: this.scheduler, random: rng.next, defaults: opts.network });
+    system.engine = new SimEngine(this.scheduler, this.network);
+    for (const h of topology.hosts) {
+      system.addHost(h.name);
+      void this.network.endpoint(h.name).start((env) => system.receive(env));
+    }
+    for (const l of topology.links) this.network.setLink(l.a, l.b, l.options);
+    for (const a of topology.actors) system.spawn(a.host, a.path, a.behavior);
+  }
+
+  /** Run every event due within the next `ms` of virtual time, then move the clock there. */
+  advance(ms: number): void {
+    const until = this.scheduler.now() + ms;
+    this.loop(until, DEFAULT_MAX_EVENTS, () => false);
+    this.scheduler.advanceTo(until);
+    this.sample();
+  }
+
+  /**
+   * Run until no event is left (or a limit is hit). Returns whether the system went idle;
+   * a repeating timer keeps a system busy forever, so give `maxMs` for such topologies.
+   */
+  runUntilIdle(limits: RunLimits = {}): { idle: boolean; events: number } {
+    const start = this.scheduler.executed;
+    const until = limits.maxMs === undefined ? Infinity : this.scheduler.now() + limits.maxMs;
+    this.loop(until, limits.maxEvents ?? DEFAULT_MAX_EVENTS, () => false);
+    return { idle: this.scheduler.nextTime() === undefined, events: this.scheduler.executed - start };
+  }
+
+  /** Run until `done()` holds, checking after every event. Returns whether it did within `withinMs`. */
+  runUntil(done: () => boolean, withinMs: number, maxEvents = DEFAULT_MAX_EVENTS): boolean {
+    if (done()) return true;
+    const until = this.scheduler.now() + withinMs;
+    const ok = this.loop(until, maxEvents, done);
+    // Nothing more was due before the deadline: the whole wait has passed.
+    if (!ok) this.scheduler.advanceTo(until);
+    return ok;
+  }
+
+  /** Call `check` after every event: for invariants that must hold at every step. */
+  onStep(check: () => void): () => void {
+    this.stepHooks.push(check);
+    return () => {
+      const i = this.stepHooks.indexOf(check);
+      if (i >= 0) this.stepHooks.splice(i, 1);
+    };
+  }
+
+  /** Crash a host: its actors lose all state and the network drops everything to and from it. */
+  protected onHostChange(host: string, up: boolean): void {
+    this.network.setHostUp(host, up);
+  }
+
+  cut(a: string, b: string): void {
+    this.system.trace?.note(`cut ${a} ${b} @${this.now()}`);
+    this.network.cut(a, b);
+  }
+
+  isolate(host: string): void {
+    this.system.trace?.note(`isolate ${host} @${this.now()}`);
+    this.network.isolate(host, this.system.hosts.keys());
+  }
+
+  heal(): void {
+    this.system.trace?.note(`heal @${this.now()}`);
+    this.network.heal();
+  }
+
+  async shutdown(): Promise<void> {
+    for (const h of this.system.hosts.values()) {
+      for (const r of [...h.receivers.values()]) (r as Partial<Cell>).stop?.('shutdown');
+    }
+  }
+
+  protected sampleEvery<T>(periodMs: number, sample: () => T): Observable<T> {
+    return new Observable<T>((sub) => {
+      const s = { periodMs, nextMs: this.now() + periodMs, emit: () => sub.next(sample()) };
+      this.samplers.push(s);
+      return () => {
+        const i = this.samplers.indexOf(s);
+        if (i >= 0) this.samplers.splice(i, 1);
+      };
+    });
+  }
+
+  private loop(untilMs: number, maxEvents: number, done: () => boolean): boolean {
+    const sched = this.scheduler;
+    const hooks = this.stepHooks;
+    const sampling = this.samplers.length > 0;
+    for (let n = 0; n < maxEvents; n++) {
+      if (!sched.step(untilMs)) return false;
+      for (let i = 0; i < hooks.length; i++) hooks[i]!();
+      if (sampling) this.sample();
+      if (done()) return true;
+    }
+    throw new Error(`simulation did not settle within ${maxEvents} events (seed ${this.seed}, at ${this.now()} ms)`);
+  }
+
+  private sample(): void {
+    const now = this.now();
+    for (const s of this.samplers) {
+      while (now >= s.nextMs) {
+        s.nextMs += s.periodMs;
+        s.emit();
+      }
+    }
+  }
+}
+
+/** Run a topology in sim mode. Nothing happens until you advance or run the clock. */
+export function runSim(topology: Topology, opts: SimOptions): SimRuntime {
+  if (!Number.isInteger(opts.seed)) throw new RangeError(`seed must be an integer, got ${opts.seed}`);
+  return new SimRuntime(topology, opts);
+}
+
+/** A stable integer seed from any string (for seeds given as names). */
+export function seedFrom(text: string): number {
+  return hash32(text);
+}
+
+export { Subject };

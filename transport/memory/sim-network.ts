@@ -1,0 +1,274 @@
+// The simulated network of sim mode. Every envelope between hosts passes through it and meets
+// the faults a real network has, decided by the run's seed: latency (per link, with jitter,
+// which also reorders), bandwidth (serialisation delay and queueing per directed link), drops,
+// duplicates, partitions, crashed hosts, and scripted filters for exact scenarios
+// ("drop the 3rd request to replica 2"). Nothing is hidden: every loss is counted by reason.
+import { Subject } from 'rxjs';
+import type { DeliverFn, Envelope, Transport, TransportEvent, TransportStats } from '../types.ts';
+import { countDrop, emptyStats } from '../types.ts';
+
+/** The part of the simulator's scheduler the network needs. */
+export interface Clock {
+  now(): number;
+  schedule(delayMs: number, run: () => void): unknown;
+}
+
+export interface LinkOptions {
+  /** One-way base latency. Default 0.05 ms (a rack). */
+  readonly latencyMs?: number;
+  /** Uniform extra delay in [0, jitterMs): packets may overtake each other. Default 0. */
+  readonly jitterMs?: number;
+  /** Link rate; when set, a message of n bytes occupies the link n*8/rate and later ones queue. */
+  readonly bandwidthMbps?: number;
+  /** Probability that an envelope is lost. */
+  readonly dropRate?: number;
+  /** Probability that an envelope is delivered twice. */
+  readonly duplicateRate?: number;
+}
+
+export interface FilterInfo {
+  readonly fromHost: string;
+  readonly toHost: string;
+  readonly nowMs: number;
+}
+
+/** A scripted fault: look at an envelope in flight and decide its fate. */
+export type FilterVerdict = 'deliver' | 'drop' | { readonly delayMs: number };
+export type PacketFilter = (env: Envelope, info: FilterInfo) => FilterVerdict;
+
+export interface LinkStats {
+  readonly from: string;
+  readonly to: string;
+  sent: number;
+  delivered: number;
+  duplicated: number;
+  bytes: number;
+  dropped: Record<string, number>;
+}
+
+export interface SimNetworkOptions {
+  readonly clock: Clock;
+  /** The network's own seeded stream. */
+  readonly random: () => number;
+  /** Applied to every link without its own options. */
+  readonly defaults?: LinkOptions;
+  /** Size of a message for bandwidth accounting; default: its `sizeBytes` field or 100. */
+  readonly sizeOf?: (env: Envelope) => number;
+}
+
+const DEFAULT_LINK: Required<Omit<LinkOptions, 'bandwidthMbps'>> & { bandwidthMbps: number | undefined } = {
+  latencyMs: 0.05, jitterMs: 0, bandwidthMbps: undefined, dropRate: 0, duplicateRate: 0,
+};
+
+export class SimNetwork {
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private defaults: LinkOptions;
+  private readonly links = new Map<string, LinkOptions>();
+  private readonly linkStats = new Map<string, LinkStats>();
+  private readonly linkFreeAt = new Map<string, number>();
+  private readonly cuts = new Set<string>();
+  private readonly down = new Set<string>();
+  private readonly filters: PacketFilter[] = [];
+  private readonly endpoints = new Map<string, SimEndpoint>();
+  private readonly sizeOf: (env: Envelope) => number;
+
+  constructor(opts: SimNetworkOptions) {
+    this.clock = opts.clock;
+    this.random = opts.random;
+    this.defaults = { ...opts.defaults };
+    this.sizeOf = opts.sizeOf ?? defaultSize;
+  }
+
+  /** The Transport of one host on this network. */
+  endpoint(host: string): SimEndpoint {
+    let ep = this.endpoints.get(host);
+    if (!ep) {
+      ep = new SimEndpoint(host, this);
+      this.endpoints.set(host, ep);
+    }
+    return ep;
+  }
+
+  /** Options for both directions between a and b (or one direction with `oneWay`). */
+  setLink(a: string, b: string, opts: LinkOptions, oneWay = false): void {
+    this.links.set(linkKey(a, b), { ...this.links.get(linkKey(a, b)), ...opts });
+    if (!oneWay) this.links.set(linkKey(b, a), { ...this.links.get(linkKey(b, a)), ...opts });
+  }
+
+  /** Change the options every link without its own starts from. */
+  setDefaults(opts: LinkOptions): void {
+    this.defaults = { ...this.defaults, ...opts };
+  }
+
+  link(from: string, to: string): LinkOptions {
+    return { ...DEFAULT_LINK, ...this.defaults, ...this.links.get(linkKey(from, to)) };
+  }
+
+  /** Partition a from b, both directions. */
+  cut(a: string, b: string): void {
+    this.cuts.add(linkKey(a, b));
+    this.cuts.add(linkKey(b, a));
+  }
+
+  /** Cut `host` off from every other host. */
+  isolate(host: string, others: Iterable<string>): void {
+    for (const other of others) if (other !== host) this.cut(host, other);
+  }
+
+  /** Remove every partition. */
+  heal(): void {
+    this.cuts.clear();
+  }
+
+  isCut(from: string, to: string): boolean {
+    return this.cuts.has(linkKey(from, to));
+  }
+
+  /** A crashed host neither sends nor receives; envelopes in flight to it are lost. */
+  setHostUp(host: string, up: boolean): void {
+    if (up) this.down.delete(host);
+    else this.down.add(host);
+  }
+
+  isUp(host: string): boolean {
+    return !this.down.has(host);
+  }
+
+  /** Add a scripted filter; returns a function that removes it. Filters run in order added. */
+  addFilter(filter: PacketFilter): () => void {
+    this.filters.push(filter);
+    return () => {
+      const i = this.filters.indexOf(filter);
+      if (i >= 0) this.filters.splice(i, 1);
+    };
+  }
+
+  clearFilters(): void {
+    this.filters.length = 0;
+  }
+
+  /** True for a host that has an endpoint on this network. */
+  isKnown(host: string): boolean {
+    return this.endpoints.has(host);
+  }
+
+  stats(): LinkStats[] {
+    return [...this.linkStats.values()].map((s) => ({ ...s, dropped: { ...s.dropped } }));
+  }
+
+  /** @internal the endpoints call this. */
+  transmit(env: Envelope, fromHost: string): void {
+    const toHost = env.to.host;
+    const stats = this.statsFor(fromHost, toHost);
+    stats.sent++;
+    const target = this.endpoints.get(toHost);
+    if (!target) return this.drop(stats, 'unknown-host');
+    if (this.down.has(fromHost) || this.down.has(toHost)) return this.drop(stats, 'host-down');
+    if (this.cuts.has(linkKey(fromHost, toHost))) return this.drop(stats, 'partition');
+    let extraDelayMs = 0;
+    for (const filter of this.filters) {
+      const verdict = filter(env, { fromHost, toHost, nowMs: this.clock.now() });
+      if (verdict === 'drop') return this.drop(stats, 'filter');
+      if (verdict !== 'deliver') extraDelayMs += verdict.delayMs;
+    }
+    const link = this.link(fromHost, toHost);
+    if (link.dropRate && this.random() < link.dropRate) return this.drop(stats, 'random-loss');
+    const copies = link.duplicateRate && this.random() < link.duplicateRate ? 2 : 1;
+    if (copies === 2) stats.duplicated++;
+    for (let i = 0; i < copies; i++) {
+      const delayMs = this.delayFor(env, link, fromHost, toHost, stats) + extraDelayMs;
+      this.clock.schedule(delayMs, () => this.arrive(env, fromHost, target, stats));
+    }
+  }
+
+  private delayFor(env: Envelope, link: LinkOptions, fromHost: string, toHost: string, stats: LinkStats): number {
+    let delayMs = link.latencyMs ?? DEFAULT_LINK.latencyMs;
+    if (link.jitterMs) delayMs += this.random() * link.jitterMs;
+    if (link.bandwidthMbps) {
+      const sizeBytes = this.sizeOf(env);
+      stats.bytes += sizeBytes;
+      // Serialisation: the link sends one message at a time; a busy link queues.
+      const key = linkKey(fromHost, toHost);
+      const now = this.clock.now();
+      const start = Math.max(now, this.linkFreeAt.get(key) ?? 0);
+      const wireMs = (sizeBytes * 8) / (link.bandwidthMbps * 1000);
+      this.linkFreeAt.set(key, start + wireMs);
+      delayMs += start - now + wireMs;
+    }
+    return delayMs;
+  }
+
+  private arrive(env: Envelope, fromHost: string, target: SimEndpoint, stats: LinkStats): void {
+    // The receiver may have crashed while the envelope was in flight.
+    if (this.down.has(target.host)) return this.drop(stats, 'host-down');
+    stats.delivered++;
+    target.arrive(env, fromHost);
+  }
+
+  private drop(stats: LinkStats, reason: string): void {
+    stats.dropped[reason] = (stats.dropped[reason] ?? 0) + 1;
+  }
+
+  private statsFor(from: string, to: string): LinkStats {
+    const key = linkKey(from, to);
+    let s = this.linkStats.get(key);
+    if (!s) {
+      s = { from, to, sent: 0, delivered: 0, duplicated: 0, bytes: 0, dropped: {} };
+      this.linkStats.set(key, s);
+    }
+    return s;
+  }
+}
+
+/** One host's view of the simulated network, as a Transport. */
+export class SimEndpoint implements Transport {
+  readonly kind = 'memory-sim' as const;
+  readonly guarantees = { reliable: false, fifo: false };
+  private readonly subject = new Subject<TransportEvent>();
+  readonly events = this.subject.asObservable();
+  private deliver: DeliverFn | undefined;
+  private readonly counters: TransportStats = emptyStats();
+  private closed = false;
+
+  constructor(readonly host: string, private readonly network: SimNetwork) {}
+
+  async start(deliver: DeliverFn): Promise<void> {
+    this.deliver = deliver;
+    this.closed = false;
+  }
+
+  send(env: Envelope): void {
+    if (this.closed) return countDrop(this.counters, 'closed');
+    this.counters.sentEnvelopes++;
+    this.counters.sentFrames++;
+    if (!this.network.isKnown(env.to.host)) return countDrop(this.counters, 'unknown-host');
+    this.network.transmit(env, this.host);
+  }
+
+  /** @internal */
+  arrive(env: Envelope, fromHost: string): void {
+    if (this.closed || !this.deliver) return;
+    this.counters.receivedEnvelopes++;
+    this.counters.receivedFrames++;
+    this.deliver(env, fromHost);
+  }
+
+  stats(): TransportStats {
+    return { ...this.counters, dropped: { ...this.counters.dropped }, rejected: {} };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.deliver = undefined;
+  }
+}
+
+export function linkKey(from: string, to: string): string {
+  return `${from}>${to}`;
+}
+
+function defaultSize(env: Envelope): number {
+  const declared = (env.msg as { sizeBytes?: unknown }).sizeBytes;
+  return typeof declared === 'number' && declared > 0 ? declared : 100;
+}
