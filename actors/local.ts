@@ -121,7 +121,7 @@ export class RealTimeEngine implements Engine {
   }
 }
 
-export interface LocalOptions extends Partial<SystemOptions> {}
+export type LocalOptions = Partial<SystemOptions>;
 
 export abstract class RealTimeRuntime extends Runtime {
   protected abstract readonly engine: RealTimeEngine;
