@@ -34,7 +34,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { Subject, type Observable } from 'rxjs';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { macEquals, nonce } from '../auth.ts';
+import { macEquals, MIN_SECRET_BYTES, nonce } from '../auth.ts';
 import { DEFAULT_MAX_FRAME_BYTES, FrameCodec } from '../frame.ts';
 import {
   countDrop, countReject, emptyStats,
@@ -200,7 +200,9 @@ export class WebSocketTransport implements Transport {
 
   constructor(opts: WebSocketTransportOptions) {
     assertName(opts.host, 'host');
-    if (opts.secret.length === 0) throw new Error('WebSocketTransport needs a non-empty cluster secret');
+    if (opts.secret.length < MIN_SECRET_BYTES) {
+      throw new Error(`the cluster secret is ${opts.secret.length} bytes; at least ${MIN_SECRET_BYTES} are needed (see auth.ts loadSecret)`);
+    }
     this.host = opts.host;
     this.secret = opts.secret;
     const maxFrameBytes = opts.maxFrameBytes ?? opts.frames?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
