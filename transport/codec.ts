@@ -84,9 +84,11 @@ export class SuperjsonCodec implements Codec {
     return withTag(TAG_SUPERJSON, superjson.stringify(value));
   }
   decode(bytes: Uint8Array): unknown {
-    return new TypedCodec().decode(bytes);
+    return decoder.decode(bytes);
   }
 }
+
+const decoder = new TypedCodec();
 
 export class CodecError extends Error {
   override readonly name = 'CodecError';

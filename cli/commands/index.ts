@@ -1,6 +1,13 @@
 // Every command of the CLI, registered in the order `--help` lists them.
 import type { Command } from 'commander';
+import { registerBench } from './bench.ts';
+import { registerDemo } from './demo.ts';
+import { registerNode } from './node.ts';
+import { registerSim } from './sim.ts';
 
 export function registerCommands(program: Command): void {
-  void program;
+  registerDemo(program);
+  registerSim(program);
+  registerBench(program);
+  registerNode(program);
 }

@@ -1,0 +1,43 @@
+// `switchboard sim <scenario>`: one deterministic simulation.
+import type { Command } from 'commander';
+import { UsageError } from '../main.ts';
+import { parseFaults, parseInteger } from '../options.ts';
+import { scenarios, type SimReport } from '../scenarios.ts';
+
+export function registerSim(program: Command): void {
+  program.command('sim')
+    .description('run one deterministic simulation of a scenario')
+    .argument('<scenario>', `one of: ${Object.keys(scenarios).join(', ')}`)
+    .option('--seed <n>', 'the seed; the same seed gives the same trace hash', parseInteger(0, 2 ** 31 - 1), 1)
+    .option('--ops <n>', 'client operations to run', parseInteger(1, 10_000_000))
+    .option('--faults <list>', 'network faults, e.g. drop=0.05,dup=0.01,jitter=0.2,latency=0.05', parseFaults, parseFaults(''))
+    .option('--json', 'print one JSON object')
+    .action((name: string, opts) => {
+      const scenario = scenarios[name];
+      if (!scenario) throw new UsageError(`unknown scenario '${name}'; choose one of: ${Object.keys(scenarios).join(', ')}`);
+      const report = scenario.run({ seed: opts.seed, ops: opts.ops, faults: opts.faults });
+      if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+      else process.stdout.write(formatReport(report));
+      if (report.violations.length > 0) {
+        process.stderr.write(`replay: switchboard sim ${name} --seed ${report.seed} --ops ${report.ops}--faults ${formatFaults(opts.faults)}\n`);
+        process.exitCode = 1;
+      }
+    });
+}
+
+function formatFaults(f: { dropRate: number; duplicateRate: number; jitterMs: number; latencyMs?: number }): string {
+  const parts = [`drop=${f.dropRate}`, `dup=${f.duplicateRate}`, `jitter=${f.jitterMs}`];
+  if (f.latencyMs !== undefined) parts.push(`latency=${f.latencyMs}`);
+  return parts.join(',');
+}
+
+export function formatReport(r: SimReport): string {
+  const verdict = r.violations.length === 0 ? 'ok' : `FAILED: ${r.violations.join('; ')}`;
+  const d = r.details;
+  return [
+    `${r.scenario} seed=${r.seed}: ${r.completed}/${r.ops} completed, ${verdict}`,
+    `  virtual time ${r.virtualMs} ms, wall time ${r.wallMs} ms, trace ${r.traceHash}`,
+    ...Object.entries(d).filter(([k]) => k !== 'links').map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`),
+    '',
+  ].join('\n');
+}
