@@ -1,6 +1,7 @@
 // Trace recording: every message an actor processes, in order, folded into a 64-bit hash.
 // Same seed and same code give the same trace hash; a different hash for the same seed is
 // non-determinism (a wall-clock read, Math.random, iteration over an unordered structure...).
+import { createHash } from 'node:crypto';
 import superjson from 'superjson';
 import type { Address, Msg } from './ref.ts';
 
@@ -12,8 +13,9 @@ export interface TraceEntry {
 }
 
 export class Trace {
-  private h1 = 0x811c9dc5;
-  private h2 = 0x01000193;
+  private readonly digest = createHash('sha1');
+  /** Records not yet folded into the digest: hashing in batches keeps the native call rare. */
+  private pending: string[] = [];
   /** Messages recorded so far. */
   count = 0;
   private readonly ring: TraceEntry[] = [];
@@ -29,7 +31,8 @@ export class Trace {
     const body = stringify(msg);
     const fromKey = from ? `${from.host}/${from.path}` : '-';
     const toKey = `${to.host}/${to.path}`;
-    this.fold(`${timeMs}|${fromKey}|${toKey}|${body}\n`);
+    this.pending.push(`${timeMs}|${fromKey}|${toKey}|${body}`);
+    if (this.pending.length >= BATCH) this.flush();
     this.count++;
     if (this.keepLast > 0) {
       const entry = { timeMs, from: fromKey, to: toKey, msg: body };
@@ -41,12 +44,13 @@ export class Trace {
 
   /** Fold any other deterministic fact (a fault injected, a host crash) into the hash. */
   note(text: string): void {
-    this.fold(`#${text}\n`);
+    this.pending.push(`#${text}`);
   }
 
-  /** 16 hex digits. */
+  /** 16 hex digits: a prefix of the SHA-1 of every record so far. */
   hash(): string {
-    return (this.h1 >>> 0).toString(16).padStart(8, '0') + (this.h2 >>> 0).toString(16).padStart(8, '0');
+    this.flush();
+    return this.digest.copy().digest('hex').slice(0, 16);
   }
 
   /** The last `keepLast` entries, oldest first. */
@@ -54,20 +58,15 @@ export class Trace {
     return this.ring.length < this.keepLast ? [...this.ring] : [...this.ring.slice(this.ringNext), ...this.ring.slice(0, this.ringNext)];
   }
 
-  private fold(s: string): void {
-    // Two independent 32-bit multiplicative hashes: cheap, and 64 bits make accidental
-    // collisions between two different runs vanishingly rare.
-    let a = this.h1;
-    let b = this.h2;
-    for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      a = Math.imul(a ^ c, 0x01000193);
-      b = Math.imul(b ^ c, 0x5bd1e995) ^ (b >>> 15);
-    }
-    this.h1 = a;
-    this.h2 = b;
+  private flush(): void {
+    if (this.pending.length === 0) return;
+    this.digest.update(this.pending.join('\n'));
+    this.digest.update('\n');
+    this.pending = [];
   }
 }
+
+const BATCH = 512;
 
 function stringify(msg: Msg): string {
   try {

@@ -143,7 +143,7 @@ async function rawWsMsgsPerSec(n: number, cfg: { window: number; ackEvery: numbe
   }
 }
 
-async function runtimeRemoteMsgsPerSec(kind: 'ws' | 'udp', n: number, cfg: FlowConfig): Promise<{ perSec: number; delivered: number }> {
+export async function runtimeRemoteMsgsPerSec(kind: 'ws' | 'udp', n: number, cfg: FlowConfig): Promise<{ perSec: number; delivered: number }> {
   const portKind = kind === 'ws' ? 'tcp' : 'udp';
   const [portA, portB] = [await freePort(portKind), await freePort(portKind)];
   const peer = startScript(PEER, ['node', kind, String(portA), String(portB), String(n), String(cfg.ackEvery)], childEnv);
@@ -180,7 +180,7 @@ async function runtimeRemoteMsgsPerSec(kind: 'ws' | 'udp', n: number, cfg: FlowC
   }
 }
 
-async function rawUdpMsgsPerSec(n: number, burst: number): Promise<{ perSec: number; delivered: number }> {
+export async function rawUdpMsgsPerSec(n: number, burst: number): Promise<{ perSec: number; delivered: number }> {
   const port = await freePort('udp');
   const peer = startScript(PEER, ['raw-udp', String(port)]);
   try {

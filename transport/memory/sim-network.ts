@@ -60,13 +60,24 @@ const DEFAULT_LINK: Required<Omit<LinkOptions, 'bandwidthMbps'>> & { bandwidthMb
   latencyMs: 0.05, jitterMs: 0, bandwidthMbps: undefined, dropRate: 0, duplicateRate: 0,
 };
 
+/** Everything about one direction of one link, cached so the hot path does no string work. */
+interface DirectedLink {
+  readonly stats: LinkStats;
+  /** Options and cut flag as of `version`; recomputed when the network's configuration changes. */
+  options: LinkOptions;
+  cut: boolean;
+  version: number;
+  freeAtMs: number;
+}
+
 export class SimNetwork {
   private readonly clock: Clock;
   private readonly random: () => number;
   private defaults: LinkOptions;
   private readonly links = new Map<string, LinkOptions>();
-  private readonly linkStats = new Map<string, LinkStats>();
-  private readonly linkFreeAt = new Map<string, number>();
+  private readonly directed = new Map<string, Map<string, DirectedLink>>();
+  /** Bumped on every configuration change, so cached link state knows it is stale. */
+  private version = 0;
   private readonly cuts = new Set<string>();
   private readonly down = new Set<string>();
   private readonly filters: PacketFilter[] = [];
@@ -94,11 +105,13 @@ export class SimNetwork {
   setLink(a: string, b: string, opts: LinkOptions, oneWay = false): void {
     this.links.set(linkKey(a, b), { ...this.links.get(linkKey(a, b)), ...opts });
     if (!oneWay) this.links.set(linkKey(b, a), { ...this.links.get(linkKey(b, a)), ...opts });
+    this.version++;
   }
 
   /** Change the options every link without its own starts from. */
   setDefaults(opts: LinkOptions): void {
     this.defaults = { ...this.defaults, ...opts };
+    this.version++;
   }
 
   link(from: string, to: string): LinkOptions {
@@ -109,6 +122,7 @@ export class SimNetwork {
   cut(a: string, b: string): void {
     this.cuts.add(linkKey(a, b));
     this.cuts.add(linkKey(b, a));
+    this.version++;
   }
 
   /** Cut `host` off from every other host. */
@@ -119,6 +133,7 @@ export class SimNetwork {
   /** Remove every partition. */
   heal(): void {
     this.cuts.clear();
+    this.version++;
   }
 
   isCut(from: string, to: string): boolean {
@@ -154,46 +169,65 @@ export class SimNetwork {
   }
 
   stats(): LinkStats[] {
-    return [...this.linkStats.values()].map((s) => ({ ...s, dropped: { ...s.dropped } }));
+    const out: LinkStats[] = [];
+    for (const m of this.directed.values()) for (const l of m.values()) out.push({ ...l.stats, dropped: { ...l.stats.dropped } });
+    return out;
   }
 
   /** @internal the endpoints call this. */
   transmit(env: Envelope, fromHost: string): void {
     const toHost = env.to.host;
-    const stats = this.statsFor(fromHost, toHost);
+    const link = this.directedLink(fromHost, toHost);
+    const stats = link.stats;
     stats.sent++;
     const target = this.endpoints.get(toHost);
     if (!target) return this.drop(stats, 'unknown-host');
-    if (this.down.has(fromHost) || this.down.has(toHost)) return this.drop(stats, 'host-down');
-    if (this.cuts.has(linkKey(fromHost, toHost))) return this.drop(stats, 'partition');
+    if (this.down.size > 0 && (this.down.has(fromHost) || this.down.has(toHost))) return this.drop(stats, 'host-down');
+    if (link.cut) return this.drop(stats, 'partition');
     let extraDelayMs = 0;
-    for (const filter of this.filters) {
-      const verdict = filter(env, { fromHost, toHost, nowMs: this.clock.now() });
+    for (let i = 0; i < this.filters.length; i++) {
+      const verdict = this.filters[i]!(env, { fromHost, toHost, nowMs: this.clock.now() });
       if (verdict === 'drop') return this.drop(stats, 'filter');
       if (verdict !== 'deliver') extraDelayMs += verdict.delayMs;
     }
-    const link = this.link(fromHost, toHost);
-    if (link.dropRate && this.random() < link.dropRate) return this.drop(stats, 'random-loss');
-    const copies = link.duplicateRate && this.random() < link.duplicateRate ? 2 : 1;
+    const opts = link.options;
+    if (opts.dropRate && this.random() < opts.dropRate) return this.drop(stats, 'random-loss');
+    const copies = opts.duplicateRate && this.random() < opts.duplicateRate ? 2 : 1;
     if (copies === 2) stats.duplicated++;
     for (let i = 0; i < copies; i++) {
-      const delayMs = this.delayFor(env, link, fromHost, toHost, stats) + extraDelayMs;
+      const delayMs = this.delayFor(env, link) + extraDelayMs;
       this.clock.schedule(delayMs, () => this.arrive(env, fromHost, target, stats));
     }
   }
 
-  private delayFor(env: Envelope, link: LinkOptions, fromHost: string, toHost: string, stats: LinkStats): number {
-    let delayMs = link.latencyMs ?? DEFAULT_LINK.latencyMs;
-    if (link.jitterMs) delayMs += this.random() * link.jitterMs;
-    if (link.bandwidthMbps) {
+  private directedLink(from: string, to: string): DirectedLink {
+    let byTo = this.directed.get(from);
+    if (!byTo) this.directed.set(from, (byTo = new Map()));
+    let l = byTo.get(to);
+    if (!l) {
+      l = { stats: { from, to, sent: 0, delivered: 0, duplicated: 0, bytes: 0, dropped: {} }, options: {}, cut: false, version: -1, freeAtMs: 0 };
+      byTo.set(to, l);
+    }
+    if (l.version !== this.version) {
+      l.options = this.link(from, to);
+      l.cut = this.cuts.has(linkKey(from, to));
+      l.version = this.version;
+    }
+    return l;
+  }
+
+  private delayFor(env: Envelope, link: DirectedLink): number {
+    const opts = link.options;
+    let delayMs = opts.latencyMs ?? DEFAULT_LINK.latencyMs;
+    if (opts.jitterMs) delayMs += this.random() * opts.jitterMs;
+    if (opts.bandwidthMbps) {
       const sizeBytes = this.sizeOf(env);
-      stats.bytes += sizeBytes;
+      link.stats.bytes += sizeBytes;
       // Serialisation: the link sends one message at a time; a busy link queues.
-      const key = linkKey(fromHost, toHost);
       const now = this.clock.now();
-      const start = Math.max(now, this.linkFreeAt.get(key) ?? 0);
-      const wireMs = (sizeBytes * 8) / (link.bandwidthMbps * 1000);
-      this.linkFreeAt.set(key, start + wireMs);
+      const start = Math.max(now, link.freeAtMs);
+      const wireMs = (sizeBytes * 8) / (opts.bandwidthMbps * 1000);
+      link.freeAtMs = start + wireMs;
       delayMs += start - now + wireMs;
     }
     return delayMs;
@@ -208,16 +242,6 @@ export class SimNetwork {
 
   private drop(stats: LinkStats, reason: string): void {
     stats.dropped[reason] = (stats.dropped[reason] ?? 0) + 1;
-  }
-
-  private statsFor(from: string, to: string): LinkStats {
-    const key = linkKey(from, to);
-    let s = this.linkStats.get(key);
-    if (!s) {
-      s = { from, to, sent: 0, delivered: 0, duplicated: 0, bytes: 0, dropped: {} };
-      this.linkStats.set(key, s);
-    }
-    return s;
   }
 }
 
