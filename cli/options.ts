@@ -19,20 +19,24 @@ export function parseChoice<T extends string>(choices: readonly T[]) {
   };
 }
 
-/** Faults for a simulated run: `drop=0.05,dup=0.01,jitter=0.2,latency=0.05`. */
+/** Faults for a simulated run: `drop=0.05,dup=0.01,jitter=0.2,latency=0.05`; unset ones keep the scenario's defaults. */
 export interface FaultSpec {
-  readonly dropRate: number;
-  readonly duplicateRate: number;
-  readonly jitterMs: number;
-  readonly latencyMs: number | undefined;
+  readonly dropRate?: number;
+  readonly duplicateRate?: number;
+  readonly jitterMs?: number;
+  readonly latencyMs?: number;
 }
 
 const FAULT_KEYS: Record<string, keyof FaultSpec> = {
   drop: 'dropRate', dup: 'duplicateRate', jitter: 'jitterMs', latency: 'latencyMs',
 };
 
+export function formatFaults(f: FaultSpec): string {
+  return Object.entries(FAULT_KEYS).filter(([, field]) => f[field] !== undefined).map(([key, field]) => `${key}=${f[field]}`).join(',');
+}
+
 export function parseFaults(value: string): FaultSpec {
-  const spec: { -readonly [K in keyof FaultSpec]: FaultSpec[K] } = { dropRate: 0, duplicateRate: 0, jitterMs: 0, latencyMs: undefined };
+  const spec: { -readonly [K in keyof FaultSpec]: FaultSpec[K] } = {};
   for (const part of value.split(',').filter(Boolean)) {
     const [key, raw] = part.split('=');
     const field = key === undefined ? undefined : FAULT_KEYS[key];

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { registerBench } from './bench.ts';
 import { registerDemo } from './demo.ts';
+import { registerLincheck } from './lincheck.ts';
 import { registerNode } from './node.ts';
 import { registerSim } from './sim.ts';
 
@@ -9,5 +10,6 @@ export function registerCommands(program: Command): void {
   registerDemo(program);
   registerSim(program);
   registerBench(program);
+  registerLincheck(program);
   registerNode(program);
 }

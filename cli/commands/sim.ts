@@ -1,7 +1,7 @@
 // `switchboard sim <scenario>`: one deterministic simulation.
 import type { Command } from 'commander';
 import { UsageError } from '../main.ts';
-import { parseFaults, parseInteger } from '../options.ts';
+import { formatFaults, parseFaults, parseInteger } from '../options.ts';
 import { scenarios, type SimReport } from '../scenarios.ts';
 
 export function registerSim(program: Command): void {
@@ -19,16 +19,10 @@ export function registerSim(program: Command): void {
       if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`);
       else process.stdout.write(formatReport(report));
       if (report.violations.length > 0) {
-        process.stderr.write(`replay: switchboard sim ${name} --seed ${report.seed} --ops ${report.ops}--faults ${formatFaults(opts.faults)}\n`);
+        process.stderr.write(`replay: switchboard sim ${name} --seed ${report.seed} --ops ${report.ops}${formatFaults(opts.faults) ? ` --faults ${formatFaults(opts.faults)}` : ''}\n`);
         process.exitCode = 1;
       }
     });
-}
-
-function formatFaults(f: { dropRate: number; duplicateRate: number; jitterMs: number; latencyMs?: number }): string {
-  const parts = [`drop=${f.dropRate}`, `dup=${f.duplicateRate}`, `jitter=${f.jitterMs}`];
-  if (f.latencyMs !== undefined) parts.push(`latency=${f.latencyMs}`);
-  return parts.join(',');
 }
 
 export function formatReport(r: SimReport): string {

@@ -1,0 +1,82 @@
+// The `switchboard` command as a user meets it: help, exit codes, one-line errors, and
+// deterministic simulations whose trace hash depends only on the seed.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { BIN } from '../../bench/children.ts';
+
+function run(args: string[], env: Record<string, string> = {}): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('switchboard command line', () => {
+  it('prints help and exits 0', () => {
+    const r = run(['--help']);
+    assert.equal(r.code, 0);
+    for (const cmd of ['demo', 'sim', 'bench', 'node']) assert.match(r.out, new RegExp(`\\b${cmd}\\b`));
+  });
+
+  it('rejects an unknown command with exit code 2 and one line', () => {
+    const r = run(['frobnicate']);
+    assert.equal(r.code, 2);
+    assert.equal(r.err.trim().split('\n').length, 1, r.err);
+    assert.match(r.err, /unknown command 'frobnicate'/);
+  });
+
+  it('rejects a bad flag and a bad flag value with exit code 2', () => {
+    const bad = run(['sim', 'pingpong', '--no-such-flag']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /unknown option/);
+    const value = run(['sim', 'pingpong', '--seed', 'seven']);
+    assert.equal(value.code, 2);
+    assert.match(value.err, /not an integer/);
+    const faults = run(['sim', 'pingpong', '--faults', 'drop=2']);
+    assert.equal(faults.code, 2);
+    assert.match(faults.err, /probability/);
+  });
+
+  it('rejects an unknown scenario and an unknown benchmark with exit code 2', () => {
+    const sim = run(['sim', 'nosuch']);
+    assert.equal(sim.code, 2);
+    assert.match(sim.err, /unknown scenario 'nosuch'.*pingpong/);
+    const bench = run(['bench', 'nosuch']);
+    assert.equal(bench.code, 2);
+    assert.match(bench.err, /unknown benchmark 'nosuch'/);
+  });
+
+  it('gives the same trace hash for the same seed, and another for another seed', () => {
+    const a = JSON.parse(run(['sim', 'pingpong', '--seed', '7', '--json']).out);
+    const b = JSON.parse(run(['sim', 'pingpong', '--seed', '7', '--json']).out);
+    const c = JSON.parse(run(['sim', 'pingpong', '--seed', '8', '--json']).out);
+    for (const key of ['scenario', 'seed', 'ops', 'completed', 'linearizable', 'violations', 'traceHash', 'virtualMs', 'wallMs']) {
+      assert.ok(key in a, `JSON lacks ${key}`);
+    }
+    assert.equal(a.traceHash, b.traceHash);
+    assert.notEqual(a.traceHash, c.traceHash);
+    assert.equal(a.completed, a.ops);
+    assert.deepEqual(a.violations, []);
+  });
+
+  it('finishes a lossy simulation by retrying, and says how', () => {
+    const r = JSON.parse(run(['sim', 'pingpong', '--seed', '3', '--ops', '300', '--faults', 'drop=0.2,dup=0.05,jitter=0.5', '--json']).out);
+    assert.equal(r.completed, 300);
+    assert.ok(r.details.resent > 0, 'a 20% lossy run resent nothing');
+  });
+
+  it('refuses to run a node without a cluster secret, naming where it looked', () => {
+    const r = run(['node', '--topology', 'pingpong', '--host', 'a', '--peers', 'a=127.0.0.1:1,b=127.0.0.1:2'], { SWITCHBOARD_SECRET: '' });
+    assert.equal(r.code, 2);
+    assert.match(r.err, /SWITCHBOARD_SECRET/);
+  });
+
+  it('refuses a node for a host the topology lacks, and malformed peers', () => {
+    const env = { SWITCHBOARD_SECRET: 'a-secret-of-enough-length' };
+    const host = run(['node', '--topology', 'pingpong', '--host', 'zz', '--peers', 'a=127.0.0.1:1'], env);
+    assert.equal(host.code, 2);
+    assert.match(host.err, /no host 'zz'/);
+    const peers = run(['node', '--topology', 'pingpong', '--host', 'a', '--peers', 'a=nowhere'], env);
+    assert.equal(peers.code, 2);
+    assert.match(peers.err, /host=address:port/);
+  });
+});
