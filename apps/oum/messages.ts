@@ -1,0 +1,51 @@
+// Ordered Unreliable Multicast (NOPaxos, OSDI 2016, section 3): the contract between senders,
+// sequencers (in a switch, or on a host) and receivers.
+//
+// A sender puts an `oum` header with its multicast group on an ordinary protocol message and
+// sends it to the group's sequencer. The sequencer stamps `(sessionNum, msgNum)` — msgNum
+// rises by exactly 1 per message of the group within a session, starting at 1 — and sends one
+// copy to every member of the group. Receivers detect drops from gaps in msgNum and a new
+// sequencer from a higher sessionNum. Unstamped headers carry sessionNum 0 and msgNum 0.
+import { Type } from '@sinclair/typebox';
+import type { ActorRef, Msg } from '../../actors/index.ts';
+
+export interface OumHeader {
+  readonly group: number;
+  readonly sessionNum: number;
+  readonly msgNum: number;
+}
+
+/** Any protocol message that travels by OUM. */
+export type OumMessage<M extends Msg = Msg> = M & { readonly oum: OumHeader };
+
+export const OumHeaderSchema = Type.Object({
+  group: Type.Integer({ minimum: 0 }),
+  sessionNum: Type.Integer({ minimum: 0 }),
+  msgNum: Type.Integer({ minimum: 0 }),
+});
+
+/** An unstamped header for `group`, as a sender writes it. */
+export function oumHeader(group: number): OumHeader {
+  return { group, sessionNum: 0, msgNum: 0 };
+}
+
+/** The stamped copy of a message; the original is never mutated. */
+export function stamp<M extends Msg>(msg: OumMessage<M>, sessionNum: number, msgNum: number): OumMessage<M> {
+  return { ...msg, oum: { group: msg.oum.group, sessionNum, msgNum } };
+}
+
+// ---- control of a host-based sequencer (an in-switch sequencer is configured through its
+// control plane instead) --------------------------------------------------------------------
+
+/** Set the members of a multicast group. */
+export interface OumSetGroup {
+  readonly type: 'OumSetGroup';
+  readonly group: number;
+  readonly members: readonly ActorRef<Msg>[];
+}
+
+/** Start a new session: msgNum restarts at 1 under `sessionNum`, which must be higher. */
+export interface OumStartSession {
+  readonly type: 'OumStartSession';
+  readonly sessionNum: number;
+}
