@@ -1,8 +1,8 @@
 // What every mode offers a user of a running topology: send and ask from outside, spawn and
 // stop, crash and restart hosts, metrics as rxjs streams, dead letters and failures.
-import { Observable, type Subscription } from 'rxjs';
+import { filter, Observable, type Subscription } from 'rxjs';
 import type { Behavior } from './behavior.ts';
-import type { MetricsSnapshot } from './metrics.ts';
+import type { ActorMetrics, MetricsSnapshot } from './metrics.ts';
 import type { ActorRef, Address, AnyRef, Msg } from './ref.ts';
 import { formatRef } from './ref.ts';
 import type { ActorSystem, DeadLetter, Failure, Mode } from './system.ts';
@@ -97,6 +97,12 @@ export abstract class Runtime {
   metrics$(periodMs: number): Observable<MetricsSnapshot> {
     if (!(periodMs > 0)) throw new RangeError('metrics period must be > 0');
     return this.sampleEvery(periodMs, () => this.system.metrics());
+  }
+
+  /** One actor's counters every `periodMs` (nothing is emitted while it is not running). */
+  actorMetrics$(actor: Address, periodMs: number): Observable<ActorMetrics> {
+    return this.sampleEvery(periodMs, () => this.system.metrics().actors.find((a) => a.host === actor.host && a.path === actor.path))
+      .pipe(filter((m): m is ActorMetrics => m !== undefined));
   }
 
   protected abstract sampleEvery<T>(periodMs: number, sample: () => T): Observable<T>;
