@@ -30,6 +30,8 @@ export interface Scenario {
   readonly description: string;
   readonly defaultOps: number;
   run(opts: ScenarioRun): SimReport;
+  /** The fault plan of one seed in a sweep; default: random network faults. */
+  randomFaults?(seed: number): FaultSpec;
 }
 
 export const scenarios: Record<string, Scenario> = {

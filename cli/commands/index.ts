@@ -5,10 +5,12 @@ import { registerDemo } from './demo.ts';
 import { registerLincheck } from './lincheck.ts';
 import { registerNode } from './node.ts';
 import { registerSim } from './sim.ts';
+import { registerSweep } from './sweep.ts';
 
 export function registerCommands(program: Command): void {
   registerDemo(program);
   registerSim(program);
+  registerSweep(program);
   registerBench(program);
   registerLincheck(program);
   registerNode(program);

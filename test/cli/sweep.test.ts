@@ -1,0 +1,59 @@
+// A sweep reports every failing seed with the command that replays it, catches a scenario
+// whose trace differs between two runs of one seed, and draws the same fault plan for a seed.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { drawNetworkFaults, parseSeedRange, runSweep } from '../../cli/commands/sweep.ts';
+import type { Scenario, SimReport } from '../../cli/scenarios.ts';
+import { scenarios } from '../../cli/scenarios.ts';
+
+function report(seed: number, over: Partial<SimReport>): SimReport {
+  return {
+    scenario: 'fake', seed, ops: 1, completed: 1, linearizable: true, violations: [], traceHash: 'h',
+    virtualMs: 0, wallMs: 0, details: {}, ...over,
+  };
+}
+
+describe('sweep', () => {
+  it('names each failing seed with its replay command', () => {
+    const fake: Scenario = {
+      description: 'fails on seed 3, not linearizable on seed 5, throws on seed 6', defaultOps: 1,
+      run: ({ seed }) => {
+        if (seed === 6) throw new Error('boom');
+        return report(seed, seed === 3 ? { violations: ['lost a write'] } : seed === 5 ? { linearizable: false } : {});
+      },
+    };
+    const r = runSweep('fake', fake, 1, 8, { ops: 4, recheckEvery: 0 });
+    assert.equal(r.passed, 5);
+    assert.deepEqual(r.failures.map((f) => f.seed), [3, 5, 6]);
+    assert.match(r.failures[0]!.reason, /lost a write/);
+    assert.match(r.failures[1]!.reason, /not linearizable/);
+    assert.match(r.failures[2]!.reason, /threw: boom/);
+    assert.match(r.failures[0]!.replay, /^switchboard sim fake --seed 3 --ops 4/);
+  });
+
+  it('catches non-determinism by running a seed twice', () => {
+    let calls = 0;
+    const flaky: Scenario = { description: '', defaultOps: 1, run: ({ seed }) => report(seed, { traceHash: String(calls++) }) };
+    const r = runSweep('flaky', flaky, 1, 1, { recheckEvery: 1 });
+    assert.equal(r.failures.length, 1);
+    assert.match(r.failures[0]!.reason, /non-deterministic/);
+  });
+
+  it('draws one fault plan per seed, and different plans across seeds', () => {
+    assert.deepEqual(drawNetworkFaults(11), drawNetworkFaults(11));
+    const plans = new Set(Array.from({ length: 20 }, (_, i) => JSON.stringify(drawNetworkFaults(i))));
+    assert.ok(plans.size > 5);
+  });
+
+  it('passes 200 seeds of ping-pong under random faults, rechecking determinism', () => {
+    const r = runSweep('pingpong', scenarios.pingpong!, 1, 200, { ops: 100, recheckEvery: 10 });
+    assert.deepEqual(r.failures, []);
+    assert.equal(r.passed, 200);
+  });
+
+  it('parses seed ranges and refuses bad ones', () => {
+    assert.deepEqual(parseSeedRange('3..9'), [3, 9]);
+    assert.throws(() => parseSeedRange('9..3'));
+    assert.throws(() => parseSeedRange('x'));
+  });
+});
