@@ -49,3 +49,55 @@ export interface OumStartSession {
   readonly type: 'OumStartSession';
   readonly sessionNum: number;
 }
+
+// ---- liveness and routing (the controller's side of the contract) --------------------------
+
+/** A liveness probe: a live sequencer answers with OumPong at once. */
+export interface OumPing {
+  readonly type: 'OumPing';
+  readonly seq: number;
+  readonly replyTo: ActorRef<OumPong>;
+}
+
+export interface OumPong {
+  readonly type: 'OumPong';
+  readonly seq: number;
+  /** The session the sequencer stamps with now (-1 while it has none). */
+  readonly sessionNum: number;
+}
+
+/**
+ * From the controller to a sender: messages of `group` now go to `sequencer` (a route change in
+ * the network, after a failover). The sender answers with OumRouteAck.
+ */
+export interface OumRoute {
+  readonly type: 'OumRoute';
+  readonly group: number;
+  readonly sequencer: ActorRef<Msg>;
+  readonly sessionNum: number;
+  readonly replyTo: ActorRef<OumRouteAck>;
+}
+
+export interface OumRouteAck {
+  readonly type: 'OumRouteAck';
+  readonly group: number;
+  readonly sessionNum: number;
+}
+
+/** The control messages a host-based sequencer accepts (besides the messages it stamps). */
+export type OumControl = OumSetGroup | OumStartSession | OumPing;
+
+export const RefSchema = Type.Object({ host: Type.String({ minLength: 1 }), path: Type.String({ minLength: 1 }) });
+
+/** Schemas of the OUM control messages that cross hosts. */
+export const oumSchemas = {
+  OumSetGroup: Type.Object({ type: Type.Literal('OumSetGroup'), group: Type.Integer({ minimum: 0 }), members: Type.Array(RefSchema, { maxItems: 64 }) }),
+  OumStartSession: Type.Object({ type: Type.Literal('OumStartSession'), sessionNum: Type.Integer({ minimum: 0 }) }),
+  OumPing: Type.Object({ type: Type.Literal('OumPing'), seq: Type.Integer({ minimum: 0 }), replyTo: RefSchema }),
+  OumPong: Type.Object({ type: Type.Literal('OumPong'), seq: Type.Integer({ minimum: 0 }), sessionNum: Type.Integer({ minimum: -1 }) }),
+  OumRoute: Type.Object({
+    type: Type.Literal('OumRoute'), group: Type.Integer({ minimum: 0 }), sequencer: RefSchema,
+    sessionNum: Type.Integer({ minimum: 0 }), replyTo: RefSchema,
+  }),
+  OumRouteAck: Type.Object({ type: Type.Literal('OumRouteAck'), group: Type.Integer({ minimum: 0 }), sessionNum: Type.Integer({ minimum: 0 }) }),
+};
