@@ -1,0 +1,112 @@
+// A replica's application: the key-value data and the client table together, executed slot by
+// slot. Execution is at-most-once per client request (the client table), and can be rolled
+// back down to the last stable (committed) slot: a NOPaxos leader executes requests as they
+// arrive, before they are known to be committed, and a view change may replace them.
+import { applyOp, undoOp, type KvData, type KvOp, type KvResult, type KvUndo } from './kv.ts';
+import { ClientTable, type ClientTableUndo } from './client-table.ts';
+
+export interface KvRequest {
+  readonly clientId: string;
+  readonly clientReqId: number;
+  readonly op: KvOp;
+}
+
+export type ExecOutcome =
+  /** Executed now. */
+  | { readonly kind: 'executed'; readonly result: KvResult }
+  /** A retry of the client's latest request: answered from the client table. */
+  | { readonly kind: 'duplicate'; readonly result: KvResult }
+  /** Older than the client's latest request: ignored, no answer. */
+  | { readonly kind: 'stale' };
+
+interface UndoRecord {
+  readonly slot: number;
+  readonly kv: KvUndo | undefined;
+  readonly table: ClientTableUndo | undefined;
+  readonly reqKey: string | undefined;
+}
+
+export function requestKey(clientId: string, clientReqId: number): string {
+  return `${clientId}#${clientReqId}`;
+}
+
+export class KvStateMachine {
+  readonly data: KvData = new Map();
+  readonly clients = new ClientTable();
+  /** The last slot executed (or skipped as a no-op). */
+  lastExecuted = 0;
+  /** Slots up to here are stable: they can no longer be rolled back. */
+  stableUpTo = 0;
+  /** Requests executed so far (not counting rolled-back ones), for the at-most-once invariant. */
+  readonly executions = new Map<string, number>();
+  executedCount = 0;
+  rolledBack = 0;
+  private readonly undoLog: UndoRecord[] = [];
+
+  /** @param keepUndo record undo information for slots above the stable point (NOPaxos). */
+  constructor(private readonly keepUndo = true) {}
+
+  /** Execute the request in `slot`, the next one. */
+  execute(slot: number, req: KvRequest): ExecOutcome {
+    this.checkNext(slot);
+    this.lastExecuted = slot;
+    const check = this.clients.check(req.clientId, req.clientReqId);
+    if (check.kind !== 'new') {
+      this.remember({ slot, kv: undefined, table: undefined, reqKey: undefined });
+      return check;
+    }
+    const { result, undo } = applyOp(this.data, req.op);
+    const table = this.clients.record(req.clientId, req.clientReqId, result);
+    const reqKey = requestKey(req.clientId, req.clientReqId);
+    const n = (this.executions.get(reqKey) ?? 0) + 1;
+    // At most once: the client table must have stopped a second execution.
+    if (n > 1) throw new Error(`at-most-once violated: ${reqKey} executed ${n} times`);
+    this.executions.set(reqKey, n);
+    this.executedCount++;
+    this.remember({ slot, kv: undo, table, reqKey });
+    return { kind: 'executed', result };
+  }
+
+  /** The slot holds a no-op: nothing to execute, but the slot is passed. */
+  skip(slot: number): void {
+    this.checkNext(slot);
+    this.lastExecuted = slot;
+  }
+
+  /** Undo every slot after `slot` (which must not be below the stable point). */
+  rollbackTo(slot: number): void {
+    if (slot >= this.lastExecuted) return;
+    if (slot < this.stableUpTo) throw new Error(`rollback to ${slot} below the stable point ${this.stableUpTo}`);
+    if (!this.keepUndo) throw new Error('rollback asked of a state machine that keeps no undo log');
+    while (this.undoLog.length > 0 && this.undoLog[this.undoLog.length - 1]!.slot > slot) {
+      const u = this.undoLog.pop()!;
+      if (u.kv) undoOp(this.data, u.kv);
+      if (u.table) this.clients.undo(u.table);
+      if (u.reqKey !== undefined) {
+        const n = this.executions.get(u.reqKey)! - 1;
+        if (n === 0) this.executions.delete(u.reqKey);
+        else this.executions.set(u.reqKey, n);
+        this.executedCount--;
+      }
+      this.rolledBack++;
+    }
+    this.lastExecuted = slot;
+  }
+
+  /** Slots up to `slot` are committed: forget how to undo them. */
+  stabilize(slot: number): void {
+    if (slot <= this.stableUpTo) return;
+    this.stableUpTo = Math.min(slot, this.lastExecuted);
+    let drop = 0;
+    while (drop < this.undoLog.length && this.undoLog[drop]!.slot <= this.stableUpTo) drop++;
+    if (drop > 0) this.undoLog.splice(0, drop);
+  }
+
+  private remember(u: UndoRecord): void {
+    if (this.keepUndo && u.slot > this.stableUpTo) this.undoLog.push(u);
+  }
+
+  private checkNext(slot: number): void {
+    if (slot !== this.lastExecuted + 1) throw new Error(`execute slot ${slot} but the next is ${this.lastExecuted + 1}`);
+  }
+}
