@@ -39,7 +39,6 @@ export class Cell implements Receiver {
   private readonly watching = new Set<Cell>();
   private readonly supervision: Required<Supervision>;
   private restartTimesMs: number[] = [];
-  private askSeq = 0;
   private rng: Random | undefined;
   private logger: Logger | undefined;
   readonly mailbox: Mailbox;
@@ -52,6 +51,11 @@ export class Cell implements Receiver {
     readonly parent: Cell | undefined,
   ) {
     this.ref = { host: host.name, path };
+    const mb = behavior.mailbox;
+    if (mb && !(Number.isInteger(mb.capacity) && mb.capacity >= 1)) {
+      // A capacity of 0 behaves differently in sim and on nact mailboxes: refuse it in all modes.
+      throw new RangeError(`${formatRef(this.ref)}: mailbox capacity must be an integer >= 1, got ${mb.capacity}`);
+    }
     this.metrics = newActorMetrics(host.name, path);
     this.supervision = { ...DEFAULT_SUPERVISION, ...behavior.supervision };
     this.ctx = this.makeCtx();
@@ -225,8 +229,9 @@ export class Cell implements Receiver {
       spawn<S2, M2 extends Msg>(name: string, b: Behavior<S2, M2>): ActorRef<M2> {
         checkName('child', name);
         if (cell.children.has(name)) throw new Error(`${formatRef(cell.ref)} already has a child '${name}'`);
+        // spawnCell registers the child with this cell before its init runs, so that a child
+        // whose init fails (and stops it) is removed again and leaves its name free.
         const child = system.spawnCell(cell.host, `${cell.path}/${name}`, b as unknown as AnyBehavior, cell);
-        cell.children.set(name, child);
         return child.ref as unknown as ActorRef<M2>;
       },
       stop(target) {
@@ -247,6 +252,7 @@ export class Cell implements Receiver {
         cell.watching.add(t);
       },
       unwatch(target) {
+        if (system.remoteHosts.has(target.host)) return system.unwatchRemote(cell, target);
         const t = system.lookup(target);
         if (!t) return;
         t.watchers.delete(cell);
@@ -271,7 +277,10 @@ export class Cell implements Receiver {
   }
 
   private ask(to: AnyRef, make: (replyTo: AnyRef) => Msg, timeoutMs: number, adapt: (r: AskResult<Msg>) => Msg): void {
-    const path = `${this.path}/$ask${++this.askSeq}`;
+    // The id is unique in the whole system, not just in this cell: a cell of a later incarnation
+    // (host restart) or a re-spawned actor at the same path must not pick up the replies, or
+    // have its pending ask removed by the timeout, of an ask made by its predecessor.
+    const path = `${this.path}/$ask${this.system.nextAskId()}`;
     const replyTo: AnyRef = { host: this.host.name, path };
     const receivers = this.host.receivers;
     let done = false;

@@ -34,7 +34,10 @@ export abstract class Runtime {
 
   /** Ask from outside: resolves with the reply, rejects with AskTimeoutError. */
   ask<Q extends Msg, R extends Msg>(to: ActorRef<Q>, make: (replyTo: ActorRef<R>) => Q, timeoutMs: number): Promise<R> {
-    const host = this.system.host(to.host);
+    // The reply comes back to this process: to the target's host when it lives here, else (an
+    // actor in another process, distributed mode) to this process's own host.
+    const system = this.system;
+    const host = system.remoteHosts.has(to.host) ? system.host(system.localHost) : system.host(to.host);
     const path = `$ask/${++this.askSeq}`;
     return new Promise<R>((resolve, reject) => {
       const cancel = this.system.engine.after(timeoutMs, () => {
@@ -48,7 +51,7 @@ export abstract class Runtime {
           resolve(reply as R);
         },
       });
-      this.system.send(to, make({ host: to.host, path }), undefined);
+      this.system.send(to, make({ host: host.name, path }), undefined);
     });
   }
 

@@ -156,8 +156,8 @@ export class SimRuntime extends Runtime {
   advance(ms: number): void {
     const until = this.scheduler.now() + ms;
     this.loop(until, DEFAULT_MAX_EVENTS, () => false);
+    this.sampleThrough(until);
     this.scheduler.advanceTo(until);
-    this.sample();
   }
 
   /**
@@ -177,7 +177,10 @@ export class SimRuntime extends Runtime {
     const until = this.scheduler.now() + withinMs;
     const ok = this.loop(until, maxEvents, done);
     // Nothing more was due before the deadline: the whole wait has passed.
-    if (!ok) this.scheduler.advanceTo(until);
+    if (!ok) {
+      this.sampleThrough(until);
+      this.scheduler.advanceTo(until);
+    }
     return ok;
   }
 
@@ -230,23 +233,34 @@ export class SimRuntime extends Runtime {
   private loop(untilMs: number, maxEvents: number, done: () => boolean): boolean {
     const sched = this.scheduler;
     const hooks = this.stepHooks;
-    const sampling = this.samplers.length > 0;
     for (let n = 0; n < maxEvents; n++) {
+      if (this.samplers.length > 0) {
+        // Samples due before the next event see the state as it is at their own time.
+        const next = sched.nextTime();
+        if (next !== undefined && next <= untilMs) this.sampleThrough(next, false);
+      }
       if (!sched.step(untilMs)) return false;
       for (let i = 0; i < hooks.length; i++) hooks[i]!();
-      if (sampling) this.sample();
       if (done()) return true;
     }
     throw new Error(`simulation did not settle within ${maxEvents} events (seed ${this.seed}, at ${this.now()} ms)`);
   }
 
-  private sample(): void {
-    const now = this.now();
-    for (const s of this.samplers) {
-      while (now >= s.nextMs) {
-        s.nextMs += s.periodMs;
-        s.emit();
+  /**
+   * Emit every sample due up to `limitMs` (inclusive, or before it), in time order, each with
+   * the clock moved to its own time: nothing else is due before `limitMs`, so a snapshot at
+   * time t shows exactly the state after every event at or before t.
+   */
+  private sampleThrough(limitMs: number, inclusive = true): void {
+    for (;;) {
+      let first: (typeof this.samplers)[number] | undefined;
+      for (const s of this.samplers) {
+        if ((inclusive ? s.nextMs <= limitMs : s.nextMs < limitMs) && (!first || s.nextMs < first.nextMs)) first = s;
       }
+      if (!first) return;
+      this.scheduler.advanceTo(first.nextMs);
+      first.nextMs += first.periodMs;
+      first.emit();
     }
   }
 }

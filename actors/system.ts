@@ -85,6 +85,7 @@ export class ActorSystem {
   readonly failureLog: Failure[] = [];
   private readonly deadLetterLogged = new Set<string>();
   private readonly stoppedMetrics: ActorMetrics[] = [];
+  private askIds = 0;
   engine!: Engine;
 
   constructor(opts: SystemOptions) {
@@ -118,8 +119,9 @@ export class ActorSystem {
     checkPath(path);
     const host = this.host(hostName);
     if (host.roots.has(path)) throw new Error(`an actor '${path}' already exists on host '${hostName}'`);
-    host.roots.set(path, behavior as Behavior<unknown, Msg>);
+    // Spawn first: a behaviour refused at spawn (a bad mailbox) must not be re-spawned at restart.
     if (host.up) this.spawnCell(host, path, behavior as Behavior<unknown, Msg>, undefined);
+    host.roots.set(path, behavior as Behavior<unknown, Msg>);
     return { host: hostName, path };
   }
 
@@ -128,8 +130,16 @@ export class ActorSystem {
     if (host.receivers.has(path)) throw new Error(`an actor '${path}' already exists on host '${host.name}'`);
     const cell = new Cell(this, host, path, behavior, parent);
     host.receivers.set(path, cell);
+    // A child is its parent's before its init runs: if init fails and the child stops, its
+    // release removes it from the parent again (otherwise a dead child would keep its name).
+    if (parent) parent.children.set(path.slice(path.lastIndexOf('/') + 1), cell);
     cell.start();
     return cell;
+  }
+
+  /** @internal a fresh id for an ask's one-shot reply path, unique across cells and incarnations. */
+  nextAskId(): number {
+    return ++this.askIds;
   }
 
   /** Send from an actor (or from outside the system when `from` is undefined). */
@@ -152,21 +162,35 @@ export class ActorSystem {
   readonly remoteHosts = new Set<string>();
   /** The host outside sends leave from in distributed mode. */
   localHost = '';
-  private readonly remoteWatches = new Map<string, Map<Cell, Msg>>();
+  /** host -> watcher -> watched path on that host -> the message to send when the host is lost */
+  private readonly remoteWatches = new Map<string, Map<Cell, Map<string, Msg>>>();
 
   /** @internal death watch of an actor on another process: fires when that host is lost. */
   watchRemote(watcher: Cell, target: Address, msg: Msg): void {
-    let m = this.remoteWatches.get(target.host);
-    if (!m) this.remoteWatches.set(target.host, (m = new Map()));
-    m.set(watcher, msg);
+    let byWatcher = this.remoteWatches.get(target.host);
+    if (!byWatcher) this.remoteWatches.set(target.host, (byWatcher = new Map()));
+    let byPath = byWatcher.get(watcher);
+    if (!byPath) byWatcher.set(watcher, (byPath = new Map()));
+    byPath.set(target.path, msg);
+  }
+
+  /** @internal */
+  unwatchRemote(watcher: Cell, target: Address): void {
+    const byWatcher = this.remoteWatches.get(target.host);
+    const byPath = byWatcher?.get(watcher);
+    if (!byPath) return;
+    byPath.delete(target.path);
+    if (byPath.size === 0) byWatcher!.delete(watcher);
   }
 
   /** The transport declared a remote host down: tell the actors that watch anything on it. */
   hostLost(hostName: string): void {
-    const m = this.remoteWatches.get(hostName);
-    if (!m) return;
+    const byWatcher = this.remoteWatches.get(hostName);
+    if (!byWatcher) return;
     this.remoteWatches.delete(hostName);
-    for (const [cell, msg] of m) this.postLocal(cell, msg, undefined);
+    for (const [cell, byPath] of byWatcher) {
+      for (const [path, msg] of byPath) this.postLocal(cell, msg, { host: hostName, path });
+    }
   }
 
   /** An envelope arrived from the network for a host of this process. */

@@ -11,7 +11,7 @@ export class LocalNetwork {
   private readonly endpoints = new Map<string, LocalEndpoint>();
   private readonly cuts = new Set<string>();
   private readonly down = new Set<string>();
-  private queue: { env: Envelope; fromHost: string }[] = [];
+  private queue: { env: Envelope; from: LocalEndpoint }[] = [];
   private scheduled = false;
 
   endpoint(host: string): LocalEndpoint {
@@ -20,6 +20,17 @@ export class LocalNetwork {
       ep = new LocalEndpoint(host, this);
       this.endpoints.set(host, ep);
     }
+    return ep;
+  }
+
+  /**
+   * A fresh endpoint for `host` in place of the current one, which is closed: a process that
+   * restarted on the same address. Envelopes not yet delivered to `host` reach the new endpoint.
+   */
+  replaceEndpoint(host: string): LocalEndpoint {
+    void this.endpoints.get(host)?.close();
+    const ep = new LocalEndpoint(host, this);
+    this.endpoints.set(host, ep);
     return ep;
   }
 
@@ -51,7 +62,7 @@ export class LocalNetwork {
     if (!to) return countDrop(from.counters, 'unknown-host');
     if (this.down.has(from.host) || this.down.has(to.host)) return countDrop(from.counters, 'host-down');
     if (this.cuts.has(linkKey(from.host, to.host))) return countDrop(from.counters, 'partition');
-    this.queue.push({ env, fromHost: from.host });
+    this.queue.push({ env, from });
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.flush);
@@ -62,10 +73,12 @@ export class LocalNetwork {
     this.scheduled = false;
     const batch = this.queue;
     this.queue = [];
-    for (const { env, fromHost } of batch) {
-      const to = this.endpoints.get(env.to.host);
-      if (!to || this.down.has(to.host)) continue;
-      to.arrive(env, fromHost);
+    for (const { env, from } of batch) {
+      // Lost on the way (the receiver crashed or closed since the send): counted, like every loss.
+      const to = this.endpoints.get(env.to.host)!;
+      if (this.down.has(to.host)) countDrop(from.counters, 'host-down');
+      else if (!to.listening) countDrop(from.counters, 'not-listening');
+      else to.arrive(env, from.host);
     }
   };
 }
@@ -81,6 +94,11 @@ export class LocalEndpoint implements Transport {
   private closed = false;
 
   constructor(readonly host: string, private readonly network: LocalNetwork) {}
+
+  /** Started and not closed: envelopes that arrive are delivered. */
+  get listening(): boolean {
+    return !this.closed && this.deliver !== undefined;
+  }
 
   async start(deliver: DeliverFn): Promise<void> {
     this.deliver = deliver;

@@ -101,6 +101,17 @@ export class SimNetwork {
     return ep;
   }
 
+  /**
+   * A fresh endpoint for `host` in place of the current one, which is closed: a process that
+   * restarted on the same address. Envelopes still in flight to `host` reach the new endpoint.
+   */
+  replaceEndpoint(host: string): SimEndpoint {
+    void this.endpoints.get(host)?.close();
+    const ep = new SimEndpoint(host, this);
+    this.endpoints.set(host, ep);
+    return ep;
+  }
+
   /** Options for both directions between a and b (or one direction with `oneWay`). */
   setLink(a: string, b: string, opts: LinkOptions, oneWay = false): void {
     this.links.set(linkKey(a, b), { ...this.links.get(linkKey(a, b)), ...opts });
@@ -180,8 +191,7 @@ export class SimNetwork {
     const link = this.directedLink(fromHost, toHost);
     const stats = link.stats;
     stats.sent++;
-    const target = this.endpoints.get(toHost);
-    if (!target) return this.drop(stats, 'unknown-host');
+    if (!this.endpoints.has(toHost)) return this.drop(stats, 'unknown-host');
     if (this.down.size > 0 && (this.down.has(fromHost) || this.down.has(toHost))) return this.drop(stats, 'host-down');
     if (link.cut) return this.drop(stats, 'partition');
     let extraDelayMs = 0;
@@ -196,7 +206,7 @@ export class SimNetwork {
     if (copies === 2) stats.duplicated++;
     for (let i = 0; i < copies; i++) {
       const delayMs = this.delayFor(env, link) + extraDelayMs;
-      this.clock.schedule(delayMs, () => this.arrive(env, fromHost, target, stats));
+      this.clock.schedule(delayMs, () => this.arrive(env, fromHost, toHost, stats));
     }
   }
 
@@ -233,9 +243,11 @@ export class SimNetwork {
     return delayMs;
   }
 
-  private arrive(env: Envelope, fromHost: string, target: SimEndpoint, stats: LinkStats): void {
-    // The receiver may have crashed while the envelope was in flight.
-    if (this.down.has(target.host)) return this.drop(stats, 'host-down');
+  private arrive(env: Envelope, fromHost: string, toHost: string, stats: LinkStats): void {
+    // The receiver may have crashed, closed or been replaced while the envelope was in flight.
+    if (this.down.has(toHost)) return this.drop(stats, 'host-down');
+    const target = this.endpoints.get(toHost)!;
+    if (!target.listening) return this.drop(stats, 'not-listening');
     stats.delivered++;
     target.arrive(env, fromHost);
   }
@@ -256,6 +268,11 @@ export class SimEndpoint implements Transport {
   private closed = false;
 
   constructor(readonly host: string, private readonly network: SimNetwork) {}
+
+  /** Started and not closed: envelopes that arrive are delivered. */
+  get listening(): boolean {
+    return !this.closed && this.deliver !== undefined;
+  }
 
   async start(deliver: DeliverFn): Promise<void> {
     this.deliver = deliver;
