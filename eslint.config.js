@@ -24,9 +24,14 @@ export const determinismRules = {
     { object: 'Math', property: 'random', message: 'Use ctx.random(): randomness is seeded.' },
     { object: 'performance', property: 'now', message: 'Use ctx.now(): time is virtual in sim mode.' },
     { object: 'crypto', property: 'randomUUID', message: 'Use ctx.random(): randomness is seeded.' },
-    { object: 'crypto', property: 'getRandomValues', message: 'Use ctx.random(): randomness is seeded.' }],
+    { object: 'crypto', property: 'getRandomValues', message: 'Use ctx.random(): randomness is seeded.' },
+    ...['setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask', 'Date', 'Math', 'performance', 'process', 'fetch'].map((property) => ({
+      object: 'globalThis', property, message: `globalThis.${property} is outside the actor's control: use ctx.`,
+    }))],
   'no-restricted-syntax': ['error',
-    { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'new Date() reads the wall clock: use ctx.now().' }],
+    { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'new Date() reads the wall clock: use ctx.now().' },
+    { selector: "CallExpression[callee.name='Date']", message: 'Date() reads the wall clock: use ctx.now().' },
+    { selector: 'ImportExpression', message: 'No dynamic imports in protocol code: what it needs comes through ctx.' }],
 };
 
 export default tseslint.config(

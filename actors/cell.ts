@@ -39,6 +39,7 @@ export class Cell implements Receiver {
   private readonly watching = new Set<Cell>();
   private readonly supervision: Required<Supervision>;
   private restartTimesMs: number[] = [];
+  private initFailuresInARow = 0;
   private rng: Random | undefined;
   private logger: Logger | undefined;
   readonly mailbox: Mailbox;
@@ -66,7 +67,9 @@ export class Cell implements Receiver {
   start(): void {
     try {
       this.state = this.behavior.init(this.ctx);
+      this.initFailuresInARow = 0;
     } catch (err) {
+      this.initFailuresInARow++;
       this.fail(err, undefined);
     }
   }
@@ -130,8 +133,11 @@ export class Cell implements Receiver {
   private restart(): void {
     const now = this.system.engine.now();
     const { maxRestarts, withinMs } = this.supervision;
-    this.restartTimesMs = this.restartTimesMs.filter((t) => now - t < withinMs);
-    if (this.restartTimesMs.length >= maxRestarts) {
+    // `<=` so that a zero-width window still counts restarts made at the same instant.
+    this.restartTimesMs = this.restartTimesMs.filter((t) => now - t <= withinMs);
+    // An init that keeps throwing restarts at once, in one call stack, however wide the window:
+    // count those failures too, so the budget also ends that loop.
+    if (this.restartTimesMs.length >= maxRestarts || this.initFailuresInARow > maxRestarts) {
       this.log.error({ maxRestarts, withinMs }, 'restart budget exhausted: stopping');
       return this.stop('restart budget exhausted');
     }

@@ -86,6 +86,8 @@ export class RealTimeEngine implements Engine {
   private readonly t0 = performance.now();
   private readonly nactSystem: NactRef = start();
   private names = 0;
+  /** Pending timers (actor timers, ask timeouts), cleared at shutdown so nothing outlives the run. */
+  private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(readonly mode: 'local' | 'distributed', private readonly transmitter: (env: Envelope, fromHost: string) => void,
     private readonly links: () => LinkStats[] = () => []) {}
@@ -95,8 +97,15 @@ export class RealTimeEngine implements Engine {
   }
 
   after(delayMs: number, fn: () => void): () => void {
-    const t = setTimeout(fn, delayMs);
-    return () => clearTimeout(t);
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, delayMs);
+    this.timers.add(t);
+    return () => {
+      clearTimeout(t);
+      this.timers.delete(t);
+    };
   }
 
   post(receiver: Receiver, msg: Msg, from: Address | undefined): void {
@@ -117,6 +126,8 @@ export class RealTimeEngine implements Engine {
   }
 
   shutdown(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
     stopNact(this.nactSystem);
   }
 }
@@ -134,6 +145,7 @@ export abstract class RealTimeRuntime extends Runtime {
     for (const h of this.system.hosts.values()) {
       for (const r of [...h.receivers.values()]) (r as Partial<Cell>).stop?.('shutdown');
     }
+    this.failPendingAsks();
     this.engine.shutdown();
   }
 }

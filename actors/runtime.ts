@@ -15,6 +15,8 @@ export class AskTimeoutError extends Error {
 export abstract class Runtime {
   abstract readonly mode: Mode;
   private askSeq = 0;
+  /** Outside asks not yet answered: shutdown fails them rather than leave them hanging. */
+  protected readonly pendingAsks = new Set<() => void>();
 
   constructor(readonly system: ActorSystem, readonly topology: Topology) {}
 
@@ -40,14 +42,18 @@ export abstract class Runtime {
     const host = system.remoteHosts.has(to.host) ? system.host(system.localHost) : system.host(to.host);
     const path = `$ask/${++this.askSeq}`;
     return new Promise<R>((resolve, reject) => {
-      const cancel = this.system.engine.after(timeoutMs, () => {
+      const fail = (): void => {
         host.receivers.delete(path);
+        this.pendingAsks.delete(fail);
         reject(new AskTimeoutError(`no reply from ${formatRef(to)} within ${timeoutMs} ms`));
-      });
+      };
+      const cancel = this.system.engine.after(timeoutMs, fail);
+      this.pendingAsks.add(fail);
       host.receivers.set(path, {
         accept: (reply) => {
           cancel();
           host.receivers.delete(path);
+          this.pendingAsks.delete(fail);
           resolve(reply as R);
         },
       });
@@ -116,6 +122,11 @@ export abstract class Runtime {
   }
 
   abstract shutdown(): Promise<void>;
+
+  /** Reject every outside ask still waiting (at shutdown). */
+  protected failPendingAsks(): void {
+    for (const fail of [...this.pendingAsks]) fail();
+  }
 }
 
 export type { Subscription };

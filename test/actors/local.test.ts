@@ -186,3 +186,32 @@ describe('sim and local agree', () => {
     }
   });
 });
+
+describe('local mode shutdown', () => {
+  it('fails an outside ask still waiting, at once, and leaves no timer behind', async () => {
+    const t = new Topology('silent');
+    t.host('a');
+    const mute = t.actor(t.hosts[0]!.name, 'mute', behavior<null, Echo>({ init: () => null, receive: (s) => s }));
+    const rt = runLocal(t, { logLevel: 'silent' });
+    const pending = rt.ask<Echo, Echoed>(mute, (replyTo) => ({ type: 'Echo', n: 1, replyTo }), 60_000);
+    const t0 = performance.now();
+    await rt.shutdown();
+    await assert.rejects(pending, AskTimeoutError);
+    assert.ok(performance.now() - t0 < 1000, 'the ask waited for its timeout after shutdown');
+  });
+
+  it('stops an actor whose init always throws, even with a zero-width restart window', async () => {
+    const t = new Topology('crashy');
+    t.host('a');
+    const bad = t.actor('a', 'bad', behavior<null, Echo>({
+      init: () => { throw new Error('no'); }, receive: (s) => s,
+      supervision: { strategy: 'restart', maxRestarts: 2, withinMs: 0 },
+    }));
+    const rt = runLocal(t, { logLevel: 'silent' });
+    try {
+      assert.equal(rt.isAlive(bad), false);
+    } finally {
+      await rt.shutdown();
+    }
+  });
+});

@@ -63,3 +63,17 @@ describe('determinism lint rules', () => {
     assert.match(first!, /ctx\.now\(\)/);
   });
 });
+
+describe('determinism rules: the ways around them are closed too', () => {
+  for (const [what, code] of [
+    ['Date() without new', 'export const t = Date();'],
+    ['globalThis.setTimeout', 'globalThis.setTimeout(() => {}, 1);'],
+    ['globalThis.Math', 'export const r = globalThis.Math.random();'],
+    ['a dynamic import', "export const m = import('node:fs');"],
+  ] as const) {
+    it(`reports ${what} in apps/`, async () => {
+      const [result] = await new ESLint({ cwd: root }).lintText(code, { filePath: 'apps/x/y.ts' });
+      assert.ok(result!.messages.length > 0, `${what} passed the lint`);
+    });
+  }
+});
