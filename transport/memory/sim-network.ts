@@ -3,9 +3,10 @@
 // which also reorders), bandwidth (serialisation delay and queueing per directed link), drops,
 // duplicates, partitions, crashed hosts, and scripted filters for exact scenarios
 // ("drop the 3rd request to replica 2"). Nothing is hidden: every loss is counted by reason.
-import { Subject } from 'rxjs';
-import type { DeliverFn, Envelope, Transport, TransportEvent, TransportStats } from '../types.ts';
-import { countDrop, emptyStats } from '../types.ts';
+import type { Envelope } from '../types.ts';
+import { linkKey, MemoryEndpoint, MemoryNetwork } from './memory-network.ts';
+
+export { linkKey };
 
 /** The part of the simulator's scheduler the network needs. */
 export interface Clock {
@@ -70,46 +71,25 @@ interface DirectedLink {
   freeAtMs: number;
 }
 
-export class SimNetwork {
+export class SimNetwork extends MemoryNetwork<SimEndpoint> {
   private readonly clock: Clock;
   private readonly random: () => number;
   private defaults: LinkOptions;
   private readonly links = new Map<string, LinkOptions>();
   private readonly directed = new Map<string, Map<string, DirectedLink>>();
-  /** Bumped on every configuration change, so cached link state knows it is stale. */
-  private version = 0;
-  private readonly cuts = new Set<string>();
-  private readonly down = new Set<string>();
   private readonly filters: PacketFilter[] = [];
-  private readonly endpoints = new Map<string, SimEndpoint>();
   private readonly sizeOf: (env: Envelope) => number;
 
   constructor(opts: SimNetworkOptions) {
+    super();
     this.clock = opts.clock;
     this.random = opts.random;
     this.defaults = { ...opts.defaults };
     this.sizeOf = opts.sizeOf ?? defaultSize;
   }
 
-  /** The Transport of one host on this network. */
-  endpoint(host: string): SimEndpoint {
-    let ep = this.endpoints.get(host);
-    if (!ep) {
-      ep = new SimEndpoint(host, this);
-      this.endpoints.set(host, ep);
-    }
-    return ep;
-  }
-
-  /**
-   * A fresh endpoint for `host` in place of the current one, which is closed: a process that
-   * restarted on the same address. Envelopes still in flight to `host` reach the new endpoint.
-   */
-  replaceEndpoint(host: string): SimEndpoint {
-    void this.endpoints.get(host)?.close();
-    const ep = new SimEndpoint(host, this);
-    this.endpoints.set(host, ep);
-    return ep;
+  protected createEndpoint(host: string): SimEndpoint {
+    return new SimEndpoint(host, this);
   }
 
   /** Options for both directions between a and b (or one direction with `oneWay`). */
@@ -129,38 +109,6 @@ export class SimNetwork {
     return { ...DEFAULT_LINK, ...this.defaults, ...this.links.get(linkKey(from, to)) };
   }
 
-  /** Partition a from b, both directions. */
-  cut(a: string, b: string): void {
-    this.cuts.add(linkKey(a, b));
-    this.cuts.add(linkKey(b, a));
-    this.version++;
-  }
-
-  /** Cut `host` off from every other host. */
-  isolate(host: string, others: Iterable<string>): void {
-    for (const other of others) if (other !== host) this.cut(host, other);
-  }
-
-  /** Remove every partition. */
-  heal(): void {
-    this.cuts.clear();
-    this.version++;
-  }
-
-  isCut(from: string, to: string): boolean {
-    return this.cuts.has(linkKey(from, to));
-  }
-
-  /** A crashed host neither sends nor receives; envelopes in flight to it are lost. */
-  setHostUp(host: string, up: boolean): void {
-    if (up) this.down.delete(host);
-    else this.down.add(host);
-  }
-
-  isUp(host: string): boolean {
-    return !this.down.has(host);
-  }
-
   /** Add a scripted filter; returns a function that removes it. Filters run in order added. */
   addFilter(filter: PacketFilter): () => void {
     this.filters.push(filter);
@@ -174,11 +122,6 @@ export class SimNetwork {
     this.filters.length = 0;
   }
 
-  /** True for a host that has an endpoint on this network. */
-  isKnown(host: string): boolean {
-    return this.endpoints.has(host);
-  }
-
   stats(): LinkStats[] {
     const out: LinkStats[] = [];
     for (const m of this.directed.values()) for (const l of m.values()) out.push({ ...l.stats, dropped: { ...l.stats.dropped } });
@@ -186,12 +129,12 @@ export class SimNetwork {
   }
 
   /** @internal the endpoints call this. */
-  transmit(env: Envelope, fromHost: string): void {
+  transmit(env: Envelope, from: SimEndpoint): void {
+    const fromHost = from.host;
     const toHost = env.to.host;
     const link = this.directedLink(fromHost, toHost);
     const stats = link.stats;
     stats.sent++;
-    if (!this.endpoints.has(toHost)) return this.drop(stats, 'unknown-host');
     if (this.down.size > 0 && (this.down.has(fromHost) || this.down.has(toHost))) return this.drop(stats, 'host-down');
     if (link.cut) return this.drop(stats, 'partition');
     let extraDelayMs = 0;
@@ -258,55 +201,9 @@ export class SimNetwork {
 }
 
 /** One host's view of the simulated network, as a Transport. */
-export class SimEndpoint implements Transport {
+export class SimEndpoint extends MemoryEndpoint {
   readonly kind = 'memory-sim' as const;
   readonly guarantees = { reliable: false, fifo: false };
-  private readonly subject = new Subject<TransportEvent>();
-  readonly events = this.subject.asObservable();
-  private deliver: DeliverFn | undefined;
-  private readonly counters: TransportStats = emptyStats();
-  private closed = false;
-
-  constructor(readonly host: string, private readonly network: SimNetwork) {}
-
-  /** Started and not closed: envelopes that arrive are delivered. */
-  get listening(): boolean {
-    return !this.closed && this.deliver !== undefined;
-  }
-
-  async start(deliver: DeliverFn): Promise<void> {
-    this.deliver = deliver;
-    this.closed = false;
-  }
-
-  send(env: Envelope): void {
-    if (this.closed) return countDrop(this.counters, 'closed');
-    this.counters.sentEnvelopes++;
-    this.counters.sentFrames++;
-    if (!this.network.isKnown(env.to.host)) return countDrop(this.counters, 'unknown-host');
-    this.network.transmit(env, this.host);
-  }
-
-  /** @internal */
-  arrive(env: Envelope, fromHost: string): void {
-    if (this.closed || !this.deliver) return;
-    this.counters.receivedEnvelopes++;
-    this.counters.receivedFrames++;
-    this.deliver(env, fromHost);
-  }
-
-  stats(): TransportStats {
-    return { ...this.counters, dropped: { ...this.counters.dropped }, rejected: {} };
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    this.deliver = undefined;
-  }
-}
-
-export function linkKey(from: string, to: string): string {
-  return `${from}>${to}`;
 }
 
 function defaultSize(env: Envelope): number {
