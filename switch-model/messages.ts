@@ -1,0 +1,285 @@
+// Messages of the switch model. Public: the control plane's requests and replies (controllers
+// may live on other hosts, so these have schemas), packet-in/out, and the Frame that L2/L3
+// programs forward. Internal: what the switch's own actors pass among themselves on the switch
+// host (packets never leave it as packets).
+import { Type, type TSchema } from '@sinclair/typebox';
+import type { ActorRef, Msg } from '../actors/index.ts';
+import type { Packet } from './packet.ts';
+import type { MatchField } from './table.ts';
+
+// ---- frames: what L2/L3 forwarding moves ---------------------------------------------------
+
+/**
+ * An Ethernet frame, optionally carrying IPv4: the destination drives the forwarding tables.
+ * MACs are 48-bit numbers, IPv4 addresses 32-bit numbers; the payload is any message.
+ */
+export interface Frame<P extends Msg = Msg> {
+  readonly type: 'Frame';
+  readonly ethSrc: number;
+  readonly ethDst: number;
+  readonly ipSrc?: number;
+  readonly ipDst?: number;
+  readonly ttl?: number;
+  /** Bytes on the wire (headers and payload). */
+  readonly sizeBytes: number;
+  readonly payload: P;
+}
+
+export const BROADCAST_MAC = 0xffffffffffff;
+
+// ---- the control plane ---------------------------------------------------------------------
+
+export interface SwitchStats {
+  /** Per front-panel port. */
+  readonly rxPackets: number[];
+  readonly txPackets: number[];
+  readonly txBytes: number[];
+  /** Tail drops per front-panel port (also in drops['tail-drop']). */
+  readonly tailDrops: number[];
+  /** Highest buffer occupancy seen per front-panel port, in bytes. */
+  readonly maxQueueBytes: number[];
+  /** Every drop, by reason ('parse-error', 'tail-drop', 'recirculation-limit', a program's own reasons...). */
+  readonly drops: Record<string, number>;
+  recirculated: number;
+  toCpu: number;
+  fromCpu: number;
+  /** Rule violations and stage errors (the first few of each). */
+  readonly violations: string[];
+  readonly errors: string[];
+  /** Why the program was rejected at run time, or null while it runs. */
+  rejected: string | null;
+}
+
+interface Request {
+  /** Echoed in the reply, to match replies with requests. */
+  readonly id?: number;
+  readonly replyTo: ActorRef<ControlReply>;
+}
+
+export interface TableInsert extends Request {
+  readonly type: 'TableInsert';
+  readonly table: string;
+  readonly match: readonly MatchField[];
+  readonly action: string;
+  readonly params?: Readonly<Record<string, number>>;
+  /** Ternary tables only: higher wins. */
+  readonly priority?: number;
+}
+
+export interface TableDelete extends Request {
+  readonly type: 'TableDelete';
+  readonly table: string;
+  readonly match: readonly MatchField[];
+  readonly priority?: number;
+}
+
+export interface TableSetDefault extends Request {
+  readonly type: 'TableSetDefault';
+  readonly table: string;
+  readonly action: string;
+  readonly params?: Readonly<Record<string, number>>;
+}
+
+export interface RegisterRead extends Request {
+  readonly type: 'RegisterRead';
+  readonly register: string;
+  readonly index: number;
+}
+
+export interface RegisterWrite extends Request {
+  readonly type: 'RegisterWrite';
+  readonly register: string;
+  readonly index: number;
+  readonly value: number | bigint;
+}
+
+/** Every cell back to zero. */
+export interface RegisterReset extends Request {
+  readonly type: 'RegisterReset';
+  readonly register: string;
+}
+
+export interface CounterRead extends Request {
+  readonly type: 'CounterRead';
+  readonly counter: string;
+  readonly index: number;
+}
+
+/** Set the ports of multicast group `group` (1..65535); an empty list removes it. */
+export interface MulticastGroupSet extends Request {
+  readonly type: 'MulticastGroupSet';
+  readonly group: number;
+  readonly ports: readonly number[];
+}
+
+export interface StatsRead extends Request {
+  readonly type: 'StatsRead';
+}
+
+/** Ask for PacketIn messages (clones to the CPU) to be sent to `subscriber`. */
+export interface PacketInSubscribe {
+  readonly type: 'PacketInSubscribe';
+  readonly subscriber: ActorRef<PacketIn>;
+}
+
+/** Inject a message into the ingress pipeline as if it arrived on the CPU port. */
+export interface PacketOut {
+  readonly type: 'PacketOut';
+  readonly msg: Msg;
+}
+
+export type ControlRequest =
+  | TableInsert | TableDelete | TableSetDefault | RegisterRead | RegisterWrite | RegisterReset | CounterRead
+  | MulticastGroupSet | StatsRead | PacketInSubscribe | PacketOut;
+
+/** Requests that carry a replyTo (all but PacketInSubscribe and PacketOut). */
+export type ControlQuery = Extract<ControlRequest, { replyTo: unknown }>;
+
+export type ControlReply =
+  | {
+    readonly type: 'ControlReply'; readonly id?: number; readonly ok: true;
+    /** RegisterRead: the cell (a bigint for 64-bit cells). */
+    readonly value?: number | bigint;
+    /** CounterRead. */
+    readonly packets?: number;
+    readonly bytes?: number;
+    /** StatsRead. */
+    readonly stats?: SwitchStats;
+  }
+  | { readonly type: 'ControlReply'; readonly id?: number; readonly ok: false; readonly error: string };
+
+/** A clone to the CPU, delivered to the control plane's subscribers. */
+export interface PacketIn {
+  readonly type: 'PacketIn';
+  /** `host/name` of the switch. */
+  readonly switch: string;
+  readonly ingressPort: number;
+  readonly msg: Msg;
+}
+
+// ---- inside the switch ---------------------------------------------------------------------
+
+/** A message received on a port (sent by the port's actor, or PacketOut from the CPU). */
+export interface Rx {
+  readonly type: 'Rx';
+  readonly port: number;
+  readonly msg: Msg;
+  readonly atMs: number;
+}
+
+export interface QueueTimer {
+  readonly type: 'QueueTimer';
+  readonly queue: number;
+}
+
+export interface StatsQuery {
+  readonly type: 'StatsQuery';
+  readonly replyTo: ActorRef<StatsReport>;
+}
+
+export interface StatsReport {
+  readonly type: 'StatsReport';
+  readonly stats: SwitchStats;
+}
+
+/** A stage found a rule violation: the parser stops admitting packets. */
+export interface Reject {
+  readonly type: 'Reject';
+  readonly reason: string;
+}
+
+export type AnyPacket = Packet<any>;
+
+/** Table, register and counter operations, as stages handle them. */
+export type StageControl = TableInsert | TableDelete | TableSetDefault | RegisterRead | RegisterWrite | RegisterReset | CounterRead;
+
+// ---- schemas of what may cross hosts -------------------------------------------------------
+
+const RefSchema = Type.Object({ host: Type.String({ minLength: 1 }), path: Type.String({ minLength: 1 }) });
+const MsgSchema = Type.Object({ type: Type.String({ minLength: 1 }) });
+const Name = Type.String({ minLength: 1, maxLength: 200 });
+const Id = Type.Optional(Type.Integer());
+const MatchFieldSchema = Type.Union([
+  Type.Integer({ minimum: 0 }),
+  Type.Object({ value: Type.Integer({ minimum: 0 }), mask: Type.Integer({ minimum: 0 }) }),
+  Type.Object({ value: Type.Integer({ minimum: 0 }), prefixLen: Type.Integer({ minimum: 0 }) }),
+]);
+const Params = Type.Optional(Type.Record(Type.String(), Type.Integer({ minimum: 0 })));
+const PortList = Type.Array(Type.Integer({ minimum: 0 }), { maxItems: 1024 });
+const Counts = Type.Array(Type.Number({ minimum: 0 }), { maxItems: 1024 });
+
+export const frameSchemas: Record<string, TSchema> = {
+  Frame: Type.Object({
+    type: Type.Literal('Frame'),
+    ethSrc: Type.Integer({ minimum: 0 }), ethDst: Type.Integer({ minimum: 0 }),
+    ipSrc: Type.Optional(Type.Integer({ minimum: 0 })), ipDst: Type.Optional(Type.Integer({ minimum: 0 })),
+    ttl: Type.Optional(Type.Integer({ minimum: 0, maximum: 255 })),
+    sizeBytes: Type.Integer({ minimum: 1 }),
+    payload: MsgSchema,
+  }),
+};
+
+export const controlSchemas: Record<string, TSchema> = {
+  TableInsert: Type.Object({
+    type: Type.Literal('TableInsert'), id: Id, replyTo: RefSchema, table: Name, match: Type.Array(MatchFieldSchema, { maxItems: 64 }),
+    action: Name, params: Params, priority: Type.Optional(Type.Integer({ minimum: 0 })),
+  }),
+  TableDelete: Type.Object({
+    type: Type.Literal('TableDelete'), id: Id, replyTo: RefSchema, table: Name, match: Type.Array(MatchFieldSchema, { maxItems: 64 }),
+    priority: Type.Optional(Type.Integer({ minimum: 0 })),
+  }),
+  TableSetDefault: Type.Object({ type: Type.Literal('TableSetDefault'), id: Id, replyTo: RefSchema, table: Name, action: Name, params: Params }),
+  RegisterRead: Type.Object({ type: Type.Literal('RegisterRead'), id: Id, replyTo: RefSchema, register: Name, index: Type.Integer({ minimum: 0 }) }),
+  RegisterWrite: Type.Object({
+    type: Type.Literal('RegisterWrite'), id: Id, replyTo: RefSchema, register: Name, index: Type.Integer({ minimum: 0 }),
+    value: Type.Union([Type.Integer({ minimum: 0 }), Type.BigInt({ minimum: 0n })]),
+  }),
+  RegisterReset: Type.Object({ type: Type.Literal('RegisterReset'), id: Id, replyTo: RefSchema, register: Name }),
+  CounterRead: Type.Object({ type: Type.Literal('CounterRead'), id: Id, replyTo: RefSchema, counter: Name, index: Type.Integer({ minimum: 0 }) }),
+  MulticastGroupSet: Type.Object({ type: Type.Literal('MulticastGroupSet'), id: Id, replyTo: RefSchema, group: Type.Integer({ minimum: 1 }), ports: PortList }),
+  StatsRead: Type.Object({ type: Type.Literal('StatsRead'), id: Id, replyTo: RefSchema }),
+  PacketInSubscribe: Type.Object({ type: Type.Literal('PacketInSubscribe'), subscriber: RefSchema }),
+  PacketOut: Type.Object({ type: Type.Literal('PacketOut'), msg: MsgSchema }),
+  PacketIn: Type.Object({ type: Type.Literal('PacketIn'), switch: Name, ingressPort: Type.Integer(), msg: MsgSchema }),
+  ControlReply: Type.Union([
+    Type.Object({
+      type: Type.Literal('ControlReply'), id: Id, ok: Type.Literal(true),
+      value: Type.Optional(Type.Union([Type.Number(), Type.BigInt()])),
+      packets: Type.Optional(Type.Number({ minimum: 0 })), bytes: Type.Optional(Type.Number({ minimum: 0 })),
+      stats: Type.Optional(Type.Object({
+        rxPackets: Counts, txPackets: Counts, txBytes: Counts, tailDrops: Counts, maxQueueBytes: Counts,
+        drops: Type.Record(Type.String(), Type.Number({ minimum: 0 })),
+        recirculated: Type.Number(), toCpu: Type.Number(), fromCpu: Type.Number(),
+        violations: Type.Array(Type.String()), errors: Type.Array(Type.String()),
+        rejected: Type.Union([Type.String(), Type.Null()]),
+      })),
+    }),
+    Type.Object({ type: Type.Literal('ControlReply'), id: Id, ok: Type.Literal(false), error: Type.String() }),
+  ]),
+};
+
+export function emptyStats(ports: number): SwitchStats {
+  const zeros = (): number[] => new Array<number>(ports).fill(0);
+  return {
+    rxPackets: zeros(), txPackets: zeros(), txBytes: zeros(), tailDrops: zeros(), maxQueueBytes: zeros(), drops: {},
+    recirculated: 0, toCpu: 0, fromCpu: 0, violations: [], errors: [], rejected: null,
+  };
+}
+
+/** Add `b` into `a` (counters summed, maxima kept, messages appended). */
+export function mergeStats(a: SwitchStats, b: SwitchStats): SwitchStats {
+  const add = (x: number[], y: number[]): void => { for (let i = 0; i < x.length; i++) x[i]! += y[i] ?? 0; };
+  add(a.rxPackets, b.rxPackets);
+  add(a.txPackets, b.txPackets);
+  add(a.txBytes, b.txBytes);
+  add(a.tailDrops, b.tailDrops);
+  for (let i = 0; i < a.maxQueueBytes.length; i++) a.maxQueueBytes[i] = Math.max(a.maxQueueBytes[i]!, b.maxQueueBytes[i] ?? 0);
+  for (const [k, v] of Object.entries(b.drops)) a.drops[k] = (a.drops[k] ?? 0) + v;
+  a.recirculated += b.recirculated;
+  a.toCpu += b.toCpu;
+  a.fromCpu += b.fromCpu;
+  a.violations.push(...b.violations);
+  a.errors.push(...b.errors);
+  a.rejected ??= b.rejected;
+  return a;
+}

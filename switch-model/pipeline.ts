@@ -1,0 +1,279 @@
+// The fixed-function parts of the pipeline, as plain classes that both execution modes share:
+// the parser front end (ports, ids, rejection), the traffic manager (queues, multicast,
+// recirculation, clones, timing) and the deparser back end (counting what leaves). The staged
+// mode wraps each in its own actor; the fused mode holds them all in one.
+import type { Msg } from '../actors/index.ts';
+import type { Rx, SwitchStats } from './messages.ts';
+import { emptyStats } from './messages.ts';
+import type { Packet } from './packet.ts';
+import { cloneHeaders, copyPacket, newMeta, payloadBytesOf, PORT_CPU, PORT_NONE, PORT_RECIRC } from './packet.ts';
+import type { TargetProfile } from './profile.ts';
+import { wireMs } from './profile.ts';
+import type { SwitchProgram } from './program.ts';
+
+function countDrop(stats: SwitchStats, reason: string): void {
+  stats.drops[reason] = (stats.drops[reason] ?? 0) + 1;
+}
+
+// ---- parser front end -------------------------------------------------------------------------
+
+export class ParserUnit<H> {
+  private nextId = 0;
+  rejected: string | undefined;
+  readonly stats: SwitchStats;
+  private readonly sizeOf: (msg: Msg) => number;
+
+  constructor(readonly program: SwitchProgram<H>, readonly ports: number) {
+    this.stats = emptyStats(ports);
+    this.sizeOf = program.payloadBytes ?? payloadBytesOf;
+  }
+
+  /** A message from a port (or the CPU) becomes a packet, or is dropped and counted. */
+  parse(rx: Rx): Packet<H> | undefined {
+    if (rx.port >= 0) this.stats.rxPackets[rx.port]!++;
+    else this.stats.fromCpu++;
+    if (this.rejected !== undefined) {
+      countDrop(this.stats, 'program-rejected');
+      return undefined;
+    }
+    let headers: H | undefined;
+    try {
+      headers = this.program.parse(rx.msg, rx.port);
+    } catch {
+      headers = undefined;
+    }
+    if (headers === undefined) {
+      countDrop(this.stats, 'parse-error');
+      return undefined;
+    }
+    return { type: 'Packet', id: this.nextId++, headers, payloadBytes: this.sizeOf(rx.msg), msg: rx.msg, meta: newMeta(rx.port, rx.atMs) };
+  }
+
+  /** A packet back from the recirculation port starts a new pass (its headers are kept). */
+  reenter(pkt: Packet<H>, atMs: number): Packet<H> | undefined {
+    this.stats.recirculated++;
+    if (this.rejected !== undefined) {
+      countDrop(this.stats, 'program-rejected');
+      return undefined;
+    }
+    const m = pkt.meta;
+    m.ingressPort = PORT_RECIRC;
+    m.ingressTimestampMs = atMs;
+    m.recirculations++;
+    m.recirculate = false;
+    m.cloneToCpu = false;
+    m.mcastGroup = 0;
+    m.egressPort = PORT_NONE;
+    m.egressRid = 0;
+    return pkt;
+  }
+
+  reject(reason: string): void {
+    this.rejected ??= reason;
+    this.stats.rejected ??= reason;
+  }
+}
+
+// ---- traffic manager --------------------------------------------------------------------------
+
+interface QueueEntry<H> {
+  readonly pkt: Packet<H>;
+  readonly bytes: number;
+  /** When it leaves the buffer (dequeued into egress). */
+  readonly dqMs: number;
+  /** When its last bit is on the wire: it is handed on then. */
+  readonly emitMs: number;
+}
+
+class PortQueue<H> {
+  entries: QueueEntry<H>[] = [];
+  /** entries[head..] are not yet emitted */
+  head = 0;
+  /** entries[counted..] are still in the buffer (not yet dequeued) */
+  counted = 0;
+  bytes = 0;
+  maxBytes = 0;
+  /** When the port finishes serialising the last dequeued packet. */
+  freeAtMs = 0;
+
+  constructor(readonly gbps: number, readonly limitBytes: number, readonly egressLatencyMs: number) {}
+}
+
+/** Timer slack: the scheduler adds delays to the current time, which may round by an ulp. */
+const EPS_MS = 1e-9;
+
+/**
+ * Per-port queues with a byte limit (tail drop), multicast replication, recirculation, clones to
+ * the CPU, and the timing model. All times are computed from the packet's ingress time stamp, so
+ * a packet's fate does not depend on how events at one instant are interleaved:
+ *   reaches the TM   t = ingress time + parser + ingress stages + TM latency
+ *   leaves the buffer dq = max(t, port free)   (the port then serialises it: free again at dq + wire)
+ *   is handed on      dq + egress stages + deparser + wire time   (its last bit is on the wire)
+ * Queues 0..ports-1 are the front-panel ports, then the CPU port, then the recirculation port.
+ */
+export class TrafficManager<H> {
+  readonly queues: PortQueue<H>[] = [];
+  readonly groups = new Map<number, readonly number[]>();
+  readonly stats: SwitchStats;
+  readonly cpuQueue: number;
+  readonly recircQueue: number;
+  readonly ingressLatencyMs: number;
+  /** Queues that just went from empty to busy (the caller arms their timers); reused. */
+  readonly newlyBusy: number[] = [];
+  /** Packets released by the last `release` call; reused. */
+  readonly out: Packet<H>[] = [];
+  private readonly clone: (h: H) => H;
+
+  constructor(readonly program: SwitchProgram<H>, readonly ports: number, readonly profile: TargetProfile) {
+    this.stats = emptyStats(ports);
+    const ns = 1e-6;
+    this.ingressLatencyMs = (profile.parserLatencyNs + program.ingress.length * profile.stageLatencyNs + profile.tmLatencyNs) * ns;
+    const egressLatencyMs = (program.egress.length * profile.stageLatencyNs + profile.deparserLatencyNs) * ns;
+    for (let p = 0; p < ports; p++) this.queues.push(new PortQueue(profile.portGbps, profile.queueBytesPerPort, egressLatencyMs));
+    this.cpuQueue = ports;
+    this.queues.push(new PortQueue(profile.cpuPortGbps, profile.queueBytesPerPort, profile.deparserLatencyNs * ns));
+    this.recircQueue = ports + 1;
+    this.queues.push(new PortQueue(profile.recirculationPortGbps, profile.queueBytesPerPort, 0));
+    this.clone = program.cloneHeaders ?? cloneHeaders;
+  }
+
+  /** Take a packet from the end of the ingress pipeline. Fills `newlyBusy`. */
+  admit(pkt: Packet<H>): void {
+    this.newlyBusy.length = 0;
+    const m = pkt.meta;
+    if (m.drop) return countDrop(this.stats, m.dropReason || 'dropped');
+    const t = m.ingressTimestampMs + this.ingressLatencyMs;
+    if (m.cloneToCpu) {
+      const c = copyPacket(pkt, this.clone);
+      c.meta.egressPort = PORT_CPU;
+      this.enqueue(this.cpuQueue, c, t);
+    }
+    if (m.recirculate) {
+      if (m.recirculations >= this.profile.maxRecirculations) return countDrop(this.stats, 'recirculation-limit');
+      return this.enqueue(this.recircQueue, pkt, t);
+    }
+    if (m.mcastGroup !== 0) {
+      const members = this.groups.get(m.mcastGroup);
+      if (!members || members.length === 0) return countDrop(this.stats, 'empty-multicast-group');
+      // Copies first, from the packet as ingress left it; the original is the first copy.
+      const copies: Packet<H>[] = [pkt];
+      for (let i = 1; i < members.length; i++) copies.push(copyPacket(pkt, this.clone));
+      for (let i = 0; i < members.length; i++) {
+        const c = copies[i]!;
+        c.meta.egressPort = members[i]!;
+        c.meta.egressRid = i;
+        this.enqueue(members[i]!, c, t);
+      }
+      return;
+    }
+    const port = m.egressPort;
+    if (port >= 0 && port < this.ports) return this.enqueue(port, pkt, t);
+    if (port === PORT_CPU) return this.enqueue(this.cpuQueue, pkt, t);
+    countDrop(this.stats, port === PORT_NONE ? 'no-egress-port' : 'bad-egress-port');
+  }
+
+  private enqueue(qi: number, pkt: Packet<H>, t: number): void {
+    const q = this.queues[qi]!;
+    const e = q.entries;
+    // Packets dequeued by time t have left the buffer.
+    while (q.counted < e.length && e[q.counted]!.dqMs <= t) q.bytes -= e[q.counted++]!.bytes;
+    const bytes = pkt.payloadBytes;
+    if (q.bytes + bytes > q.limitBytes) {
+      countDrop(this.stats, 'tail-drop');
+      if (qi < this.ports) this.stats.tailDrops[qi]!++;
+      return;
+    }
+    const wire = wireMs(bytes, q.gbps);
+    const dqMs = t > q.freeAtMs ? t : q.freeAtMs;
+    q.freeAtMs = dqMs + wire;
+    if (q.head === e.length) this.newlyBusy.push(qi);
+    e.push({ pkt, bytes, dqMs, emitMs: dqMs + q.egressLatencyMs + wire });
+    q.bytes += bytes;
+    if (q.bytes > q.maxBytes) {
+      q.maxBytes = q.bytes;
+      if (qi < this.ports) this.stats.maxQueueBytes[qi] = q.bytes;
+    }
+  }
+
+  /** When the next packet of queue `qi` is due, or undefined if it is empty. */
+  headEmitMs(qi: number): number | undefined {
+    const q = this.queues[qi]!;
+    return q.head < q.entries.length ? q.entries[q.head]!.emitMs : undefined;
+  }
+
+  /**
+   * Hand on the packets of queue `qi` that are due at `nowMs` (into `out`). `force` releases the
+   * head even if rounding put the timer a hair early: the timer was set for it.
+   */
+  release(qi: number, nowMs: number, force: boolean): Packet<H>[] {
+    const out = this.out;
+    out.length = 0;
+    const q = this.queues[qi]!;
+    const e = q.entries;
+    while (q.head < e.length) {
+      const entry = e[q.head]!;
+      if (!(force && out.length === 0) && entry.emitMs > nowMs + EPS_MS) break;
+      if (q.counted <= q.head) {
+        q.bytes -= entry.bytes;
+        q.counted = q.head + 1;
+      }
+      e[q.head++] = undefined as unknown as QueueEntry<H>;
+      entry.pkt.meta.egressTimestampMs = entry.dqMs;
+      out.push(entry.pkt);
+    }
+    if (q.head === e.length) {
+      q.entries = [];
+      q.head = 0;
+      q.counted = 0;
+    }
+    return out;
+  }
+
+  /** Control plane: set a multicast group's ports. Returns an error or null. */
+  setGroup(group: number, ports: readonly number[]): string | null {
+    if (!Number.isInteger(group) || group < 1 || group > this.profile.maxMulticastGroup) {
+      return `multicast group ids are 1..${this.profile.maxMulticastGroup}; got ${group}`;
+    }
+    for (const p of ports) {
+      if (!Number.isInteger(p) || p < 0 || p >= this.ports) return `multicast group ${group}: no port ${p} (ports are 0..${this.ports - 1})`;
+    }
+    if (new Set(ports).size !== ports.length) return `multicast group ${group}: a port is listed twice`;
+    if (ports.length === 0) this.groups.delete(group);
+    else this.groups.set(group, [...ports]);
+    return null;
+  }
+}
+
+// ---- deparser back end ------------------------------------------------------------------------
+
+export class DeparserUnit<H> {
+  readonly stats: SwitchStats;
+
+  constructor(readonly program: SwitchProgram<H>, readonly ports: number) {
+    this.stats = emptyStats(ports);
+  }
+
+  /** The message to send for a packet leaving the pipeline, or undefined if it is dropped. */
+  emit(pkt: Packet<H>): Msg | undefined {
+    const m = pkt.meta;
+    if (m.drop) {
+      countDrop(this.stats, m.dropReason || 'dropped');
+      return undefined;
+    }
+    let msg: Msg;
+    try {
+      msg = this.program.deparse(pkt);
+    } catch (err) {
+      countDrop(this.stats, 'deparse-error');
+      if (this.stats.errors.length < 10) this.stats.errors.push(`deparser: ${err instanceof Error ? err.message : String(err)}`);
+      return undefined;
+    }
+    if (m.egressPort >= 0) {
+      this.stats.txPackets[m.egressPort]!++;
+      this.stats.txBytes[m.egressPort]! += pkt.payloadBytes;
+    } else {
+      this.stats.toCpu++;
+    }
+    return msg;
+  }
+}
