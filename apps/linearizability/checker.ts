@@ -233,7 +233,8 @@ class PartitionSearch<S, I, O> {
   private readonly prev: Int32Array;
   // Interned states and the transition table: row[op] = 0 not computed, -1 refused, k+1 → state k.
   private readonly states: S[] = [];
-  private readonly stateIndex = new Map<number, number[]>();
+  private readonly stateIndex = new Map<number, number>();
+  private readonly collisions = new Map<number, number[]>();
   private readonly stateByKey = new Map<unknown, number>();
   private readonly dense: Int32Array;
   // The memo: (bitset of linearized operations, state) pairs already explored.
@@ -482,12 +483,18 @@ class PartitionSearch<S, I, O> {
       return this.states.length - 1;
     }
     const h = this.model.hash(s);
-    let ids = this.stateIndex.get(h);
-    if (ids === undefined) this.stateIndex.set(h, (ids = []));
-    for (const id of ids) if (this.model.equals(this.states[id]!, s)) return id;
+    const first = this.stateIndex.get(h);
     const id = this.states.length;
+    if (first === undefined) {
+      this.stateIndex.set(h, id);
+    } else {
+      if (this.model.equals(this.states[first]!, s)) return first;
+      let more = this.collisions.get(h);
+      if (more === undefined) this.collisions.set(h, (more = []));
+      for (const other of more) if (this.model.equals(this.states[other]!, s)) return other;
+      more.push(id);
+    }
     this.states.push(s);
-    ids.push(id);
     return id;
   }
 

@@ -219,29 +219,68 @@ export type KvInput =
 /** get: {value}; put and append: {}; cas: {ok}. */
 export interface KvOutput { value?: string; ok?: boolean }
 
-export function kvModel(): Model<string, KvInput, KvOutput> {
+/**
+ * The value of one key, with a polynomial hash of it kept up to date as values are appended: a
+ * state is made by every append during a search, and hashing it from scratch (or letting a Map
+ * flatten it) would cost its whole length each time.
+ */
+export interface KvState {
+  readonly text: string;
+  readonly hash: number;
+}
+
+const KV_HASH_BASE = 0x01000193;
+
+/** Polynomial hash of s (Σ c·B^(n-1-i) mod 2^32) and B^|s|, so that hash(a+b) = hash(a)·B^|b| + hash(b). */
+function polyHash(s: string): { hash: number; power: number } {
+  let hash = 0;
+  let power = 1;
+  for (let i = 0; i < s.length; i++) {
+    hash = (Math.imul(hash, KV_HASH_BASE) + s.charCodeAt(i)) | 0;
+    power = Math.imul(power, KV_HASH_BASE);
+  }
+  return { hash, power };
+}
+
+function kvState(text: string): KvState {
+  return { text, hash: polyHash(text).hash };
+}
+
+/** The hashes of the values appended (a history has few distinct ones). */
+const suffixHashes = new Map<string, { hash: number; power: number }>();
+
+function kvAppend(state: KvState, suffix: string): KvState {
+  let h = suffixHashes.get(suffix);
+  if (h === undefined) {
+    h = polyHash(suffix);
+    if (suffixHashes.size < 100_000) suffixHashes.set(suffix, h);
+  }
+  return { text: state.text + suffix, hash: (Math.imul(state.hash, h.power) + h.hash) | 0 };
+}
+
+export function kvModel(): Model<KvState, KvInput, KvOutput> {
+  const empty = kvState('');
   return {
     name: 'kv',
-    init: () => '',
+    init: () => empty,
     step(state, input, output) {
       switch (input.op) {
         case 'get':
-          return { ok: output === undefined || output.value === state, next: state };
+          return { ok: output === undefined || output.value === state.text, next: state };
         case 'put':
-          return { ok: true, next: input.value };
+          return { ok: true, next: kvState(input.value) };
         case 'append':
-          return { ok: true, next: state + input.value };
+          return { ok: true, next: kvAppend(state, input.value) };
         case 'cas': {
-          const matches = state === input.from;
-          if (output === undefined) return { ok: true, next: matches ? input.to : state };
-          const applied = output.ok === true;
-          return { ok: applied === matches, next: applied ? input.to : state };
+          const matches = state.text === input.from;
+          const applied = output === undefined ? matches : output.ok === true;
+          const ok = output === undefined || applied === matches;
+          return { ok, next: applied && ok ? kvState(input.to) : state };
         }
       }
     },
-    equals: (a, b) => a === b,
-    hash: hashString,
-    key: (s) => s,
+    equals: (a, b) => a.hash === b.hash && a.text === b.text,
+    hash: (s) => mix32(s.hash),
     partitionKey: (input) => input.key,
     describeOperation(input, output) {
       const q = output === undefined ? ' ?' : '';
@@ -255,7 +294,7 @@ export function kvModel(): Model<string, KvInput, KvOutput> {
         }
       }
     },
-    describeState: (s) => showValue(s),
+    describeState: (s) => showValue(s.text),
     decodeInput(raw) {
       const { op, raw: r } = opField(raw, ['get', 'put', 'append', 'cas'], 'kv input');
       const key = r['key'];

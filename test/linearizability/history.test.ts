@@ -171,3 +171,20 @@ describe('EDN kv format', () => {
     parseError(() => parseEdnHistory('{:process 0, :type :ok, :f :get, :key "0", :value nil}'), 1, /no open operation/);
   });
 });
+
+describe('histories recorded by the kv clients (apps/history)', () => {
+  it('are checked with the kv model as they are', async () => {
+    const { KvHistory } = await import('../../apps/history/history.ts');
+    const rec = new KvHistory();
+    const a = rec.invoke(0, { op: 'put', key: 'k', value: 'a' }, 0);
+    const b = rec.invoke(1, { op: 'append', key: 'k', value: 'b' }, 1);
+    rec.ok(a, {}, 2);
+    rec.ok(b, {}, 3);
+    const c = rec.invoke(0, { op: 'get', key: 'k' }, 4);
+    rec.ok(c, { value: 'ab' }, 5);
+    rec.unknown(rec.invoke(1, { op: 'cas', key: 'k', from: 'ab', to: 'c' }, 6));
+    assert.equal(checkHistory(kvModel(), rec.history()).verdict, 'linearizable');
+    const viaJson = decodeHistory(kvModel(), parseJsonHistory(rec.toJSON()));
+    assert.equal(checkHistory(kvModel(), viaJson).verdict, 'linearizable');
+  });
+});
