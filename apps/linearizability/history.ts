@@ -370,9 +370,9 @@ function operationLines(text: string, count: number): number[] | undefined {
 // Rules (testdata/linearizability/README.md): the number is the process; :invoke opens an
 // operation, :ok closes it, :fail closes a cas that did not apply (the register held something
 // else), :info leaves the outcome unknown (the operation may take effect at any later point, or
-// never), `:fail :read :timed-out` is a read that constrains nothing, an invocation never
-// answered is unknown too. A :fail of a write (or of a read without :timed-out) means it did not
-// happen: it is left out. Lines that are not events are skipped; a line that starts like an
+// never), `:fail :read :timed-out` is a read that constrains nothing (any `:fail ... :timed-out`
+// is taken as an unknown outcome), an invocation never answered is unknown too. Any other :fail
+// of a write or a read means it did not happen: it is left out. Lines that are not events are skipped; a line that starts like an
 // event (`jepsen.util - <process> :`) but does not parse is an error.
 //
 // Inputs and outputs are those of the etcd model (models.ts):
@@ -453,12 +453,13 @@ export function parseJepsenLog(text: string): History<unknown, unknown> {
       continue;
     }
     // :fail
-    if (f === 'cas') {
+    if (arg.kind === 'keyword' && arg.name === 'timed-out') {
+      // No answer: for a read, it constrains nothing; for a write or a cas, the outcome is
+      // unknown (a fail that timed out cannot promise the operation did not happen).
+    } else if (f === 'cas') {
       if (!samePair(arg, current.arg)) throw new HistoryParseError(`:fail :cas ${m[4]} does not match the invocation on line ${current.line}`, lineNo);
       op.output = { ok: false };
       op.returnTime = lineNo;
-    } else if (f === 'read' && arg.kind === 'keyword' && arg.name === 'timed-out') {
-      // A read that gave no answer constrains nothing: an unknown outcome.
     } else {
       ops[current.index] = null; // did not happen
     }

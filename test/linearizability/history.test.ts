@@ -109,10 +109,13 @@ describe('Jepsen etcd logs', () => {
     assert.equal(checkHistory(etcdModel(), decodeHistory(etcdModel(), h)).verdict, 'linearizable');
   });
 
-  it('leaves out a write that failed (it did not happen)', () => {
+  it('leaves out a write that failed (it did not happen), but not one that timed out', () => {
     const h = parseJepsenLog(log(['1\t:invoke\t:write\t3', '1\t:fail\t:write\t3', '0\t:invoke\t:read\tnil', '0\t:ok\t:read\tnil']));
     assert.equal(h.operations.length, 1);
     assert.equal(h.operations[0]!.id, 0);
+    const t = parseJepsenLog(log(['1\t:invoke\t:write\t3', '1\t:fail\t:write\t:timed-out', '0\t:invoke\t:read\tnil', '0\t:ok\t:read\t3']));
+    assert.deepEqual(t.operations.map((op) => op.returnTime), [null, 4]);
+    assert.equal(checkHistory(etcdModel(), decodeHistory(etcdModel(), t)).verdict, 'linearizable');
   });
 
   it('reports malformed events with their line', () => {
