@@ -40,7 +40,11 @@ export class KvStateMachine {
   /** Requests executed so far (not counting rolled-back ones), for the at-most-once invariant. */
   readonly executions = new Map<string, number>();
   executedCount = 0;
+  /** The most times any one request was executed (1 if at-most-once holds). */
+  maxExecutions = 0;
   rolledBack = 0;
+  /** executedRequests[k] is the request executed in slot k+1 (undefined: a no-op). */
+  readonly executedRequests: (KvRequest | undefined)[] = [];
   private readonly undoLog: UndoRecord[] = [];
 
   /** @param keepUndo record undo information for slots above the stable point (NOPaxos). */
@@ -50,6 +54,7 @@ export class KvStateMachine {
   execute(slot: number, req: KvRequest): ExecOutcome {
     this.checkNext(slot);
     this.lastExecuted = slot;
+    this.executedRequests.push(req);
     const check = this.clients.check(req.clientId, req.clientReqId);
     if (check.kind !== 'new') {
       this.remember({ slot, kv: undefined, table: undefined, reqKey: undefined });
@@ -62,6 +67,7 @@ export class KvStateMachine {
     // At most once: the client table must have stopped a second execution.
     if (n > 1) throw new Error(`at-most-once violated: ${reqKey} executed ${n} times`);
     this.executions.set(reqKey, n);
+    if (n > this.maxExecutions) this.maxExecutions = n;
     this.executedCount++;
     this.remember({ slot, kv: undo, table, reqKey });
     return { kind: 'executed', result };
@@ -71,6 +77,7 @@ export class KvStateMachine {
   skip(slot: number): void {
     this.checkNext(slot);
     this.lastExecuted = slot;
+    this.executedRequests.push(undefined);
   }
 
   /** Undo every slot after `slot` (which must not be below the stable point). */
@@ -91,6 +98,7 @@ export class KvStateMachine {
       this.rolledBack++;
     }
     this.lastExecuted = slot;
+    this.executedRequests.length = slot;
   }
 
   /** Slots up to `slot` are committed: forget how to undo them. */

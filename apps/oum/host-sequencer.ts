@@ -55,10 +55,13 @@ export function hostSequencer(cfg: HostSequencerConfig = {}): Behavior<HostSeque
   }
   let lastCopies = 0;
   return behavior<HostSequencerState, SequencerMsg>({
-    init: () => {
+    init: (ctx) => {
       const groups = new Map<number, Group>();
       for (const g of cfg.groups ?? []) groups.set(g.group, { members: checkMembers(g.members), nextMsgNum: 1 });
-      return { sessionNum: cfg.initialSession ?? -1, groups, stamped: 0, dropped: {} };
+      // A sequencer that restarted has lost its counters: stamping its old session again would
+      // make msgNum go back. It comes back without a session, until the controller starts one.
+      const sessionNum = ctx.incarnation === 0 ? cfg.initialSession ?? -1 : -1;
+      return { sessionNum, groups, stamped: 0, dropped: {} };
     },
     receive: (state, msg, ctx) => {
       lastCopies = -1;

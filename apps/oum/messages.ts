@@ -82,6 +82,8 @@ export interface OumRouteAck {
   readonly type: 'OumRouteAck';
   readonly group: number;
   readonly sessionNum: number;
+  /** The sender that takes the route. */
+  readonly sender: ActorRef<OumRoute>;
 }
 
 /** The control messages a host-based sequencer accepts (besides the messages it stamps). */
@@ -99,5 +101,5 @@ export const oumSchemas = {
     type: Type.Literal('OumRoute'), group: Type.Integer({ minimum: 0 }), sequencer: RefSchema,
     sessionNum: Type.Integer({ minimum: 0 }), replyTo: RefSchema,
   }),
-  OumRouteAck: Type.Object({ type: Type.Literal('OumRouteAck'), group: Type.Integer({ minimum: 0 }), sessionNum: Type.Integer({ minimum: 0 }) }),
+  OumRouteAck: Type.Object({ type: Type.Literal('OumRouteAck'), group: Type.Integer({ minimum: 0 }), sessionNum: Type.Integer({ minimum: 0 }), sender: RefSchema }),
 };

@@ -1,0 +1,289 @@
+// Messages of NOPaxos (OSDI 2016), named and shaped as in the reference code
+// (UWSysLab/NOPaxos, nopaxos/nopaxos-proto.proto): `view` is the leader number, `sessNum` the
+// OUM session, the two together the view-id; `opNum` a log slot. Each message that asks for an
+// answer carries its sender's `replicaIdx` (the reference learns it from the transport).
+// Recovery and RecoveryResponse are Viewstamped Replication's (the reference has none).
+import { Type, type TSchema } from '@sinclair/typebox';
+import type { ActorRef } from '../../actors/index.ts';
+import { KvOpSchema, KvResultSchema, type KvOp, type KvResult } from '../kv/kv.ts';
+import type { ClientStart, Invoke, ThinkTimeout } from '../kv/driver.ts';
+import { OumHeaderSchema, RefSchema, type OumHeader, type OumPong, type OumRoute, type OumRouteAck } from '../oum/messages.ts';
+
+// ---- client <-> replicas -------------------------------------------------------------------
+
+/** A client request, multicast through the OUM sequencer (which stamps `oum`). */
+export interface Request {
+  readonly type: 'Request';
+  readonly oum: OumHeader;
+  readonly op: KvOp;
+  readonly clientId: string;
+  readonly clientReqId: number;
+  /** Where replies go. */
+  readonly client: ActorRef<Reply>;
+}
+
+/** Every replica answers; only the leader's reply carries the result. */
+export interface Reply {
+  readonly type: 'Reply';
+  readonly view: number;
+  readonly sessNum: number;
+  readonly opNum: number;
+  readonly clientReqId: number;
+  readonly replicaIdx: number;
+  readonly result?: KvResult;
+}
+
+// ---- the log -------------------------------------------------------------------------------
+
+export type LogEntryState = 'received' | 'noop';
+
+export interface LogEntry {
+  readonly opNum: number;
+  /** The view-id and OUM stamp the entry got its slot under. */
+  readonly view: number;
+  readonly sessNum: number;
+  readonly msgNum: number;
+  readonly state: LogEntryState;
+  /** The request, for a 'received' entry. */
+  readonly request?: Request;
+}
+
+// ---- gap agreement -------------------------------------------------------------------------
+
+export interface GapRequest {
+  readonly type: 'GapRequest';
+  readonly view: number;
+  readonly sessNum: number;
+  readonly opNum: number;
+  readonly replicaIdx: number;
+}
+
+export interface GapReply {
+  readonly type: 'GapReply';
+  readonly view: number;
+  readonly sessNum: number;
+  readonly opNum: number;
+  readonly isFound: boolean;
+  readonly isGap: boolean;
+  readonly replicaIdx: number;
+  readonly request?: Request;
+}
+
+export interface GapCommit {
+  readonly type: 'GapCommit';
+  readonly sessNum: number;
+  readonly view: number;
+  readonly opNum: number;
+}
+
+export interface GapCommitReply {
+  readonly type: 'GapCommitReply';
+  readonly sessNum: number;
+  readonly view: number;
+  readonly opNum: number;
+  readonly replicaIdx: number;
+}
+
+// ---- state transfer ------------------------------------------------------------------------
+
+/** Ask for log entries begin..end-1. */
+export interface StateTransferRequest {
+  readonly type: 'StateTransferRequest';
+  readonly sessNum: number;
+  readonly view: number;
+  readonly begin: number;
+  readonly end: number;
+  readonly replicaIdx: number;
+}
+
+export interface StateTransferReply {
+  readonly type: 'StateTransferReply';
+  readonly sessNum: number;
+  readonly view: number;
+  readonly begin: number;
+  readonly end: number;
+  readonly entries: readonly LogEntry[];
+}
+
+// ---- view change ---------------------------------------------------------------------------
+
+export interface ViewChangeRequest {
+  readonly type: 'ViewChangeRequest';
+  readonly sessNum: number;
+  readonly view: number;
+}
+
+export interface ViewChange {
+  readonly type: 'ViewChange';
+  readonly sessNum: number;
+  readonly view: number;
+  readonly lastNormalSessNum: number;
+  readonly lastNormalView: number;
+  readonly lastOp: number;
+  readonly committedGaps: readonly number[];
+  readonly replicaIdx: number;
+}
+
+export interface StartView {
+  readonly type: 'StartView';
+  readonly sessNum: number;
+  readonly view: number;
+  readonly lastNormalSessNum: number;
+  readonly lastNormalView: number;
+  readonly lastOp: number;
+  readonly committedGaps: readonly number[];
+}
+
+export interface StartViewReply {
+  readonly type: 'StartViewReply';
+  readonly sessNum: number;
+  readonly view: number;
+  readonly replicaIdx: number;
+}
+
+// ---- synchronization -----------------------------------------------------------------------
+
+export interface SyncPrepareRequest {
+  readonly type: 'SyncPrepareRequest';
+  readonly sessNum: number;
+  readonly view: number;
+  readonly replicaIdx: number;
+}
+
+export interface SyncPrepare {
+  readonly type: 'SyncPrepare';
+  readonly sessNum: number;
+  readonly view: number;
+  readonly lastOp: number;
+  readonly committedGaps: readonly number[];
+}
+
+export interface SyncPrepareReply {
+  readonly type: 'SyncPrepareReply';
+  readonly sessNum: number;
+  readonly view: number;
+  readonly syncPoint: number;
+  readonly replicaIdx: number;
+}
+
+export interface SyncCommit {
+  readonly type: 'SyncCommit';
+  readonly sessNum: number;
+  readonly view: number;
+  readonly syncPoint: number;
+}
+
+// ---- recovery (Viewstamped Replication, with a nonce) --------------------------------------
+
+/** From a replica that restarted with no state: it may not take part until it recovers. */
+export interface Recovery {
+  readonly type: 'Recovery';
+  readonly replicaIdx: number;
+  readonly nonce: number;
+}
+
+export interface RecoveryResponse {
+  readonly type: 'RecoveryResponse';
+  readonly sessNum: number;
+  readonly view: number;
+  readonly nonce: number;
+  readonly replicaIdx: number;
+  /** The responder's log length, commit point and gaps (the recovering replica uses the leader's). */
+  readonly lastOp: number;
+  readonly lastCommittedOp: number;
+  readonly committedGaps: readonly number[];
+}
+
+// ---- timers (a replica's own) --------------------------------------------------------------
+
+export interface GapWaitTimeout { readonly type: 'GapWaitTimeout' }
+export interface GapRequestTimeout { readonly type: 'GapRequestTimeout' }
+export interface GapCommitTimeout { readonly type: 'GapCommitTimeout' }
+export interface ViewChangeTimeout { readonly type: 'ViewChangeTimeout' }
+export interface StateTransferTimeout { readonly type: 'StateTransferTimeout' }
+export interface StartViewTimeout { readonly type: 'StartViewTimeout' }
+export interface SyncTimeout { readonly type: 'SyncTimeout' }
+export interface LeaderSyncHeardTimeout { readonly type: 'LeaderSyncHeardTimeout' }
+export interface RecoveryTimeout { readonly type: 'RecoveryTimeout' }
+
+export type ReplicaTimer =
+  | GapWaitTimeout | GapRequestTimeout | GapCommitTimeout | ViewChangeTimeout | StateTransferTimeout
+  | StartViewTimeout | SyncTimeout | LeaderSyncHeardTimeout | RecoveryTimeout;
+
+export type ReplicaMsg =
+  | Request | GapRequest | GapReply | GapCommit | GapCommitReply
+  | StateTransferRequest | StateTransferReply
+  | ViewChangeRequest | ViewChange | StartView | StartViewReply
+  | SyncPrepareRequest | SyncPrepare | SyncPrepareReply | SyncCommit
+  | Recovery | RecoveryResponse
+  | ReplicaTimer;
+
+// ---- client --------------------------------------------------------------------------------
+
+export interface RequestTimeout { readonly type: 'RequestTimeout' }
+
+export type ClientMsg = ClientStart | Invoke | ThinkTimeout | Reply | RequestTimeout | OumRoute;
+
+// ---- controller ----------------------------------------------------------------------------
+
+/** The controller's probe tick. */
+export interface ProbeTimeout { readonly type: 'ProbeTimeout' }
+/** Start a new session on the active sequencer (as the reference simulator's SessionChange()). */
+export interface SessionChange { readonly type: 'SessionChange' }
+/** Move the group to the next sequencer now, as if the active one had failed. */
+export interface Failover { readonly type: 'Failover' }
+
+export type ControllerMsg = ProbeTimeout | SessionChange | Failover | OumPong | OumRouteAck;
+
+// ---- schemas of what crosses hosts ---------------------------------------------------------
+
+/** Bounds on bulk fields: a state transfer reply carries at most this many entries. */
+export const MAX_TRANSFER_OPS = 1000;
+export const MAX_GAPS_PER_MESSAGE = 100_000;
+
+const Nat = Type.Integer({ minimum: 0 });
+const Gaps = Type.Array(Nat, { maxItems: MAX_GAPS_PER_MESSAGE });
+
+const RequestSchema = Type.Object({
+  type: Type.Literal('Request'), oum: OumHeaderSchema, op: KvOpSchema,
+  clientId: Type.String({ minLength: 1, maxLength: 256 }), clientReqId: Type.Integer({ minimum: 1 }), client: RefSchema,
+});
+
+const LogEntrySchema = Type.Object({
+  opNum: Type.Integer({ minimum: 1 }), view: Nat, sessNum: Nat, msgNum: Nat,
+  state: Type.Union([Type.Literal('received'), Type.Literal('noop')]),
+  request: Type.Optional(RequestSchema),
+});
+
+function msg(type: string, fields: Record<string, TSchema>): TSchema {
+  return Type.Object({ type: Type.Literal(type), ...fields });
+}
+
+export const nopaxosSchemas: Record<string, TSchema> = {
+  Request: RequestSchema,
+  Reply: msg('Reply', { view: Nat, sessNum: Nat, opNum: Nat, clientReqId: Nat, replicaIdx: Nat, result: Type.Optional(KvResultSchema) }),
+  GapRequest: msg('GapRequest', { view: Nat, sessNum: Nat, opNum: Nat, replicaIdx: Nat }),
+  GapReply: msg('GapReply', {
+    view: Nat, sessNum: Nat, opNum: Nat, isFound: Type.Boolean(), isGap: Type.Boolean(), replicaIdx: Nat, request: Type.Optional(RequestSchema),
+  }),
+  GapCommit: msg('GapCommit', { sessNum: Nat, view: Nat, opNum: Nat }),
+  GapCommitReply: msg('GapCommitReply', { sessNum: Nat, view: Nat, opNum: Nat, replicaIdx: Nat }),
+  StateTransferRequest: msg('StateTransferRequest', { sessNum: Nat, view: Nat, begin: Nat, end: Nat, replicaIdx: Nat }),
+  StateTransferReply: msg('StateTransferReply', {
+    sessNum: Nat, view: Nat, begin: Nat, end: Nat, entries: Type.Array(LogEntrySchema, { maxItems: MAX_TRANSFER_OPS }),
+  }),
+  ViewChangeRequest: msg('ViewChangeRequest', { sessNum: Nat, view: Nat }),
+  ViewChange: msg('ViewChange', {
+    sessNum: Nat, view: Nat, lastNormalSessNum: Nat, lastNormalView: Nat, lastOp: Nat, committedGaps: Gaps, replicaIdx: Nat,
+  }),
+  StartView: msg('StartView', { sessNum: Nat, view: Nat, lastNormalSessNum: Nat, lastNormalView: Nat, lastOp: Nat, committedGaps: Gaps }),
+  StartViewReply: msg('StartViewReply', { sessNum: Nat, view: Nat, replicaIdx: Nat }),
+  SyncPrepareRequest: msg('SyncPrepareRequest', { sessNum: Nat, view: Nat, replicaIdx: Nat }),
+  SyncPrepare: msg('SyncPrepare', { sessNum: Nat, view: Nat, lastOp: Nat, committedGaps: Gaps }),
+  SyncPrepareReply: msg('SyncPrepareReply', { sessNum: Nat, view: Nat, syncPoint: Nat, replicaIdx: Nat }),
+  SyncCommit: msg('SyncCommit', { sessNum: Nat, view: Nat, syncPoint: Nat }),
+  Recovery: msg('Recovery', { replicaIdx: Nat, nonce: Nat }),
+  RecoveryResponse: msg('RecoveryResponse', {
+    sessNum: Nat, view: Nat, nonce: Nat, replicaIdx: Nat, lastOp: Nat, lastCommittedOp: Nat, committedGaps: Gaps,
+  }),
+};

@@ -1,0 +1,1063 @@
+// The NOPaxos replica (OSDI 2016, section 5), following the reference code
+// (UWSysLab/NOPaxos, nopaxos/replica.cc) and its TLA+ spec (UWSysLab/NOPaxosTLA), with what
+// they leave out:
+//
+//  - Normal case: requests arrive stamped by the OUM sequencer; every replica appends them in
+//    msgNum order; the leader executes and replies with the result, the others reply without.
+//  - Gap agreement: on a DROP-NOTIFICATION a replica waits GAP_WAIT_MS (the network may only
+//    have reordered), then a follower asks the leader (GapRequest); the leader asks the others
+//    and, if none has the request, commits a NO-OP in the slot (GapCommit, f replies).
+//  - View change: on leader suspicion, SESSION-TERMINATED or a higher view-id. The new leader
+//    merges the logs of f+1 replicas from the latest normal view (the longest log, with every
+//    NO-OP any of them committed), fetches what it lacks by state transfer, and starts the view.
+//    START-VIEW is accepted only for a strictly higher view-id, or the same one while still in
+//    ViewChange (the TLA+ spec's guard; the paper's is underspecified).
+//  - Synchronization: the leader periodically makes f followers adopt its log up to a sync
+//    point; then everyone may execute up to it. A follower that hears no sync suspects the leader.
+//  - Replica recovery (not in the reference): replicas keep no disk state. A replica whose host
+//    restarted (ctx.incarnation > 0) is in status Recovering: it takes part in nothing until it
+//    has, as in Viewstamped Replication, f+1 answers to its Recovery (with a fresh nonce)
+//    including the leader of the latest view among them, and has copied that leader's log.
+//  - Pending requests are ordered by (sessNum, msgNum) (the OUM receiver keeps them so), and a
+//    leader that executed ahead of commit rolls its state machine back if a view change
+//    replaces what it executed (the reference panics there).
+//
+// Handlers are named onX, timers xTimeout with onXTimeout. The state is one mutable object
+// (the actor owns it; nothing else touches it) whose fields tests and invariant checks read.
+import { assertNever, behavior, type ActorRef, type Behavior, type Ctx } from '../../actors/index.ts';
+import { DEFAULT_SERVICE_COSTS, ServiceMeter, type ServiceCosts } from '../kv/cost.ts';
+import { KvStateMachine } from '../kv/state-machine.ts';
+import {
+  advanceTo, createReceiver, listen, nextEvent, offer, type OumReceiver,
+} from '../oum/receiver.ts';
+import {
+  MAX_TRANSFER_OPS,
+  type GapCommit, type GapCommitReply, type GapReply, type GapRequest, type LogEntry, type LogEntryState,
+  type Recovery, type RecoveryResponse, type Reply, type ReplicaMsg, type Request, type StartView, type StartViewReply,
+  type StateTransferReply, type StateTransferRequest, type SyncCommit, type SyncPrepare, type SyncPrepareReply,
+  type SyncPrepareRequest, type ViewChange, type ViewChangeRequest,
+} from './messages.ts';
+
+// ---- timeouts of the reference code (ms) ---------------------------------------------------
+
+/** Wait before asking for a missing message: the network may only have reordered it. */
+export const GAP_WAIT_MS = 5;
+export const GAP_REQUEST_TIMEOUT_MS = 10;
+export const GAP_COMMIT_TIMEOUT_MS = 50;
+export const VIEW_CHANGE_TIMEOUT_MS = 100;
+export const STATE_TRANSFER_TIMEOUT_MS = 100;
+export const START_VIEW_TIMEOUT_MS = 100;
+/** The leader's synchronization period. */
+export const SYNC_TIMEOUT_MS = 1000;
+/** A follower that hears no SyncPrepare this long suspects the leader. */
+export const LEADER_SYNC_HEARD_TIMEOUT_MS = 2000;
+/** Recovery (not in the reference): resend Recovery with a new nonce after this long without progress. */
+export const RECOVERY_TIMEOUT_MS = 100;
+
+/** View change timeouts in one view before a replica suspects that view's leader too. */
+export const VIEW_CHANGE_ATTEMPTS = 3;
+/** Requests a replica keeps waiting (out of order, or during a view change). */
+export const MAX_PENDING_REQUESTS = 10_000;
+
+export interface NopaxosTimeouts {
+  readonly gapWaitMs: number;
+  readonly gapRequestMs: number;
+  readonly gapCommitMs: number;
+  readonly viewChangeMs: number;
+  readonly stateTransferMs: number;
+  readonly startViewMs: number;
+  readonly syncMs: number;
+  readonly leaderSyncHeardMs: number;
+  readonly recoveryMs: number;
+}
+
+export const REFERENCE_TIMEOUTS: NopaxosTimeouts = {
+  gapWaitMs: GAP_WAIT_MS, gapRequestMs: GAP_REQUEST_TIMEOUT_MS, gapCommitMs: GAP_COMMIT_TIMEOUT_MS,
+  viewChangeMs: VIEW_CHANGE_TIMEOUT_MS, stateTransferMs: STATE_TRANSFER_TIMEOUT_MS, startViewMs: START_VIEW_TIMEOUT_MS,
+  syncMs: SYNC_TIMEOUT_MS, leaderSyncHeardMs: LEADER_SYNC_HEARD_TIMEOUT_MS, recoveryMs: RECOVERY_TIMEOUT_MS,
+};
+
+export interface ReplicaConfig {
+  /** This replica's index in `replicas`. */
+  readonly idx: number;
+  /** Every replica of the group, in index order (this one included). */
+  readonly replicas: readonly ActorRef<ReplicaMsg>[];
+  /** The OUM session the group starts in (the sequencer's initial session). */
+  readonly initialSession?: number;
+  readonly timeouts?: Partial<NopaxosTimeouts>;
+  /** Sim cost model (see apps/kv/cost.ts). */
+  readonly costs?: ServiceCosts;
+}
+
+export type ReplicaStatus = 'normal' | 'gapCommit' | 'viewChange' | 'recovering';
+
+interface StateTransfer {
+  /** Entries begin..end (inclusive) are being fetched. */
+  readonly begin: number;
+  readonly end: number;
+  replicaIdx: number;
+  /** What completes when the log reaches `end`. */
+  readonly purpose: 'enterView' | 'sync' | 'recovery';
+  readonly syncPoint?: number;
+  /** Other replicas known to hold the range, tried in turn when one does not answer. */
+  readonly candidates: number[];
+}
+
+interface StartViewRecord {
+  readonly lastNormalSessNum: number;
+  readonly lastNormalView: number;
+  readonly lastOp: number;
+  readonly committedGaps: readonly number[];
+}
+
+export interface ReplicaStats {
+  requests: number;
+  gapRequests: number;
+  gapCommits: number;
+  viewChanges: number;
+  stateTransfers: number;
+  syncs: number;
+  rollbacks: number;
+  recoveries: number;
+}
+
+type C = Ctx<ReplicaMsg>;
+
+export class NopaxosReplica {
+  readonly idx: number;
+  readonly n: number;
+  readonly f: number;
+  status: ReplicaStatus = 'normal';
+  view = 0;
+  sessNum: number;
+  lastNormalView = 0;
+  lastNormalSessNum: number;
+  /** log[k] is slot k+1. */
+  log: LogEntry[] = [];
+  lastCommittedOp = 0;
+  /** Bumped whenever an existing slot changes or is dropped (not on appends): for invariant checks. */
+  logVersion = 0;
+  committedGaps = new Set<number>();
+  readonly app = new KvStateMachine(true);
+  readonly receiver: OumReceiver<Request>;
+  readonly stats: ReplicaStats = { requests: 0, gapRequests: 0, gapCommits: 0, viewChanges: 0, stateTransfers: 0, syncs: 0, rollbacks: 0, recoveries: 0 };
+
+  private readonly gapReplies = new Set<number>();
+  private readonly gapCommitReplies = new Set<number>();
+  private readonly viewChanges = new Map<number, ViewChange>();
+  private readonly startViewReplies = new Set<number>();
+  private readonly syncPrepareReplies = new Set<number>();
+  private stateTransfer: StateTransfer | undefined;
+  private startViewRecord: StartViewRecord | undefined;
+  private leaderLastSyncPreparePoint = 0;
+  private leaderLastSyncCommittedGaps: readonly number[] = [];
+  private readonly receivedSyncPreparePoints = new Set<number>();
+  private readonly receivedSyncCommitPoints = new Set<number>();
+  private viewChangeAttempts = 0;
+  /** The commit point of the leader a recovering replica copies from. */
+  private recoveryCommitPoint = 0;
+  private recovery: { nonce: number; responses: Map<number, RecoveryResponse> } | undefined;
+  /** While copying the leader's log to recover, send no replies. */
+  private silent = false;
+  private readonly t: NopaxosTimeouts;
+
+  constructor(private readonly cfg: ReplicaConfig, private readonly meter: ServiceMeter, ctx: C) {
+    this.idx = cfg.idx;
+    this.n = cfg.replicas.length;
+    this.f = Math.floor((this.n - 1) / 2);
+    check(this.n >= 1 && this.idx >= 0 && this.idx < this.n, `replica index ${this.idx} of ${this.n}`);
+    this.t = { ...REFERENCE_TIMEOUTS, ...cfg.timeouts };
+    this.sessNum = cfg.initialSession ?? 0;
+    this.lastNormalSessNum = this.sessNum;
+    this.receiver = createReceiver<Request>(this.sessNum, 1, MAX_PENDING_REQUESTS);
+    if (ctx.incarnation > 0) {
+      this.startRecovery(ctx);
+    } else if (this.amLeader()) {
+      ctx.startTimer('sync', this.t.syncMs, { type: 'SyncTimeout' }, { repeat: true });
+    } else {
+      ctx.startTimer('leaderSyncHeard', this.t.leaderSyncHeardMs, { type: 'LeaderSyncHeardTimeout' });
+    }
+  }
+
+  get lastOp(): number {
+    return this.log.length;
+  }
+
+  get lastExecutedOp(): number {
+    return this.app.lastExecuted;
+  }
+
+  leaderOf(view: number): number {
+    return view % this.n;
+  }
+
+  amLeader(): boolean {
+    return this.leaderOf(this.view) === this.idx;
+  }
+
+  entry(opNum: number): LogEntry | undefined {
+    return this.log[opNum - 1];
+  }
+
+  // ---- dispatch ----------------------------------------------------------------------------
+
+  handle(msg: ReplicaMsg, ctx: C): void {
+    this.meter.recv();
+    if (this.status === 'recovering' && !RECOVERING_ACCEPTS.has(msg.type)) return;
+    switch (msg.type) {
+      case 'Request': this.onRequest(msg); break;
+      case 'GapRequest': this.onGapRequest(msg, ctx); break;
+      case 'GapReply': this.onGapReply(msg, ctx); break;
+      case 'GapCommit': this.onGapCommit(msg, ctx); break;
+      case 'GapCommitReply': this.onGapCommitReply(msg, ctx); break;
+      case 'StateTransferRequest': this.onStateTransferRequest(msg, ctx); break;
+      case 'StateTransferReply': this.onStateTransferReply(msg, ctx); break;
+      case 'ViewChangeRequest': this.onViewChangeRequest(msg, ctx); break;
+      case 'ViewChange': this.onViewChange(msg, ctx); break;
+      case 'StartView': this.onStartView(msg, ctx); break;
+      case 'StartViewReply': this.onStartViewReply(msg, ctx); break;
+      case 'SyncPrepareRequest': this.onSyncPrepareRequest(msg, ctx); break;
+      case 'SyncPrepare': this.onSyncPrepare(msg, ctx); break;
+      case 'SyncPrepareReply': this.onSyncPrepareReply(msg, ctx); break;
+      case 'SyncCommit': this.onSyncCommit(msg, ctx); break;
+      case 'Recovery': this.onRecovery(msg, ctx); break;
+      case 'RecoveryResponse': this.onRecoveryResponse(msg, ctx); break;
+      case 'GapWaitTimeout': this.onGapWaitTimeout(ctx); break;
+      case 'GapRequestTimeout': this.onGapRequestTimeout(ctx); break;
+      case 'GapCommitTimeout': this.onGapCommitTimeout(ctx); break;
+      case 'ViewChangeTimeout': this.onViewChangeTimeout(ctx); break;
+      case 'StateTransferTimeout': this.onStateTransferTimeout(ctx); break;
+      case 'StartViewTimeout': this.onStartViewTimeout(ctx); break;
+      case 'SyncTimeout': this.onSyncTimeout(ctx); break;
+      case 'LeaderSyncHeardTimeout': this.onLeaderSyncHeardTimeout(ctx); break;
+      case 'RecoveryTimeout': this.onRecoveryTimeout(ctx); break;
+      default: assertNever(msg);
+    }
+    this.maybeFinishStateTransfer(ctx);
+    this.processPending(ctx);
+  }
+
+  // ---- normal case -------------------------------------------------------------------------
+
+  private onRequest(msg: Request): void {
+    this.stats.requests++;
+    // The receiver keeps it in (sessNum, msgNum) order until the replica can process it.
+    offer(this.receiver, msg);
+  }
+
+  /** Process waiting requests while Normal: in order, until a gap or a new session. */
+  private processPending(ctx: C): void {
+    while (this.status === 'normal') {
+      check(this.receiver.sessionNum === this.sessNum, 'the receiver listens to the current session');
+      const ev = nextEvent(this.receiver);
+      if (ev === undefined) return;
+      switch (ev.type) {
+        case 'Deliver':
+          this.processNextOperation(ctx, ev.msg, this.view, this.sessNum, ev.msg.oum.msgNum, 'received');
+          break;
+        case 'DropNotification':
+          // Ask at most once at a time; the timers resend.
+          if (!ctx.isTimerActive('gapWait') && !ctx.isTimerActive('gapRequest') && !ctx.isTimerActive('gapCommit')) {
+            ctx.startTimer('gapWait', this.t.gapWaitMs, { type: 'GapWaitTimeout' });
+          }
+          return;
+        case 'SessionTerminated':
+          this.startViewChange(ctx, ev.sessionNum, this.view);
+          return;
+        default:
+          assertNever(ev);
+      }
+    }
+  }
+
+  /** Append the next slot (the reference's ProcessNextOperation). */
+  private processNextOperation(ctx: C, request: Request | undefined, view: number, sessNum: number, msgNum: number, state: LogEntryState): void {
+    for (;;) {
+      const opNum = this.lastOp + 1;
+      // A slot already decided as a gap (view change, synchronization) is a NO-OP whatever came.
+      const st: LogEntryState = this.committedGaps.has(opNum) ? 'noop' : state;
+      check(st === 'noop' || request !== undefined, `slot ${opNum}: a received entry needs its request`);
+      const entry: LogEntry = st === 'received'
+        ? { opNum, view, sessNum, msgNum, state: st, request }
+        : { opNum, view, sessNum, msgNum, state: st };
+      this.log.push(entry);
+      if (sessNum === this.receiver.sessionNum) advanceTo(this.receiver, msgNum + 1);
+      if (ctx.isTimerActive('gapRequest') || ctx.isTimerActive('gapWait')) {
+        ctx.cancelTimer('gapRequest');
+        ctx.cancelTimer('gapWait');
+        this.gapReplies.clear();
+      }
+      if (st === 'noop') {
+        this.committedGaps.add(opNum);
+      } else if (this.leaderOf(view) === this.idx) {
+        this.executeUpToOp(ctx, opNum);
+      } else {
+        this.sendReply(ctx, entry, undefined);
+      }
+      // Gaps installed beyond the log can be appended now, in the current session only (during
+      // a view change they come by state transfer, with their own stamps).
+      const next = this.lastOp + 1;
+      if (!this.committedGaps.has(next) || (this.status !== 'normal' && this.status !== 'gapCommit') || sessNum !== this.sessNum) return;
+      request = undefined;
+      msgNum = msgNum + 1;
+      state = 'noop';
+    }
+  }
+
+  private executeUpToOp(ctx: C, opNum: number): void {
+    if (opNum <= this.app.lastExecuted) return;
+    check(opNum <= this.lastOp, `execute up to ${opNum} beyond the log (${this.lastOp})`);
+    for (let op = this.app.lastExecuted + 1; op <= opNum; op++) {
+      const e = this.log[op - 1]!;
+      if (e.state === 'noop') {
+        this.app.skip(op);
+        continue;
+      }
+      const req = e.request!;
+      const out = this.app.execute(op, req);
+      this.meter.execute();
+      if (out.kind === 'stale') continue;
+      // Only the leader of the entry's view answers with the result; the others answered when
+      // they appended it.
+      if (this.leaderOf(e.view) === this.idx) this.sendReply(ctx, e, out.result);
+    }
+  }
+
+  private commitUpToOp(ctx: C, opNum: number): void {
+    if (opNum <= this.lastCommittedOp) return;
+    check(opNum <= this.lastOp, `commit up to ${opNum} beyond the log (${this.lastOp})`);
+    this.lastCommittedOp = opNum;
+    if (this.amLeader()) this.sendSyncCommit(ctx);
+    this.executeUpToOp(ctx, opNum);
+    this.app.stabilize(opNum);
+  }
+
+  private sendReply(ctx: C, e: LogEntry, result: Reply['result']): void {
+    if (this.silent) return;
+    const req = e.request!;
+    const reply: Reply = result === undefined
+      ? { type: 'Reply', view: e.view, sessNum: e.sessNum, opNum: e.opNum, clientReqId: req.clientReqId, replicaIdx: this.idx }
+      : { type: 'Reply', view: e.view, sessNum: e.sessNum, opNum: e.opNum, clientReqId: req.clientReqId, replicaIdx: this.idx, result };
+    this.send(ctx, req.client, reply);
+  }
+
+  // ---- gap agreement -----------------------------------------------------------------------
+
+  private onGapWaitTimeout(ctx: C): void {
+    // Still missing after the wait (processNextOperation cancels the timer when it fills the slot).
+    if (this.status === 'normal') this.sendGapRequest(ctx);
+  }
+
+  private sendGapRequest(ctx: C): void {
+    this.stats.gapRequests++;
+    const req: GapRequest = { type: 'GapRequest', view: this.view, sessNum: this.sessNum, opNum: this.lastOp + 1, replicaIdx: this.idx };
+    if (this.amLeader()) this.broadcast(ctx, req);
+    else this.send(ctx, this.cfg.replicas[this.leaderOf(this.view)]!, req);
+    ctx.startTimer('gapRequest', this.t.gapRequestMs, { type: 'GapRequestTimeout' });
+  }
+
+  private onGapRequestTimeout(ctx: C): void {
+    if (this.status !== 'normal') return;
+    if (this.amLeader()) this.startGapAgreement(ctx);
+    else this.sendGapRequest(ctx);
+  }
+
+  private onGapRequest(msg: GapRequest, ctx: C): void {
+    if (!this.checkViewNumAndStatus(ctx, msg.sessNum, msg.view)) return;
+    const to = this.cfg.replicas[msg.replicaIdx];
+    if (to === undefined) return;
+    const e = this.entry(msg.opNum);
+    const base = { type: 'GapReply', view: this.view, sessNum: this.sessNum, opNum: msg.opNum, replicaIdx: this.idx } as const;
+    if (e !== undefined) {
+      if (e.state === 'received') this.send(ctx, to, { ...base, isFound: true, isGap: false, request: e.request! });
+      else this.send(ctx, to, { ...base, isFound: true, isGap: true });
+    } else if (ctx.isTimerActive('gapRequest') && this.lastOp + 1 === msg.opNum) {
+      // Say "not found" only when missing it too (asking for it ourselves).
+      this.send(ctx, to, { ...base, isFound: false, isGap: false });
+    }
+  }
+
+  private onGapReply(msg: GapReply, ctx: C): void {
+    if (!this.checkViewNumAndStatus(ctx, msg.sessNum, msg.view)) return;
+    if (msg.opNum !== this.lastOp + 1) return; // an old answer
+    if (this.status === 'gapCommit') {
+      check(this.amLeader(), 'only the leader is in GapCommit');
+      return;
+    }
+    if (msg.isFound) {
+      // The slot's stamp is the one the receiver is waiting for: same view, so same numbering.
+      const msgNum = this.receiver.nextMsgNum;
+      if (msg.isGap) {
+        this.processNextOperation(ctx, undefined, this.view, this.sessNum, msgNum, 'noop');
+      } else {
+        check(msg.request !== undefined, 'a found GapReply carries the request');
+        this.processNextOperation(ctx, msg.request, this.view, this.sessNum, msgNum, 'received');
+      }
+    } else if (this.amLeader()) {
+      // Every other replica lacks it too: no need to wait for the timeout.
+      this.gapReplies.add(msg.replicaIdx);
+      if (this.gapReplies.size >= this.n - 1) this.startGapAgreement(ctx);
+    }
+  }
+
+  private startGapAgreement(ctx: C): void {
+    check(this.amLeader() && this.status === 'normal', 'gap agreement is the leader\'s, in Normal');
+    this.gapReplies.clear();
+    ctx.cancelTimer('gapRequest');
+    ctx.cancelTimer('gapWait');
+    // Client requests wait (in the receiver) until f replicas have the NO-OP.
+    this.status = 'gapCommit';
+    this.gapCommitReplies.clear();
+    this.stats.gapCommits++;
+    this.processNextOperation(ctx, undefined, this.view, this.sessNum, this.receiver.nextMsgNum, 'noop');
+    this.sendGapCommit(ctx);
+    if (this.f === 0) this.status = 'normal';
+  }
+
+  private sendGapCommit(ctx: C): void {
+    check(this.amLeader() && this.status === 'gapCommit', 'GapCommit comes from the leader in GapCommit');
+    this.broadcast(ctx, { type: 'GapCommit', sessNum: this.sessNum, view: this.view, opNum: this.lastOp });
+    ctx.startTimer('gapCommit', this.t.gapCommitMs, { type: 'GapCommitTimeout' });
+  }
+
+  private onGapCommitTimeout(ctx: C): void {
+    if (this.status === 'gapCommit') this.sendGapCommit(ctx);
+  }
+
+  private onGapCommit(msg: GapCommit, ctx: C): void {
+    if (!this.checkViewNumAndStatus(ctx, msg.sessNum, msg.view)) return;
+    check(!this.amLeader(), 'the leader never receives its own GapCommit');
+    if (this.lastOp + 1 < msg.opNum) {
+      // Not there yet: remember it, answer once the earlier slots are filled (the leader resends).
+      this.committedGaps.add(msg.opNum);
+      return;
+    }
+    if (this.lastOp >= msg.opNum) {
+      // Already there (a request, overwritten now; or the NO-OP, from a resent GapCommit).
+      this.committedGaps.add(msg.opNum);
+      if (this.log[msg.opNum - 1]!.state !== 'noop') this.setNoop(msg.opNum);
+    } else {
+      this.processNextOperation(ctx, undefined, this.view, this.sessNum, this.receiver.nextMsgNum, 'noop');
+    }
+    const reply: GapCommitReply = { type: 'GapCommitReply', sessNum: this.sessNum, view: this.view, opNum: msg.opNum, replicaIdx: this.idx };
+    this.send(ctx, this.cfg.replicas[this.leaderOf(this.view)]!, reply);
+  }
+
+  private onGapCommitReply(msg: GapCommitReply, ctx: C): void {
+    if (!this.checkViewNumAndStatus(ctx, msg.sessNum, msg.view)) return;
+    if (this.status !== 'gapCommit' || !this.amLeader()) return;
+    if (msg.opNum !== this.lastOp) return;
+    this.gapCommitReplies.add(msg.replicaIdx);
+    if (this.gapCommitReplies.size >= this.f) {
+      this.status = 'normal';
+      this.gapCommitReplies.clear();
+      ctx.cancelTimer('gapCommit');
+    }
+  }
+
+  // ---- state transfer ----------------------------------------------------------------------
+
+  private startStateTransfer(ctx: C, st: StateTransfer): void {
+    check(st.end >= st.begin && st.begin === this.lastOp + 1, `state transfer ${st.begin}..${st.end} after ${this.lastOp}`);
+    this.stateTransfer = st;
+    this.stats.stateTransfers++;
+    this.sendStateTransferRequest(ctx);
+  }
+
+  private sendStateTransferRequest(ctx: C): void {
+    const st = this.stateTransfer!;
+    const begin = this.lastOp + 1;
+    const end = Math.min(st.end + 1, begin + MAX_TRANSFER_OPS);
+    const req: StateTransferRequest = { type: 'StateTransferRequest', sessNum: this.sessNum, view: this.view, begin, end, replicaIdx: this.idx };
+    this.send(ctx, this.cfg.replicas[st.replicaIdx]!, req);
+    ctx.startTimer('stateTransfer', this.t.stateTransferMs, { type: 'StateTransferTimeout' });
+  }
+
+  private onStateTransferTimeout(ctx: C): void {
+    const st = this.stateTransfer;
+    if (st === undefined) return;
+    // Try the next replica known to hold the range (the reference retries only the first).
+    const next = st.candidates.shift();
+    if (next !== undefined) {
+      st.candidates.push(st.replicaIdx);
+      st.replicaIdx = next;
+    }
+    this.sendStateTransferRequest(ctx);
+  }
+
+  private onStateTransferRequest(msg: StateTransferRequest, ctx: C): void {
+    // Answer only in the same view-id (in any status: a new leader fetches during ViewChange).
+    if (msg.sessNum !== this.sessNum || msg.view !== this.view) return;
+    const to = this.cfg.replicas[msg.replicaIdx];
+    if (to === undefined || msg.begin < 1 || msg.begin > this.lastOp) return;
+    const end = Math.min(msg.end, this.lastOp + 1, msg.begin + MAX_TRANSFER_OPS);
+    if (end <= msg.begin) return;
+    const entries = this.log.slice(msg.begin - 1, end - 1);
+    this.meter.entries(entries.length);
+    this.send(ctx, to, { type: 'StateTransferReply', sessNum: this.sessNum, view: this.view, begin: msg.begin, end, entries });
+  }
+
+  private onStateTransferReply(msg: StateTransferReply, ctx: C): void {
+    if (msg.sessNum !== this.sessNum || msg.view !== this.view) return;
+    const st = this.stateTransfer;
+    if (st === undefined || msg.end - 1 <= this.lastOp || msg.begin > this.lastOp + 1) return;
+    this.meter.entries(msg.entries.length);
+    for (let i = this.lastOp + 1 - msg.begin; i < msg.entries.length && this.lastOp < st.end; i++) {
+      const e = msg.entries[i]!;
+      check(e.opNum === this.lastOp + 1, `state transfer entry ${e.opNum} after ${this.lastOp}`);
+      // A slot this replica knows to be a gap becomes a NO-OP whatever the source had.
+      this.processNextOperation(ctx, e.request, e.view, e.sessNum, e.msgNum, e.state);
+    }
+    if (this.status === 'recovering') ctx.startTimer('recovery', this.t.recoveryMs, { type: 'RecoveryTimeout' });
+    if (this.lastOp < st.end) this.sendStateTransferRequest(ctx);
+  }
+
+  /** The log reached the end of the transfer (by transfer, or by normal processing). */
+  private maybeFinishStateTransfer(ctx: C): void {
+    const st = this.stateTransfer;
+    if (st === undefined || this.lastOp < st.end) return;
+    this.stateTransfer = undefined;
+    ctx.cancelTimer('stateTransfer');
+    switch (st.purpose) {
+      case 'enterView': return this.enterView(ctx, this.sessNum, this.view);
+      case 'sync': return this.processSyncPrepare(ctx, st.syncPoint!);
+      case 'recovery': return this.finishRecovery(ctx);
+    }
+  }
+
+  // ---- view change -------------------------------------------------------------------------
+
+  private checkViewNumAndStatus(ctx: C, sessNum: number, view: number): boolean {
+    if (sessNum < this.sessNum || view < this.view) return false;
+    if (sessNum > this.sessNum || view > this.view) {
+      this.startViewChange(ctx, sessNum, view);
+      return false;
+    }
+    return this.status === 'normal' || this.status === 'gapCommit';
+  }
+
+  private startViewChange(ctx: C, newSessNum: number, newView: number): void {
+    check(this.status !== 'recovering', 'a recovering replica takes no part in view changes');
+    check(newSessNum > this.sessNum || newView > this.view, 'a view change raises the view-id');
+    // Never lower either part of the view-id.
+    newSessNum = Math.max(newSessNum, this.sessNum);
+    newView = Math.max(newView, this.view);
+    ctx.log.debug({ sessNum: newSessNum, view: newView }, 'view change');
+    this.clearTimeoutsAndQuorums(ctx);
+    this.sessNum = newSessNum;
+    this.view = newView;
+    this.status = 'viewChange';
+    this.viewChangeAttempts = 0;
+    this.stats.viewChanges++;
+    // Gaps beyond the log were never acknowledged (GapCommit is answered only in order): drop them.
+    for (const g of [...this.committedGaps]) if (g > this.lastOp) this.committedGaps.delete(g);
+    this.sendViewChange(ctx);
+  }
+
+  private sendViewChange(ctx: C): void {
+    this.broadcast(ctx, { type: 'ViewChangeRequest', sessNum: this.sessNum, view: this.view });
+    if (this.amLeader()) {
+      if (this.stateTransfer === undefined) this.tryMergeViewChanges(ctx);
+    } else {
+      const vc: ViewChange = {
+        type: 'ViewChange', sessNum: this.sessNum, view: this.view, lastNormalSessNum: this.lastNormalSessNum,
+        lastNormalView: this.lastNormalView, lastOp: this.lastOp, committedGaps: sorted(this.committedGaps), replicaIdx: this.idx,
+      };
+      this.send(ctx, this.cfg.replicas[this.leaderOf(this.view)]!, vc);
+    }
+    ctx.startTimer('viewChange', this.t.viewChangeMs, { type: 'ViewChangeTimeout' });
+  }
+
+  private onViewChangeTimeout(ctx: C): void {
+    if (this.status !== 'viewChange') return;
+    this.viewChangeAttempts++;
+    // The new leader may be down too: after a few tries, suspect it and move to the next view.
+    if (this.viewChangeAttempts >= VIEW_CHANGE_ATTEMPTS) this.startViewChange(ctx, this.sessNum, this.view + 1);
+    else this.sendViewChange(ctx);
+  }
+
+  private onViewChangeRequest(msg: ViewChangeRequest, ctx: C): void {
+    if (msg.sessNum > this.sessNum || msg.view > this.view) this.startViewChange(ctx, msg.sessNum, msg.view);
+  }
+
+  private onViewChange(msg: ViewChange, ctx: C): void {
+    if (msg.sessNum > this.sessNum || msg.view > this.view) this.startViewChange(ctx, msg.sessNum, msg.view);
+    if (msg.sessNum < this.sessNum || msg.view < this.view) return;
+    check(this.amLeader(), `a ViewChange for view ${msg.view} reached replica ${this.idx}, not its leader`);
+    if (this.status !== 'viewChange') {
+      // Already in the new view: the sender missed START-VIEW. Send it again.
+      if (this.startViewRecord !== undefined) this.send(ctx, this.cfg.replicas[msg.replicaIdx]!, this.startViewMessage());
+      return;
+    }
+    this.viewChanges.set(msg.replicaIdx, msg);
+    // While fetching the merged log, new ViewChange messages change nothing.
+    if (this.stateTransfer === undefined) this.tryMergeViewChanges(ctx);
+  }
+
+  /** The new leader, with f ViewChange messages (and its own state), merges the logs. */
+  private tryMergeViewChanges(ctx: C): void {
+    check(this.amLeader() && this.status === 'viewChange', 'merging is the new leader\'s');
+    if (this.viewChanges.size < this.f) return;
+    const msgs = [...this.viewChanges.values()];
+    // The latest view-id in which any of them was Normal.
+    let latest = { sessNum: this.lastNormalSessNum, view: this.lastNormalView };
+    for (const x of msgs) {
+      const v = { sessNum: x.lastNormalSessNum, view: x.lastNormalView };
+      if (viewLt(latest, v)) latest = v;
+      else check(viewLe(v, latest), `last normal views ${fmt(v)} and ${fmt(latest)} are not comparable`);
+    }
+    const mineIsLatest = viewEq(latest, { sessNum: this.lastNormalSessNum, view: this.lastNormalView });
+    if (!mineIsLatest) {
+      // My log is from an older view: keep only what is committed, fetch the rest.
+      this.rewindLogTo(ctx, this.lastCommittedOp);
+      this.committedGaps.clear();
+    }
+    let latestOp = mineIsLatest ? this.lastOp : this.lastCommittedOp;
+    let latestIdx = -1;
+    const holders: ViewChange[] = [];
+    for (const x of msgs) {
+      if (!viewEq(latest, { sessNum: x.lastNormalSessNum, view: x.lastNormalView })) continue;
+      holders.push(x);
+      // Every NO-OP committed in the latest view is in one of these logs.
+      this.installCommittedGaps(ctx, x.committedGaps);
+      if (x.lastOp > latestOp) {
+        latestOp = x.lastOp;
+        latestIdx = x.replicaIdx;
+      }
+    }
+    for (const g of this.committedGaps) check(g <= latestOp, `gap ${g} beyond the merged log (${latestOp})`);
+    check(latestOp >= this.lastOp, `the merged log (${latestOp}) is shorter than the leader's (${this.lastOp})`);
+    this.startViewRecord = {
+      lastNormalSessNum: latest.sessNum, lastNormalView: latest.view, lastOp: latestOp, committedGaps: sorted(this.committedGaps),
+    };
+    if (latestOp > this.lastOp) {
+      check(latestIdx >= 0, 'someone holds the longer log');
+      const candidates = holders.filter((x) => x.lastOp >= latestOp && x.replicaIdx !== latestIdx).map((x) => x.replicaIdx);
+      this.startStateTransfer(ctx, { begin: this.lastOp + 1, end: latestOp, replicaIdx: latestIdx, purpose: 'enterView', candidates });
+    } else {
+      this.enterView(ctx, this.sessNum, this.view);
+    }
+  }
+
+  private enterView(ctx: C, sessNum: number, view: number): void {
+    check(sessNum >= this.sessNum && view >= this.view, 'entering a view never lowers the view-id');
+    ctx.log.debug({ sessNum, view, lastOp: this.lastOp }, 'entering view');
+    this.sessNum = sessNum;
+    this.view = view;
+    this.lastNormalSessNum = sessNum;
+    this.lastNormalView = view;
+    this.status = 'normal';
+    this.clearTimeoutsAndQuorums(ctx);
+    this.viewChangeAttempts = 0;
+    // listen(session, msgNum): the next message of this session after the log's last entry.
+    listen(this.receiver, sessNum, this.nextMsgNumAfterLog());
+    if (this.amLeader()) {
+      check(this.startViewRecord !== undefined && this.startViewRecord.lastOp === this.lastOp, 'the leader has the merged log');
+      this.executeUpToOp(ctx, this.lastOp);
+      ctx.startTimer('sync', this.t.syncMs, { type: 'SyncTimeout' }, { repeat: true });
+      this.leaderLastSyncPreparePoint = this.lastOp;
+      this.leaderLastSyncCommittedGaps = sorted(this.committedGaps);
+      this.sendStartView(ctx);
+      if (this.f === 0) this.commitUpToOp(ctx, this.lastOp);
+    } else {
+      ctx.startTimer('leaderSyncHeard', this.t.leaderSyncHeardMs, { type: 'LeaderSyncHeardTimeout' });
+      // The START-VIEW log is the leader's: as good as a SyncPrepare up to here.
+      this.receivedSyncPreparePoints.add(this.lastOp);
+      this.sendStartViewReply(ctx);
+    }
+  }
+
+  private nextMsgNumAfterLog(): number {
+    const last = this.log[this.log.length - 1];
+    return last !== undefined && last.sessNum === this.sessNum ? last.msgNum + 1 : 1;
+  }
+
+  private startViewMessage(): StartView {
+    const r = this.startViewRecord!;
+    return {
+      type: 'StartView', sessNum: this.sessNum, view: this.view, lastNormalSessNum: r.lastNormalSessNum,
+      lastNormalView: r.lastNormalView, lastOp: r.lastOp, committedGaps: r.committedGaps,
+    };
+  }
+
+  private sendStartView(ctx: C): void {
+    check(this.amLeader(), 'START-VIEW is the leader\'s');
+    this.broadcast(ctx, this.startViewMessage());
+    ctx.startTimer('startView', this.t.startViewMs, { type: 'StartViewTimeout' });
+  }
+
+  private onStartViewTimeout(ctx: C): void {
+    if (this.amLeader() && this.status !== 'viewChange') this.sendStartView(ctx);
+  }
+
+  private onStartView(msg: StartView, ctx: C): void {
+    if (msg.sessNum < this.sessNum || msg.view < this.view) return; // an older (or incomparable) view
+    const same = msg.sessNum === this.sessNum && msg.view === this.view;
+    if (same && this.status !== 'viewChange') {
+      // Already in this view: acknowledge again.
+      this.sendStartViewReply(ctx);
+      return;
+    }
+    // The guard of the TLA+ spec: a strictly higher view-id, or the same one while in ViewChange.
+    check(!same || this.status === 'viewChange', 'START-VIEW guard');
+    if (same && this.stateTransfer?.purpose === 'enterView') return; // already installing it
+    check(this.leaderOf(msg.view) !== this.idx, 'a leader never receives its own START-VIEW');
+    const msgNormal = { sessNum: msg.lastNormalSessNum, view: msg.lastNormalView };
+    const mine = { sessNum: this.lastNormalSessNum, view: this.lastNormalView };
+    if (!viewEq(mine, msgNormal)) {
+      check(viewLt(mine, msgNormal), `my last normal view ${fmt(mine)} is not below the merged one ${fmt(msgNormal)}`);
+      // My log may hold wrong operations and gaps: keep only what is committed.
+      this.rewindLogTo(ctx, this.lastCommittedOp);
+    } else if (this.lastOp > msg.lastOp) {
+      this.rewindLogTo(ctx, msg.lastOp);
+    }
+    // A NO-OP that the merged log does not have (a gap whose commit did not complete): the
+    // slot may hold a request there. Rewind to before it and fetch.
+    const gaps = new Set(msg.committedGaps);
+    for (let op = this.lastCommittedOp + 1; op <= this.lastOp; op++) {
+      if (this.log[op - 1]!.state === 'noop' && !gaps.has(op)) {
+        this.rewindLogTo(ctx, op - 1);
+        break;
+      }
+    }
+    this.committedGaps = new Set();
+    this.sessNum = msg.sessNum;
+    this.view = msg.view;
+    this.status = 'viewChange';
+    this.clearTimeoutsAndQuorums(ctx);
+    this.installCommittedGaps(ctx, msg.committedGaps);
+    if (this.lastOp < msg.lastOp) {
+      // Keep the view change timer running: if the leader dies meanwhile, we move on.
+      ctx.startTimer('viewChange', this.t.viewChangeMs, { type: 'ViewChangeTimeout' });
+      this.startStateTransfer(ctx, { begin: this.lastOp + 1, end: msg.lastOp, replicaIdx: this.leaderOf(msg.view), purpose: 'enterView', candidates: [] });
+    } else {
+      this.enterView(ctx, msg.sessNum, msg.view);
+    }
+  }
+
+  private sendStartViewReply(ctx: C): void {
+    check(!this.amLeader() && (this.status === 'normal' || this.status === 'gapCommit'), 'START-VIEW-REPLY from a follower in the view');
+    const reply: StartViewReply = { type: 'StartViewReply', sessNum: this.sessNum, view: this.view, replicaIdx: this.idx };
+    this.send(ctx, this.cfg.replicas[this.leaderOf(this.view)]!, reply);
+  }
+
+  private onStartViewReply(msg: StartViewReply, ctx: C): void {
+    if (msg.sessNum !== this.sessNum || msg.view !== this.view) return;
+    if (!this.amLeader() || this.status === 'viewChange') return;
+    if (!ctx.isTimerActive('startView')) return;
+    this.startViewReplies.add(msg.replicaIdx);
+    if (this.startViewReplies.size >= this.f) {
+      // f+1 replicas have the merged log: it is committed.
+      this.commitUpToOp(ctx, this.startViewRecord!.lastOp);
+      ctx.cancelTimer('startView');
+      this.startViewReplies.clear();
+    }
+  }
+
+  private clearTimeoutsAndQuorums(ctx: C): void {
+    for (const t of ['gapWait', 'gapRequest', 'gapCommit', 'viewChange', 'stateTransfer', 'startView', 'sync', 'leaderSyncHeard']) ctx.cancelTimer(t);
+    this.gapReplies.clear();
+    this.gapCommitReplies.clear();
+    this.viewChanges.clear();
+    this.startViewReplies.clear();
+    this.syncPrepareReplies.clear();
+    // Sync messages are accepted only in the current view: those of earlier views are void.
+    this.receivedSyncPreparePoints.clear();
+    this.receivedSyncCommitPoints.clear();
+    this.stateTransfer = undefined;
+  }
+
+  /** Make sure every slot in `gaps` is a NO-OP: overwrite what the log has, remember the rest. */
+  private installCommittedGaps(ctx: C, gaps: readonly number[]): void {
+    for (const gap of gaps) {
+      if (this.committedGaps.has(gap)) continue;
+      this.committedGaps.add(gap);
+      if (gap <= this.lastOp) {
+        if (this.log[gap - 1]!.state !== 'noop') this.setNoop(gap);
+      } else if (gap === this.lastOp + 1 && (this.status === 'normal' || this.status === 'gapCommit')) {
+        // The next slot of the current session: its stamp is the one the receiver waits for.
+        this.processNextOperation(ctx, undefined, this.view, this.sessNum, this.receiver.nextMsgNum, 'noop');
+      }
+      // Beyond that, the slot arrives later (OUM, or state transfer) and becomes a NO-OP then.
+    }
+  }
+
+  /** Overwrite a slot with a NO-OP; roll the state machine back first if it executed it. */
+  private setNoop(opNum: number): void {
+    const e = this.log[opNum - 1]!;
+    check(opNum > this.lastCommittedOp, `overwriting committed slot ${opNum} (committed up to ${this.lastCommittedOp})`);
+    if (this.app.lastExecuted >= opNum) {
+      this.app.rollbackTo(opNum - 1);
+      this.stats.rollbacks++;
+    }
+    this.log[opNum - 1] = { opNum, view: e.view, sessNum: e.sessNum, msgNum: e.msgNum, state: 'noop' };
+    this.logVersion++;
+  }
+
+  /** Drop every slot after `opNum` (never a committed one); roll back what was executed. */
+  private rewindLogTo(_ctx: C, opNum: number): void {
+    check(opNum >= this.lastCommittedOp, `rewinding to ${opNum} below the commit point ${this.lastCommittedOp}`);
+    if (opNum >= this.lastOp) return;
+    if (this.app.lastExecuted > opNum) {
+      this.app.rollbackTo(opNum);
+      this.stats.rollbacks++;
+    }
+    this.log.length = opNum;
+    this.logVersion++;
+  }
+
+  // ---- synchronization ---------------------------------------------------------------------
+
+  private onSyncTimeout(ctx: C): void {
+    if (!this.amLeader() || this.status === 'viewChange') return;
+    this.stats.syncs++;
+    this.leaderLastSyncPreparePoint = this.lastOp;
+    this.leaderLastSyncCommittedGaps = sorted(this.committedGaps);
+    this.syncPrepareReplies.clear();
+    this.broadcast(ctx, this.syncPrepareMessage());
+    if (this.f === 0) this.commitUpToOp(ctx, this.lastOp);
+  }
+
+  private syncPrepareMessage(): SyncPrepare {
+    return {
+      type: 'SyncPrepare', sessNum: this.sessNum, view: this.view,
+      lastOp: this.leaderLastSyncPreparePoint, committedGaps: this.leaderLastSyncCommittedGaps,
+    };
+  }
+
+  private onSyncPrepare(msg: SyncPrepare, ctx: C): void {
+    if (!this.checkViewNumAndStatus(ctx, msg.sessNum, msg.view)) return;
+    check(!this.amLeader(), 'the leader never receives its own SyncPrepare');
+    ctx.startTimer('leaderSyncHeard', this.t.leaderSyncHeardMs, { type: 'LeaderSyncHeardTimeout' });
+    if (this.lastCommittedOp >= msg.lastOp) return;
+    this.receivedSyncPreparePoints.add(msg.lastOp);
+    // Same view as the leader: its gaps are a superset of ours; install them.
+    this.installCommittedGaps(ctx, msg.committedGaps);
+    if (this.lastOp < msg.lastOp) {
+      if (this.stateTransfer === undefined) {
+        this.startStateTransfer(ctx, {
+          begin: this.lastOp + 1, end: msg.lastOp, replicaIdx: this.leaderOf(this.view), purpose: 'sync', syncPoint: msg.lastOp, candidates: [],
+        });
+      }
+    } else {
+      this.processSyncPrepare(ctx, msg.lastOp);
+    }
+  }
+
+  private processSyncPrepare(ctx: C, syncPoint: number): void {
+    if (this.status !== 'normal' && this.status !== 'gapCommit') return;
+    if (this.amLeader() || syncPoint <= this.lastCommittedOp) return;
+    check(this.lastOp >= syncPoint, 'the log reaches the sync point');
+    if (this.receivedSyncCommitPoints.has(syncPoint)) {
+      this.commitUpToOp(ctx, syncPoint);
+      this.receivedSyncPreparePoints.delete(syncPoint);
+      this.receivedSyncCommitPoints.delete(syncPoint);
+    } else {
+      const reply: SyncPrepareReply = { type: 'SyncPrepareReply', sessNum: this.sessNum, view: this.view, syncPoint, replicaIdx: this.idx };
+      this.send(ctx, this.cfg.replicas[this.leaderOf(this.view)]!, reply);
+    }
+  }
+
+  private onSyncPrepareReply(msg: SyncPrepareReply, ctx: C): void {
+    if (!this.checkViewNumAndStatus(ctx, msg.sessNum, msg.view)) return;
+    if (!this.amLeader()) return;
+    if (this.lastCommittedOp >= msg.syncPoint || msg.syncPoint !== this.leaderLastSyncPreparePoint) return;
+    this.syncPrepareReplies.add(msg.replicaIdx);
+    if (this.syncPrepareReplies.size >= this.f) {
+      this.syncPrepareReplies.clear();
+      this.commitUpToOp(ctx, msg.syncPoint);
+    }
+  }
+
+  private sendSyncCommit(ctx: C): void {
+    this.broadcast(ctx, { type: 'SyncCommit', sessNum: this.sessNum, view: this.view, syncPoint: this.lastCommittedOp });
+  }
+
+  private onSyncCommit(msg: SyncCommit, ctx: C): void {
+    if (!this.checkViewNumAndStatus(ctx, msg.sessNum, msg.view)) return;
+    check(!this.amLeader(), 'the leader never receives its own SyncCommit');
+    if (this.lastCommittedOp >= msg.syncPoint) return;
+    this.receivedSyncCommitPoints.add(msg.syncPoint);
+    if (this.receivedSyncPreparePoints.has(msg.syncPoint)) {
+      // We hold the leader's gaps up to the point; commit once the operations are here too.
+      if (this.lastOp >= msg.syncPoint) {
+        this.commitUpToOp(ctx, msg.syncPoint);
+        this.receivedSyncPreparePoints.delete(msg.syncPoint);
+        this.receivedSyncCommitPoints.delete(msg.syncPoint);
+      }
+    } else {
+      const req: SyncPrepareRequest = { type: 'SyncPrepareRequest', sessNum: this.sessNum, view: this.view, replicaIdx: this.idx };
+      this.send(ctx, this.cfg.replicas[this.leaderOf(this.view)]!, req);
+    }
+  }
+
+  private onSyncPrepareRequest(msg: SyncPrepareRequest, ctx: C): void {
+    if (!this.checkViewNumAndStatus(ctx, msg.sessNum, msg.view)) return;
+    if (!this.amLeader()) return;
+    const to = this.cfg.replicas[msg.replicaIdx];
+    if (to === undefined) return;
+    this.send(ctx, to, this.syncPrepareMessage());
+    if (this.lastCommittedOp >= this.leaderLastSyncPreparePoint) {
+      this.send(ctx, to, { type: 'SyncCommit', sessNum: this.sessNum, view: this.view, syncPoint: this.leaderLastSyncPreparePoint });
+    }
+  }
+
+  private onLeaderSyncHeardTimeout(ctx: C): void {
+    if (this.status === 'normal' && !this.amLeader()) this.startViewChange(ctx, this.sessNum, this.view + 1);
+  }
+
+  // ---- recovery ------------------------------------------------------------------------------
+
+  private startRecovery(ctx: C): void {
+    this.status = 'recovering';
+    this.silent = true;
+    this.stateTransfer = undefined;
+    ctx.cancelTimer('stateTransfer');
+    // A fresh nonce per attempt: only answers to this attempt count.
+    const nonce = Math.floor(ctx.random() * 2 ** 31);
+    this.recovery = { nonce, responses: new Map() };
+    this.stats.recoveries++;
+    this.broadcast(ctx, { type: 'Recovery', replicaIdx: this.idx, nonce });
+    ctx.startTimer('recovery', this.t.recoveryMs, { type: 'RecoveryTimeout' });
+  }
+
+  private onRecoveryTimeout(ctx: C): void {
+    if (this.status !== 'recovering') return;
+    // Start over: the leader we copy from may have moved on, or answers were lost.
+    this.clearLogForRecovery();
+    this.startRecovery(ctx);
+  }
+
+  private onRecovery(msg: Recovery, ctx: C): void {
+    if (msg.replicaIdx === this.idx || this.cfg.replicas[msg.replicaIdx] === undefined) return;
+    if (this.status !== 'normal' && this.status !== 'gapCommit') return;
+    if (this.leaderOf(this.view) === msg.replicaIdx) {
+      // Our leader lost its state: it cannot lead this view any more.
+      this.startViewChange(ctx, this.sessNum, this.view + 1);
+      return;
+    }
+    const resp: RecoveryResponse = {
+      type: 'RecoveryResponse', sessNum: this.sessNum, view: this.view, nonce: msg.nonce, replicaIdx: this.idx,
+      lastOp: this.lastOp, lastCommittedOp: this.lastCommittedOp, committedGaps: this.amLeader() ? sorted(this.committedGaps) : [],
+    };
+    this.send(ctx, this.cfg.replicas[msg.replicaIdx]!, resp);
+  }
+
+  private onRecoveryResponse(msg: RecoveryResponse, ctx: C): void {
+    const rec = this.recovery;
+    if (this.status !== 'recovering' || rec === undefined || msg.nonce !== rec.nonce || this.stateTransfer !== undefined) return;
+    rec.responses.set(msg.replicaIdx, msg);
+    if (rec.responses.size < this.f + 1) return;
+    let latest: RecoveryResponse | undefined;
+    for (const r of rec.responses.values()) {
+      if (latest === undefined || viewLt({ sessNum: latest.sessNum, view: latest.view }, { sessNum: r.sessNum, view: r.view })) latest = r;
+    }
+    const leaderIdx = this.leaderOf(latest!.view);
+    const leader = rec.responses.get(leaderIdx);
+    if (leader === undefined || leader.sessNum !== latest!.sessNum || leader.view !== latest!.view) return;
+    // Adopt the leader's view and copy its log.
+    this.sessNum = leader.sessNum;
+    this.view = leader.view;
+    this.lastNormalSessNum = leader.sessNum;
+    this.lastNormalView = leader.view;
+    this.clearLogForRecovery();
+    this.committedGaps = new Set(leader.committedGaps);
+    this.recoveryCommitPoint = leader.lastCommittedOp;
+    if (leader.lastOp === 0) return this.finishRecovery(ctx);
+    this.startStateTransfer(ctx, { begin: 1, end: leader.lastOp, replicaIdx: leaderIdx, purpose: 'recovery', candidates: [] });
+  }
+
+  /** Nothing is committed while recovering: the log and what was executed from it start over. */
+  private clearLogForRecovery(): void {
+    check(this.lastCommittedOp === 0, 'a recovering replica has committed nothing');
+    if (this.app.lastExecuted > 0) this.app.rollbackTo(0);
+    this.log = [];
+    this.logVersion++;
+    this.committedGaps = new Set();
+  }
+
+  private finishRecovery(ctx: C): void {
+    check(this.status === 'recovering', 'finishing a recovery');
+    ctx.log.info({ sessNum: this.sessNum, view: this.view, lastOp: this.lastOp }, 'recovered');
+    ctx.cancelTimer('recovery');
+    this.recovery = undefined;
+    this.silent = false;
+    this.status = 'normal';
+    listen(this.receiver, this.sessNum, this.nextMsgNumAfterLog());
+    // What the leader had committed is committed: execute it.
+    this.commitUpToOp(ctx, Math.min(this.recoveryCommitPoint, this.lastOp));
+    // The copied log is the leader's in this view: as good as a SyncPrepare up to here.
+    this.receivedSyncPreparePoints.add(this.lastOp);
+    if (this.amLeader()) {
+      // Cannot happen: the leader of the adopted view answered, so it is another replica.
+      check(false, 'a recovered replica is not the leader of the view it adopted');
+    }
+    ctx.startTimer('leaderSyncHeard', this.t.leaderSyncHeardMs, { type: 'LeaderSyncHeardTimeout' });
+  }
+
+  // ---- sending -----------------------------------------------------------------------------
+
+  private send<T extends { type: string }>(ctx: C, to: ActorRef<T>, msg: T): void {
+    this.meter.send();
+    ctx.send(to, msg);
+  }
+
+  /** To every other replica. */
+  private broadcast(ctx: C, msg: ReplicaMsg): void {
+    for (let i = 0; i < this.n; i++) if (i !== this.idx) this.send(ctx, this.cfg.replicas[i]!, msg);
+  }
+}
+
+/** What a recovering replica listens to (requests are kept for after it recovers). */
+const RECOVERING_ACCEPTS = new Set<ReplicaMsg['type']>(['Request', 'RecoveryResponse', 'StateTransferReply', 'StateTransferTimeout', 'RecoveryTimeout']);
+
+export function nopaxosReplica(cfg: ReplicaConfig): Behavior<NopaxosReplica, ReplicaMsg> {
+  const meter = new ServiceMeter(cfg.costs ?? DEFAULT_SERVICE_COSTS);
+  return behavior<NopaxosReplica, ReplicaMsg>({
+    init: (ctx) => {
+      meter.take();
+      return new NopaxosReplica(cfg, meter, ctx);
+    },
+    receive: (state, msg, ctx) => {
+      state.handle(msg, ctx);
+      return state;
+    },
+    serviceTimeMs: () => meter.take(),
+    mailbox: { capacity: 100_000, overflow: 'dropNewest' },
+    // A failed invariant is a bug: stop the replica rather than restart it with a fresh state,
+    // which would look like a recovery without one.
+    supervision: { strategy: 'stop' },
+  });
+}
+
+// ---- view-ids ----------------------------------------------------------------------------------
+
+interface ViewId {
+  readonly sessNum: number;
+  readonly view: number;
+}
+
+/** View-ids are ordered part-wise: v1 <= v2 only if both parts are <=. */
+export function viewLe(a: ViewId, b: ViewId): boolean {
+  return a.sessNum <= b.sessNum && a.view <= b.view;
+}
+
+export function viewLt(a: ViewId, b: ViewId): boolean {
+  return viewLe(a, b) && !viewEq(a, b);
+}
+
+export function viewEq(a: ViewId, b: ViewId): boolean {
+  return a.sessNum === b.sessNum && a.view === b.view;
+}
+
+function fmt(v: ViewId): string {
+  return `(${v.view},${v.sessNum})`;
+}
+
+function sorted(s: ReadonlySet<number>): number[] {
+  return [...s].sort((a, b) => a - b);
+}
+
+function check(cond: boolean, what: string): asserts cond {
+  if (!cond) throw new Error(`NOPaxos invariant: ${what}`);
+}
