@@ -7,6 +7,7 @@ type Bench = (opts: BenchOptions) => Promise<BenchResult>;
 
 const benches: Record<string, () => Promise<Bench>> = {
   runtime: async () => (await import('../../bench/runtime.ts')).benchRuntime,
+  lincheck: async () => (await import('../../bench/lincheck.ts')).benchLincheck,
 };
 
 export function registerBench(program: Command): void {
