@@ -154,6 +154,8 @@ export class NopaxosReplica {
   private readonly receivedSyncPreparePoints = new Set<number>();
   private readonly receivedSyncCommitPoints = new Set<number>();
   private viewChangeAttempts = 0;
+  /** Recovery requests (replica -> nonce) that came while not Normal: answered on entering a view. */
+  private readonly recoveryRequests = new Map<number, number>();
   /** The commit point of the leader a recovering replica copies from. */
   private recoveryCommitPoint = 0;
   private recovery: { nonce: number; responses: Map<number, RecoveryResponse> } | undefined;
@@ -171,7 +173,11 @@ export class NopaxosReplica {
     this.lastNormalSessNum = this.sessNum;
     this.receiver = createReceiver<Request>(this.sessNum, 1, MAX_PENDING_REQUESTS);
     if (ctx.incarnation > 0) {
-      this.startRecovery(ctx);
+      // Recover before anything else. Start from a timer, not here: while init runs after a
+      // restart, the host is not yet up in the network (what init sends is lost).
+      this.status = 'recovering';
+      this.silent = true;
+      ctx.startTimer('recovery', 0, { type: 'RecoveryTimeout' });
     } else if (this.amLeader()) {
       ctx.startTimer('sync', this.t.syncMs, { type: 'SyncTimeout' }, { repeat: true });
     } else {
@@ -651,6 +657,8 @@ export class NopaxosReplica {
     this.viewChangeAttempts = 0;
     // listen(session, msgNum): the next message of this session after the log's last entry.
     listen(this.receiver, sessNum, this.nextMsgNumAfterLog());
+    for (const [idx, nonce] of this.recoveryRequests) if (idx !== this.idx) this.sendRecoveryResponse(ctx, idx, nonce);
+    this.recoveryRequests.clear();
     if (this.amLeader()) {
       check(this.startViewRecord !== undefined && this.startViewRecord.lastOp === this.lastOp, 'the leader has the merged log');
       this.executeUpToOp(ctx, this.lastOp);
@@ -861,7 +869,13 @@ export class NopaxosReplica {
   private onSyncPrepareReply(msg: SyncPrepareReply, ctx: C): void {
     if (!this.checkViewNumAndStatus(ctx, msg.sessNum, msg.view)) return;
     if (!this.amLeader()) return;
-    if (this.lastCommittedOp >= msg.syncPoint || msg.syncPoint !== this.leaderLastSyncPreparePoint) return;
+    if (this.lastCommittedOp >= msg.syncPoint) {
+      // Committed already (this replica came late, or missed the SyncCommit): tell it.
+      const to = this.cfg.replicas[msg.replicaIdx];
+      if (to !== undefined) this.send(ctx, to, { type: 'SyncCommit', sessNum: this.sessNum, view: this.view, syncPoint: msg.syncPoint });
+      return;
+    }
+    if (msg.syncPoint !== this.leaderLastSyncPreparePoint) return;
     this.syncPrepareReplies.add(msg.replicaIdx);
     if (this.syncPrepareReplies.size >= this.f) {
       this.syncPrepareReplies.clear();
@@ -930,17 +944,21 @@ export class NopaxosReplica {
 
   private onRecovery(msg: Recovery, ctx: C): void {
     if (msg.replicaIdx === this.idx || this.cfg.replicas[msg.replicaIdx] === undefined) return;
-    if (this.status !== 'normal' && this.status !== 'gapCommit') return;
-    if (this.leaderOf(this.view) === msg.replicaIdx) {
+    if (this.status === 'normal' || this.status === 'gapCommit') {
+      if (this.leaderOf(this.view) !== msg.replicaIdx) return this.sendRecoveryResponse(ctx, msg.replicaIdx, msg.nonce);
       // Our leader lost its state: it cannot lead this view any more.
       this.startViewChange(ctx, this.sessNum, this.view + 1);
-      return;
     }
+    // Only a replica in Normal status answers (as in VR): answer when the view change ends.
+    if (this.recoveryRequests.size < this.n) this.recoveryRequests.set(msg.replicaIdx, msg.nonce);
+  }
+
+  private sendRecoveryResponse(ctx: C, to: number, nonce: number): void {
     const resp: RecoveryResponse = {
-      type: 'RecoveryResponse', sessNum: this.sessNum, view: this.view, nonce: msg.nonce, replicaIdx: this.idx,
+      type: 'RecoveryResponse', sessNum: this.sessNum, view: this.view, nonce, replicaIdx: this.idx,
       lastOp: this.lastOp, lastCommittedOp: this.lastCommittedOp, committedGaps: this.amLeader() ? sorted(this.committedGaps) : [],
     };
-    this.send(ctx, this.cfg.replicas[msg.replicaIdx]!, resp);
+    this.send(ctx, this.cfg.replicas[to]!, resp);
   }
 
   private onRecoveryResponse(msg: RecoveryResponse, ctx: C): void {

@@ -6,6 +6,9 @@ import { runSim, seededRandom, type SimRuntime } from '../../actors/index.ts';
 import type { FilterInfo, LinkOptions, PacketFilter } from '../../transport/memory/sim-network.ts';
 import type { Envelope } from '../../transport/types.ts';
 import { KvHistory } from '../../apps/history/history.ts';
+import { checkHistory } from '../../apps/linearizability/checker.ts';
+import type { History } from '../../apps/linearizability/history.ts';
+import { kvModel, type KvInput, type KvOutput } from '../../apps/linearizability/models.ts';
 import type { NopaxosClientState } from '../../apps/nopaxos/client.ts';
 import { entryKey, NopaxosInvariants } from '../../apps/nopaxos/invariants.ts';
 import type { NopaxosReplica } from '../../apps/nopaxos/replica.ts';
@@ -93,4 +96,23 @@ export function assertLogsAgree(w: World, upTo: number, ref = 0): void {
 /** Slots holding a NO-OP in replica i's log. */
 export function noops(r: NopaxosReplica): number[] {
   return r.log.filter((e) => e.state === 'noop').map((e) => e.opNum);
+}
+
+/** Every live replica's log is a prefix of (or equal to) replica `ref`'s, slot for slot. */
+export function assertPrefixesAgree(w: World, ref = 0): void {
+  const base = w.replica(ref);
+  w.replicas().forEach((r, i) => {
+    if (r === undefined || i === ref) return;
+    const upTo = Math.min(r.lastOp, base.lastOp);
+    for (let op = 1; op <= upTo; op++) {
+      assert.equal(entryKey(r.log[op - 1]), entryKey(base.log[op - 1]), `replica ${i} and replica ${ref} differ in slot ${op}`);
+    }
+  });
+}
+
+/** The recorded client history is linearizable under the kv model. */
+export function assertLinearizable(w: World): void {
+  const h = w.history.history();
+  const res = checkHistory(kvModel(), h as unknown as History<KvInput, KvOutput>, { maxSteps: 5_000_000 });
+  assert.equal(res.verdict, 'linearizable', res.violation?.text ?? res.reason ?? '');
 }

@@ -1,0 +1,101 @@
+// NOPaxos under failures the reference suite does not cover: a crashed or partitioned leader, replicas that crash and recover with no state, duplicated packets, and a sequencer that fails under load. Every run checks the invariants after each step, the logs of the replicas, and the clients' history for linearizability.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { NopaxosClientState } from '../../apps/nopaxos/client.ts';
+import type { ControllerState } from '../../apps/nopaxos/controller.ts';
+import { assertLinearizable, assertLogsAgree, assertPrefixesAgree, world } from './helpers.ts';
+
+describe('NOPaxos failures', () => {
+  it('LeaderCrash', () => {
+    // Goal: when the leader's host crashes, the followers stop hearing SyncPrepare, elect the next leader by a view change, and the clients finish there.
+    const w = world({ clients: 3, opsPerClient: 30, seed: 5 });
+    w.rt.runUntil(() => w.completed() >= 30, 500);
+    w.rt.crash('r0');
+    w.runUntilDone(5000);
+    w.rt.advance(1500);
+    for (let i = 1; i < 5; i++) {
+      assert.equal(w.replica(i).view, 1, `replica ${i} is in view 1`);
+      assert.equal(w.replica(i).status, 'normal');
+    }
+    assertLogsAgree(w, w.replica(1).lastOp, 1);
+    assertLinearizable(w);
+  });
+
+  it('ReplicaCrashRecovery', () => {
+    // Goal: a follower and then the leader crash and restart with empty state; each recovers (Recovery with a nonce, f+1 answers including the leader's, a copy of its log) before taking part again, and ends with the same log as the others.
+    const w = world({ clients: 3, opsPerClient: 80, seed: 6 });
+    w.rt.runUntil(() => w.completed() >= 30, 500);
+    w.rt.crash('r3');
+    w.rt.runUntil(() => w.completed() >= 60, 500);
+    w.rt.restart('r3');
+    assert.equal(w.replica(3).status, 'recovering');
+    assert.ok(w.rt.runUntil(() => w.replica(3).status === 'normal', 500), 'the follower recovers');
+    assert.equal(w.replica(3).stats.recoveries >= 1, true);
+    w.rt.runUntil(() => w.completed() >= 120, 500);
+    // Now the leader: its Recovery tells the others their leader lost its state.
+    w.rt.crash('r0');
+    w.rt.advance(5);
+    w.rt.restart('r0');
+    assert.ok(w.rt.runUntil(() => w.replica(0).status === 'normal', 1000), 'the old leader recovers');
+    assert.equal(w.replica(0).view, 1, 'it recovered into the new view');
+    w.runUntilDone(3000);
+    w.rt.advance(2500);
+    for (let i = 0; i < 5; i++) assert.equal(w.replica(i).status, 'normal');
+    assertLogsAgree(w, w.replica(1).lastOp, 1);
+    for (let i = 0; i < 5; i++) assert.equal(w.replica(i).lastCommittedOp, w.replica(1).lastOp, `replica ${i} committed the whole log`);
+    assertLinearizable(w);
+  });
+
+  it('PartitionedLeader', () => {
+    // Goal: a leader cut off from the other replicas keeps executing requests that can never commit; the others move to view 1 without it, and when the partition heals it rolls back what it executed ahead and adopts the new view's log.
+    const w = world({ clients: 3, opsPerClient: 40, seed: 7 });
+    w.rt.runUntil(() => w.completed() >= 15, 500);
+    for (const r of ['r1', 'r2', 'r3', 'r4']) w.rt.cut('r0', r);
+    // For a while the followers lose the requests too: only the old leader has (and executes) them.
+    const until = w.rt.now() + 20;
+    const stop = w.rt.network.addFilter((env, info) => (env.msg.type === 'Request' && info.toHost !== 'r0' && info.nowMs < until ? 'drop' : 'deliver'));
+    w.rt.advance(3000);
+    stop();
+    assert.equal(w.replica(1).view, 1, 'the followers moved on');
+    w.rt.heal();
+    w.runUntilDone(3000);
+    w.rt.advance(2500);
+    assert.equal(w.replica(0).view, 1, 'the old leader joined the new view');
+    assert.ok(w.replica(0).stats.rollbacks > 0, 'the old leader rolled back what it executed ahead of commit');
+    assertLogsAgree(w, w.replica(1).lastOp, 1);
+    assertLinearizable(w);
+  });
+
+  it('DuplicatedPackets', () => {
+    // Goal: with every packet possibly delivered twice (and reordered by jitter), each request still executes at most once and the logs agree.
+    const w = world({ clients: 4, opsPerClient: 40, seed: 8, network: { latencyMs: 0.05, jitterMs: 0.05, duplicateRate: 0.3 } });
+    w.runUntilDone(3000);
+    w.rt.advance(2500);
+    assertLogsAgree(w, w.replica(0).lastOp);
+    for (let i = 0; i < 5; i++) assert.equal(w.replica(i).app.maxExecutions, 1);
+    assertLinearizable(w);
+  });
+
+  it('SequencerFailoverUnderLoad', () => {
+    // Goal: when the sequencer's host fails under load, the controller notices within its probe timeout, starts session 1 on the standby and reroutes the clients; the replicas change session and requests flow again within 150 ms.
+    const w = world({ clients: 4, opsPerClient: 150, seed: 9 });
+    w.rt.runUntil(() => w.completed() >= 100, 1000);
+    const failedAt = w.rt.now();
+    const before = w.completed();
+    w.rt.crash('seq0');
+    assert.ok(w.rt.runUntil(() => w.completed() > before + 4, 1000), 'requests flow again');
+    const resumeMs = w.rt.now() - failedAt;
+    assert.ok(resumeMs <= 150, `resumed after ${resumeMs} ms`);
+    w.runUntilDone(5000);
+    w.rt.advance(2500);
+    const ctrl = w.rt.stateOf<ControllerState>(w.topo.controller!)!;
+    assert.equal(ctrl.events.length, 1);
+    assert.deepEqual([ctrl.events[0]!.kind, ctrl.events[0]!.sequencer, ctrl.events[0]!.sessionNum], ['failover', 1, 1]);
+    for (let i = 0; i < 5; i++) assert.equal(w.replica(i).sessNum, 1, `replica ${i} is in session 1`);
+    const retries = w.topo.clients.reduce((n, c) => n + w.rt.stateOf<NopaxosClientState>(c)!.resent, 0);
+    assert.ok(retries > 0, 'clients resent on the new route');
+    assertLogsAgree(w, w.replica(0).lastOp);
+    assertPrefixesAgree(w);
+    assertLinearizable(w);
+  });
+});
