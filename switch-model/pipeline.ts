@@ -118,10 +118,12 @@ export class TrafficManager<H> {
   readonly cpuQueue: number;
   readonly recircQueue: number;
   readonly ingressLatencyMs: number;
-  /** Queues that just went from empty to busy (the caller arms their timers); reused. */
+  /** Queues that just went from empty to busy (the caller arms their timers): the first `busyCount` of `newlyBusy`. */
   readonly newlyBusy: number[] = [];
-  /** Packets released by the last `release` call; reused. */
+  busyCount = 0;
+  /** Packets released by the last `release` call: the first `outCount` of `out`. */
   readonly out: Packet<H>[] = [];
+  outCount = 0;
   private readonly clone: (h: H) => H;
 
   constructor(readonly program: SwitchProgram<H>, readonly ports: number, readonly profile: TargetProfile) {
@@ -139,7 +141,7 @@ export class TrafficManager<H> {
 
   /** Take a packet from the end of the ingress pipeline. Fills `newlyBusy`. */
   admit(pkt: Packet<H>): void {
-    this.newlyBusy.length = 0;
+    this.busyCount = 0;
     const m = pkt.meta;
     if (m.drop) return countDrop(this.stats, m.dropReason || 'dropped');
     const t = m.ingressTimestampMs + this.ingressLatencyMs;
@@ -186,7 +188,7 @@ export class TrafficManager<H> {
     const wire = wireMs(bytes, q.gbps);
     const dqMs = t > q.freeAtMs ? t : q.freeAtMs;
     q.freeAtMs = dqMs + wire;
-    if (q.head === e.length) this.newlyBusy.push(qi);
+    if (q.head === e.length) this.newlyBusy[this.busyCount++] = qi;
     e.push({ pkt, bytes, dqMs, emitMs: dqMs + q.egressLatencyMs + wire });
     q.bytes += bytes;
     if (q.bytes > q.maxBytes) {
@@ -202,31 +204,35 @@ export class TrafficManager<H> {
   }
 
   /**
-   * Hand on the packets of queue `qi` that are due at `nowMs` (into `out`). `force` releases the
-   * head even if rounding put the timer a hair early: the timer was set for it.
+   * Hand on the packets of queue `qi` that are due at `nowMs` (the first `outCount` of `out`;
+   * returns that count). `force` releases the head even if rounding put the timer a hair early:
+   * the timer was set for it.
    */
-  release(qi: number, nowMs: number, force: boolean): Packet<H>[] {
+  release(qi: number, nowMs: number, force: boolean): number {
     const out = this.out;
-    out.length = 0;
+    let n = 0;
     const q = this.queues[qi]!;
     const e = q.entries;
     while (q.head < e.length) {
       const entry = e[q.head]!;
-      if (!(force && out.length === 0) && entry.emitMs > nowMs + EPS_MS) break;
+      if (!(force && n === 0) && entry.emitMs > nowMs + EPS_MS) break;
       if (q.counted <= q.head) {
         q.bytes -= entry.bytes;
         q.counted = q.head + 1;
       }
       e[q.head++] = undefined as unknown as QueueEntry<H>;
       entry.pkt.meta.egressTimestampMs = entry.dqMs;
-      out.push(entry.pkt);
+      out[n++] = entry.pkt;
     }
     if (q.head === e.length) {
       q.entries = [];
       q.head = 0;
       q.counted = 0;
     }
-    return out;
+    // Keep no references to packets that have left.
+    for (let i = n; i < this.outCount; i++) out[i] = undefined as unknown as Packet<H>;
+    this.outCount = n;
+    return n;
   }
 
   /** Control plane: set a multicast group's ports. Returns an error or null. */

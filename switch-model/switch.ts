@@ -215,7 +215,8 @@ function timerNames(queues: number): TimerNames {
  */
 function armQueues<H, M extends Msg>(tm: TrafficManager<H>, timers: TimerNames, ctx: Ctx<M>, emit: (q: number, pkt: AnyPacket) => void): void {
   const busy = tm.newlyBusy;
-  for (let i = 0; i < busy.length; i++) drainQueue(tm, busy[i]!, timers, ctx, emit, false);
+  const n = tm.busyCount;
+  for (let i = 0; i < n; i++) drainQueue(tm, busy[i]!, timers, ctx, emit, false);
 }
 
 function drainQueue<H, M extends Msg>(tm: TrafficManager<H>, q: number, timers: TimerNames, ctx: Ctx<M>, emit: (q: number, pkt: AnyPacket) => void, force: boolean): void {
@@ -228,9 +229,10 @@ function drainQueue<H, M extends Msg>(tm: TrafficManager<H>, q: number, timers: 
       ctx.startTimer(timers.names[q]!, head - now, timers.msgs[q] as unknown as M);
       return;
     }
-    const out = tm.release(q, now, first);
+    const n = tm.release(q, now, first);
     first = false;
-    for (let i = 0; i < out.length; i++) emit(q, out[i]!);
+    const out = tm.out;
+    for (let i = 0; i < n; i++) emit(q, out[i]!);
   }
 }
 
@@ -296,23 +298,37 @@ function stageActor<H>(w: Wiring<H>, stageName: string, next: ActorRef<AnyPacket
 
 type TmMsg = AnyPacket | QueueTimer | MulticastGroupSet | StatsQuery;
 
-function tmActor<H>(w: Wiring<H>, egress: ActorRef<AnyPacket>, deparser: ActorRef<AnyPacket>, parser: ActorRef<AnyPacket>): Behavior<TrafficManager<H>, TmMsg> {
+interface TmState<H> {
+  readonly tm: TrafficManager<H>;
+  emit: (q: number, pkt: AnyPacket) => void;
+  emitCtx: Ctx<TmMsg> | undefined;
+}
+
+function tmActor<H>(w: Wiring<H>, egress: ActorRef<AnyPacket>, deparser: ActorRef<AnyPacket>, parser: ActorRef<AnyPacket>): Behavior<TmState<H>, TmMsg> {
   const timers = timerNames(w.nPorts + 2);
-  return behavior<TrafficManager<H>, TmMsg>({
-    init: () => newTm(w),
-    receive: (tm, msg, ctx) => {
-      const emit = (q: number, pkt: AnyPacket): void => {
+  // Made once per ctx, not per message: creating a named closure is not free (see bench/switch.ts).
+  const emitterFor = (s: TmState<H>, ctx: Ctx<TmMsg>): ((q: number, pkt: AnyPacket) => void) => {
+    if (s.emitCtx !== ctx) {
+      s.emitCtx = ctx;
+      s.emit = (q, pkt) => {
         if (q < w.nPorts) ctx.send(egress, pkt);
-        else if (q === tm.cpuQueue) ctx.send(deparser, pkt);
+        else if (q === s.tm.cpuQueue) ctx.send(deparser, pkt);
         else ctx.send(parser, pkt);
       };
+    }
+    return s.emit;
+  };
+  return behavior<TmState<H>, TmMsg>({
+    init: () => ({ tm: newTm(w), emit: () => {}, emitCtx: undefined }),
+    receive: (s, msg, ctx) => {
+      const tm = s.tm;
       switch (msg.type) {
         case 'Packet':
           tm.admit(msg);
-          armQueues(tm, timers, ctx, emit);
+          if (tm.busyCount > 0) armQueues(tm, timers, ctx, emitterFor(s, ctx));
           break;
         case 'QueueTimer':
-          drainQueue(tm, msg.queue, timers, ctx, emit, true);
+          drainQueue(tm, msg.queue, timers, ctx, emitterFor(s, ctx), true);
           break;
         case 'MulticastGroupSet': {
           const err = tm.setGroup(msg.group, msg.ports);
@@ -323,7 +339,7 @@ function tmActor<H>(w: Wiring<H>, egress: ActorRef<AnyPacket>, deparser: ActorRe
           ctx.send(msg.replyTo, { type: 'StatsReport', stats: copyStats(tm.stats, w.nPorts) });
           break;
       }
-      return tm;
+      return s;
     },
     supervision: RESUME,
   });
@@ -367,6 +383,9 @@ interface Fused<H> {
   readonly deparser: DeparserUnit<H>;
   /** table/register/counter name -> the stage that owns it */
   readonly owners: ReadonlyMap<string, StageRuntime<H>>;
+  /** The queue emitter, made on first use for the ctx it sends with (made again if that changes). */
+  emit: (q: number, pkt: AnyPacket) => void;
+  emitCtx: Ctx<FusedMsg> | undefined;
 }
 
 type FusedMsg = Rx | AnyPacket | QueueTimer | StageControl | MulticastGroupSet | StatsQuery;
@@ -392,7 +411,14 @@ function fusedActor<H>(w: Wiring<H>): Behavior<Fused<H>, FusedMsg> {
     for (let i = 0; i < stages.length; i++) stages[i]!.run(pkt);
     checkRejected(f, stages, ctx);
     f.tm.admit(pkt);
-    if (f.tm.newlyBusy.length > 0) armQueues(f.tm, timers, ctx, (q, p) => emitFrom(f, q, p, ctx));
+    if (f.tm.busyCount > 0) armQueues(f.tm, timers, ctx, emitterFor(f, ctx));
+  };
+  const emitterFor = (f: Fused<H>, ctx: Ctx<FusedMsg>): ((q: number, pkt: AnyPacket) => void) => {
+    if (f.emitCtx !== ctx) {
+      f.emitCtx = ctx;
+      f.emit = (q, p) => emitFrom(f, q, p, ctx);
+    }
+    return f.emit;
   };
   const checkRejected = (f: Fused<H>, stages: readonly StageRuntime<H>[], ctx: Ctx<FusedMsg>): void => {
     if (f.parser.rejected !== undefined) return;
@@ -412,7 +438,10 @@ function fusedActor<H>(w: Wiring<H>): Behavior<Fused<H>, FusedMsg> {
       for (const rt of [...ingress, ...egress]) {
         for (const d of [...rt.tables.keys(), ...rt.registers.keys(), ...rt.counters.keys()]) owners.set(d.name, rt);
       }
-      return { parser: new ParserUnit(w.program, w.nPorts), ingress, tm: newTm(w), egress, deparser: new DeparserUnit(w.program, w.nPorts), owners };
+      return {
+        parser: new ParserUnit(w.program, w.nPorts), ingress, tm: newTm(w), egress, deparser: new DeparserUnit(w.program, w.nPorts), owners,
+        emit: () => {}, emitCtx: undefined,
+      };
     },
     receive: (f, msg, ctx) => {
       switch (msg.type) {
@@ -427,7 +456,7 @@ function fusedActor<H>(w: Wiring<H>): Behavior<Fused<H>, FusedMsg> {
           break;
         }
         case 'QueueTimer':
-          drainQueue(f.tm, msg.queue, timers, ctx, (q, p) => emitFrom(f, q, p, ctx), true);
+          drainQueue(f.tm, msg.queue, timers, ctx, emitterFor(f, ctx), true);
           break;
         case 'MulticastGroupSet':
           ctx.send(msg.replyTo, reply(msg, f.tm.setGroup(msg.group, msg.ports)));

@@ -8,6 +8,7 @@ type Bench = (opts: BenchOptions) => Promise<BenchResult>;
 const benches: Record<string, () => Promise<Bench>> = {
   runtime: async () => (await import('../../bench/runtime.ts')).benchRuntime,
   lincheck: async () => (await import('../../bench/lincheck.ts')).benchLincheck,
+  switch: async () => (await import('../../bench/switch.ts')).benchSwitch,
 };
 
 export function registerBench(program: Command): void {
