@@ -1,5 +1,10 @@
-// Building a real transport for one host from command-line settings.
+// Building the real transport of one host from a checked topology file: its own address to
+// listen on, every other host as a peer, the cluster secret from where the file says, and TLS
+// files for wss.
+import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
+import { TRANSPORT_NAMES, type LoadedTopology, type TlsFiles, type TransportName } from '../actors/topology-file.ts';
+import { loadSecret } from '../transport/auth.ts';
 import { FrameCodec } from '../transport/frame.ts';
 import type { SchemaRegistry } from '../transport/schemas.ts';
 import type { Transport } from '../transport/types.ts';
@@ -7,44 +12,78 @@ import { UdpTransport } from '../transport/udp/udp-transport.ts';
 import { WebSocketTransport } from '../transport/websocket/websocket-transport.ts';
 import { UsageError } from './main.ts';
 
-export type TransportName = 'ws' | 'udp';
-export const TRANSPORTS: readonly TransportName[] = ['ws', 'udp'];
+export type { TransportName };
+export const TRANSPORTS: readonly TransportName[] = TRANSPORT_NAMES;
 
 export interface PeerAddr {
   readonly address: string;
   readonly port: number;
 }
 
+export interface TlsMaterial {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly ca?: Buffer;
+}
+
 export interface TransportSettings {
   readonly kind: TransportName;
   readonly host: string;
+  /** Where every host listens, this one included. */
   readonly peers: Record<string, PeerAddr>;
   readonly secret: Buffer;
   readonly schemas: SchemaRegistry;
+  readonly tls?: TlsMaterial;
   readonly logger?: Logger;
 }
 
 export function makeTransport(s: TransportSettings): Transport {
   const self = s.peers[s.host];
-  if (!self) throw new UsageError(`--peers gives no address for this host '${s.host}'`);
+  if (!self) throw new UsageError(`no address for this host '${s.host}'`);
   const peers = Object.fromEntries(Object.entries(s.peers).filter(([h]) => h !== s.host));
   const common = {
     host: s.host, listen: { address: self.address, port: self.port }, peers, secret: s.secret,
     frames: new FrameCodec({ schemas: s.schemas }), ...(s.logger ? { logger: s.logger } : {}),
   };
-  return s.kind === 'ws' ? new WebSocketTransport(common) : new UdpTransport(common);
+  if (s.kind === 'udp') {
+    if (s.tls) throw new UsageError('TLS is for the ws transport only');
+    return new UdpTransport(common);
+  }
+  return new WebSocketTransport({ ...common, ...(s.tls ? { tls: s.tls } : {}) });
 }
 
-/** `a=127.0.0.1:4001,b=[::1]:4002` */
-export function parsePeers(value: string): Record<string, PeerAddr> {
-  const peers: Record<string, PeerAddr> = {};
-  for (const part of value.split(',').filter(Boolean)) {
-    const m = /^([A-Za-z0-9_.@$-]+)=(\[[^\]]+\]|[^:]+):(\d+)$/.exec(part);
-    if (!m) throw new UsageError(`'${part}' is not host=address:port`);
-    const port = Number(m[3]);
-    if (port < 1 || port > 65535) throw new UsageError(`'${part}': port ${port} is out of range`);
-    peers[m[1]!] = { address: m[2]!.replace(/^\[|\]$/g, ''), port };
+/** The cluster secret the file points at; a missing or short one is a usage error naming where it looked. */
+export function secretOf(loaded: LoadedTopology): Buffer {
+  try {
+    return loadSecret(loaded.file.secret);
+  } catch (err) {
+    throw new UsageError(`secret: ${(err as Error).message}`);
   }
-  if (Object.keys(peers).length === 0) throw new UsageError('--peers lists no host');
-  return peers;
+}
+
+/** The TLS files the file names, read; an unreadable one is a usage error naming its field. */
+export function tlsOf(files: TlsFiles | undefined): TlsMaterial | undefined {
+  if (!files) return undefined;
+  const read = (field: keyof TlsFiles): Buffer | undefined => {
+    const path = files[field];
+    if (path === undefined) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new UsageError(`tls.${field}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  };
+  const ca = read('ca');
+  return { cert: read('cert')!, key: read('key')!, ...(ca ? { ca } : {}) };
+}
+
+/** The transport of `host` as the topology file describes it (not yet started). */
+export function transportForHost(loaded: LoadedTopology, host: string, logger?: Logger): Transport {
+  const { file } = loaded;
+  const peers = Object.fromEntries(Object.entries(file.hosts).map(([h, e]) => [h, { address: e.address, port: e.port }]));
+  const tls = tlsOf(file.tls);
+  return makeTransport({
+    kind: file.transport, host, peers, secret: secretOf(loaded), schemas: loaded.built.topology.schemas,
+    ...(tls ? { tls } : {}), ...(logger ? { logger } : {}),
+  });
 }

@@ -1,11 +1,17 @@
 // `switchboard demo`, the main job (`npm start`). For now it shows the runtime itself: one
 // ping-pong topology run in sim (twice, to show the trace hash is the same), in local mode,
-// and across two child processes over WebSocket and over UDP.
+// and across two child processes over WebSocket and over UDP (`switchboard node` on a topology
+// file, as docs/deploy.md describes).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { runLocal } from '../../actors/index.ts';
+import { exportTopologyFile, formatTopologyFile } from '../../actors/topology-file.ts';
 import type { PingerState } from '../../apps/pingpong/pingpong.ts';
 import { pingPongTopology } from '../../apps/pingpong/topology.ts';
 import { freePort, freshSecret, startNode } from '../../bench/children.ts';
+import { builders } from '../builtins.ts';
 import { parseFaults } from '../options.ts';
 import { scenarios } from '../scenarios.ts';
 import type { TransportName } from '../transports.ts';
@@ -56,12 +62,17 @@ async function demoLocal(ops: number): Promise<void> {
 
 async function demoDistributed(kind: TransportName, ops: number): Promise<void> {
   say(`${kind === 'ws' ? 3 : 4}. distributed mode over ${kind === 'ws' ? 'WebSocket' : 'UDP'}: hosts a and b as two child processes on loopback, authenticated with a cluster secret`);
-  const ports = { a: await freePort(kind === 'ws' ? 'tcp' : 'udp'), b: await freePort(kind === 'ws' ? 'tcp' : 'udp') };
-  const peers = `a=127.0.0.1:${ports.a},b=127.0.0.1:${ports.b}`;
+  // The same topology file `switchboard topology export pingpong` writes, on ports free now.
+  const file = exportTopologyFile(builders, {
+    builder: 'pingpong', params: { count: ops, window: 64 }, transport: kind, basePort: 1, secret: { env: SECRET_ENV },
+  });
+  for (const h of Object.values(file.hosts)) h.port = await freePort(kind === 'ws' ? 'tcp' : 'udp');
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-demo-'));
+  const path = join(dir, 'pingpong.json');
+  writeFileSync(path, formatTopologyFile(file));
   const env = { [SECRET_ENV]: freshSecret() };
-  const common = ['--topology', 'pingpong', '--transport', kind, '--peers', peers, '--ops', String(ops)];
-  const b = startNode([...common, '--host', 'b'], env);
-  const a = startNode([...common, '--host', 'a', '--exit-when-done'], env);
+  const b = startNode(['--topology', path, '--host', 'b'], env);
+  const a = startNode(['--topology', path, '--host', 'a', '--exit-when-done'], env);
   try {
     await b.next('ready', 15_000);
     const done = await a.next('finished', 60_000);
@@ -73,6 +84,7 @@ async function demoDistributed(kind: TransportName, ops: number): Promise<void> 
     process.exitCode = 1;
   } finally {
     await Promise.all([a.kill(), b.kill()]);
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

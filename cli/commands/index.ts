@@ -2,10 +2,12 @@
 import type { Command } from 'commander';
 import { registerBench } from './bench.ts';
 import { registerDemo } from './demo.ts';
+import { registerLaunch } from './launch.ts';
 import { registerLincheck } from './lincheck.ts';
 import { registerNode } from './node.ts';
 import { registerSim } from './sim.ts';
 import { registerSweep } from './sweep.ts';
+import { registerTopology } from './topology.ts';
 
 export function registerCommands(program: Command): void {
   registerDemo(program);
@@ -14,4 +16,6 @@ export function registerCommands(program: Command): void {
   registerBench(program);
   registerLincheck(program);
   registerNode(program);
+  registerLaunch(program);
+  registerTopology(program);
 }

@@ -1,61 +1,110 @@
-// `switchboard node`: run one host of a topology in this process, over WebSocket or UDP.
-// It prints JSON lines on stdout: {"event":"ready"} once listening, {"event":"finished", ...}
-// when its part of the job is done. SIGINT/SIGTERM shut it down cleanly.
-import type { Command } from 'commander';
-import { runNode } from '../../actors/index.ts';
-import { loadSecret, type SecretSource } from '../../transport/auth.ts';
-import { builtins } from '../builtins.ts';
+// `switchboard node --topology FILE --host NAME`: run one host of a topology file in this
+// process, over the file's transport (WebSocket, wss when it gives TLS files, or UDP).
+//
+// stdout carries JSON lines only, for whoever started the node (`switchboard launch`, a test):
+//   {"event":"ready", host, transport, address, port, tls, job, pid}   once listening
+//   {"event":"status", host, processed, failures, deadLetters, rejected, dropped, ...}
+//                                                                       every --status-every ms
+//   {"event":"finished", host, ...summary, transportStats}             when its job is done
+// Logs (pino JSON) go to stderr. SIGINT/SIGTERM shut it down cleanly and exit 0.
+import { Option, type Command } from 'commander';
+import { pino } from 'pino';
+import { runNode, type NodeRuntime } from '../../actors/index.ts';
+import { loadTopologyFile, TopologyFileError, type LoadedTopology } from '../../actors/topology-file.ts';
+import { builders } from '../builtins.ts';
 import { UsageError } from '../main.ts';
-import { parseChoice, parseInteger } from '../options.ts';
-import { makeTransport, parsePeers, TRANSPORTS, type TransportName } from '../transports.ts';
+import { parseInteger } from '../options.ts';
+import { transportForHost } from '../transports.ts';
 
+/** The environment variable exported files name for the cluster secret. */
 export const SECRET_ENV = 'SWITCHBOARD_SECRET';
+
+/** How often a node started with --parent-pid checks that its parent is still there. */
+const PARENT_CHECK_MS = 500;
 
 export function registerNode(program: Command): void {
   program.command('node')
-    .description('run one host of a topology in this process')
-    .requiredOption('--topology <name>', `a built-in topology: ${Object.keys(builtins).join(', ')}`)
-    .requiredOption('--host <name>', 'the host this process runs')
-    .requiredOption('--peers <list>', 'where every host listens: a=127.0.0.1:4001,b=127.0.0.1:4002')
-    .option('--transport <kind>', 'ws or udp', parseChoice(TRANSPORTS), 'ws' as TransportName)
-    .option('--secret-file <path>', `file holding the cluster secret (default: $${SECRET_ENV})`)
-    .option('--ops <n>', 'operations for the topology\'s clients', parseInteger(1, 100_000_000))
+    .description('run one host of a topology file in this process')
+    .requiredOption('--topology <file>', 'the topology file (see docs/deploy.md; `switchboard topology export` writes one)')
+    .requiredOption('--host <name>', 'the host of the file this process runs')
     .option('--exit-when-done', 'exit once this host has finished its job')
-    .action(async (opts) => {
-      const make = builtins[opts.topology];
-      if (!make) throw new UsageError(`unknown topology '${opts.topology}'; built in: ${Object.keys(builtins).join(', ')}`);
-      const builtin = make({ ops: opts.ops });
-      builtin.topology.hostSpec(opts.host);
-      const source: SecretSource = opts.secretFile ? { file: opts.secretFile } : { env: SECRET_ENV };
-      let secret: Buffer;
-      try {
-        secret = loadSecret(source);
-      } catch (err) {
-        throw new UsageError((err as Error).message);
+    .option('--status-every <ms>', 'print a status line on stdout this often', parseInteger(10, 3_600_000))
+    .addOption(new Option('--parent-pid <pid>', 'exit when this process is no longer our parent (used by launch)')
+      .argParser(parseInteger(1)).hideHelp())
+    .action(async (opts: { topology: string; host: string; exitWhenDone?: boolean; statusEvery?: number; parentPid?: number }) => {
+      const loaded = loadFile(opts.topology);
+      const entry = Object.hasOwn(loaded.file.hosts, opts.host) ? loaded.file.hosts[opts.host] : undefined;
+      if (!entry) {
+        throw new UsageError(`${opts.topology}: no host '${opts.host}' (hosts: ${Object.keys(loaded.file.hosts).join(', ')})`);
       }
-      const transport = makeTransport({
-        kind: opts.transport, host: opts.host, peers: parsePeers(opts.peers), secret, schemas: builtin.topology.schemas,
-      });
-      const node = await runNode(builtin.topology, opts.host, { transport });
-      const stop = async (): Promise<void> => {
+      const logger = pino({ level: process.env.SWITCHBOARD_LOG ?? 'warn', base: undefined }, pino.destination({ fd: 2, sync: true }));
+      const transport = transportForHost(loaded, opts.host, logger);
+      let node: NodeRuntime;
+      try {
+        node = await runNode(loaded.built.topology, opts.host, { transport });
+      } catch (err) {
+        await transport.close().catch(() => {});
+        throw new UsageError(`host '${opts.host}' cannot start on ${entry.address}:${entry.port}: ${(err as Error).message}`);
+      }
+
+      let stopping = false;
+      const stop = async (code = 0): Promise<void> => {
+        if (stopping) return;
+        stopping = true;
         await node.shutdown();
-        process.exit(0);
+        process.exit(code);
       };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-      emit({ event: 'ready', host: opts.host, transport: opts.transport });
-      const done = builtin.watch(node);
+      process.once('SIGINT', () => void stop());
+      process.once('SIGTERM', () => void stop());
+      if (opts.parentPid !== undefined) {
+        const parent = opts.parentPid;
+        setInterval(() => {
+          if (process.ppid !== parent) void stop();
+        }, PARENT_CHECK_MS).unref();
+      }
+
+      const done = loaded.built.watch?.(node);
+      emit({
+        event: 'ready', host: opts.host, transport: loaded.file.transport, address: entry.address, port: entry.port,
+        tls: loaded.file.tls !== undefined, job: done !== undefined, pid: process.pid,
+      });
+      if (opts.statusEvery) {
+        const every = opts.statusEvery;
+        setInterval(() => emit(statusOf(node, loaded, opts.host)), every).unref();
+      }
       if (done) {
         const summary = await done;
         emit({ event: 'finished', host: opts.host, ...summary, transportStats: transport.stats() });
-        if (opts.exitWhenDone) {
-          await node.shutdown();
-          process.exit(0);
-        }
+        if (opts.exitWhenDone) await stop();
       }
-      // Servers run until signalled.
+      // Servers, and hosts whose job is done, run until signalled.
       await new Promise(() => {});
     });
+}
+
+/** Load a topology file for the CLI: a bad one is a usage error that lists every problem. */
+export function loadFile(path: string): LoadedTopology {
+  try {
+    return loadTopologyFile(path, builders);
+  } catch (err) {
+    if (err instanceof TopologyFileError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+function statusOf(node: NodeRuntime, loaded: LoadedTopology, host: string): Record<string, unknown> {
+  const m = node.metrics();
+  const local = m.actors.filter((a) => a.host === host);
+  const t = node.transport.stats();
+  const sum = (r: Record<string, number | undefined>): number => Object.values(r).reduce<number>((n, v) => n + (v ?? 0), 0);
+  return {
+    event: 'status', host,
+    processed: local.reduce((n, a) => n + a.processed, 0),
+    failures: local.reduce((n, a) => n + a.failures, 0),
+    deadLetters: m.deadLetters,
+    rejected: sum(t.rejected), dropped: sum(t.dropped),
+    ...loaded.built.status?.(node),
+  };
 }
 
 function emit(obj: Record<string, unknown>): void {
