@@ -10,58 +10,10 @@
 import { behavior, runLocal, runSim, type ActorRef, type Behavior, type Msg } from '../actors/index.ts';
 import type { OumMessage } from '../apps/oum/messages.ts';
 import {
-  BROADCAST_MAC, DeparserUnit, defineProgram, FLOOD_GROUP, l2Forwarding, l2Setup, oumMulticastGroup, oumSequencer, ParserUnit, rack,
-  register, stage, StageRuntime, table, type Frame, type SwitchMode, type SwitchProgram, type SwitchSetup, type TableDecl,
+  BROADCAST_MAC, DeparserUnit, l2Forwarding, l2Setup, oumMulticastGroup, oumSequencer, ParserUnit, rack, StageRuntime, stageChain,
+  stageChainSetup, type Frame, type SwitchMode, type SwitchProgram, type SwitchSetup,
 } from '../switch-model/index.ts';
 import type { BenchOptions, BenchResult } from './types.ts';
-
-// ---- the 12-stage pipeline ---------------------------------------------------------------------
-
-interface ChainHeaders {
-  dst: number;
-  src: number;
-  acc: number;
-}
-
-/** Stage i (i < 11) looks up the destination in its own table and folds the entry's tag into
- * `acc`; stage 5 also counts packets per source in a register; stage 11 forwards. */
-export function chainProgram(stages = 12): SwitchProgram<ChainHeaders> {
-  const stageDefs = [];
-  const perSource = register('perSource', 32, 1024);
-  for (let i = 0; i < stages - 1; i++) {
-    const t: TableDecl<ChainHeaders> = table<ChainHeaders>({
-      name: `t${i}`, match: 'exact', keys: [{ name: 'dst', bits: 48, get: (h) => h.dst }], size: 1024,
-      actions: { mark: { params: { tag: 8 }, run: (pkt, p) => { pkt.headers.acc = (pkt.headers.acc * 31 + p.tag!) & 0xffff; } } },
-    });
-    stageDefs.push(stage<ChainHeaders>(`s${i}`, { tables: [t], registers: i === 5 ? [perSource] : [] }, (pkt, env) => {
-      env.apply(t, pkt);
-      if (i === 5) env.register(perSource).rmw(pkt.headers.src & 1023, (n) => n + 1);
-    }));
-  }
-  const fwd = table<ChainHeaders>({
-    name: 'fwd', match: 'exact', keys: [{ name: 'dst', bits: 48, get: (h) => h.dst }], size: 1024,
-    actions: { forward: { params: { port: 9 }, run: (pkt, p) => { pkt.meta.egressPort = p.port!; } } },
-  });
-  stageDefs.push(stage<ChainHeaders>('forward', { tables: [fwd] }, (pkt, env) => { env.apply(fwd, pkt); }));
-  return defineProgram<ChainHeaders>({
-    name: `chain${stages}`,
-    parse: (msg) => {
-      const f = msg as Partial<Frame>;
-      return msg.type === 'Frame' && typeof f.ethDst === 'number' ? { dst: f.ethDst, src: f.ethSrc ?? 0, acc: 0 } : undefined;
-    },
-    deparse: (pkt) => pkt.msg,
-    ingress: stageDefs,
-  });
-}
-
-function chainSetup(dsts: readonly { mac: number; port: number }[], stages = 12): SwitchSetup {
-  const entries = [];
-  for (const d of dsts) {
-    for (let i = 0; i < stages - 1; i++) entries.push({ table: `t${i}`, match: [d.mac], action: 'mark', params: { tag: (d.mac + i) & 0xff } });
-    entries.push({ table: 'fwd', match: [d.mac], action: 'forward', params: { port: d.port } });
-  }
-  return { entries };
-}
 
 // ---- source and sinks ---------------------------------------------------------------------------
 
@@ -126,11 +78,11 @@ const FANOUT = 3;
 
 function streamTopology(run: StreamRun, onDone: () => void) {
   const nHosts = run.workload === 'chain' ? 2 : 1 + FANOUT;
-  const program: SwitchProgram<any> = run.workload === 'chain' ? chainProgram() : run.workload === 'l2' ? l2Forwarding() : oumSequencer();
+  const program: SwitchProgram<any> = run.workload === 'chain' ? stageChain() : run.workload === 'l2' ? l2Forwarding() : oumSequencer();
   const r = rack({
     hosts: nHosts, program, mode: run.mode, peer: (h) => (run.isolated ? { host: 'tor', path: `sink-${h}` } : { host: h, path: 'sink' }),
     setup: (hs): SwitchSetup => {
-      if (run.workload === 'chain') return chainSetup([{ mac: hs[1]!.mac, port: 1 }]);
+      if (run.workload === 'chain') return stageChainSetup([{ mac: hs[1]!.mac, port: 1 }]);
       if (run.workload === 'l2') return l2Setup(hs, hs.length);
       const members = hs.slice(1).map((h) => h.port);
       return {
@@ -152,7 +104,6 @@ function streamTopology(run: StreamRun, onDone: () => void) {
   const burst = 64;
   const gapMs = run.runtime === 'sim' ? (burst * PAYLOAD_BYTES * 8) / (100e6 * 0.8) : 0;
   const go = r.topology.actor(run.isolated ? r.switchHost : src!.name, 'source', source({ to: src!.ingress, total: run.packets, burst, gapMs, make }));
-  void FLOOD_GROUP;
   return { topology: r.topology, go, counter, expected };
 }
 
@@ -184,8 +135,8 @@ export async function streamPktsPerSec(run: StreamRun): Promise<number> {
 
 /** The same parser, stage and deparser code, called directly in a loop: no actors, no network. */
 export function barePktsPerSec(n: number): number {
-  const program = chainProgram();
-  const setup = chainSetup([{ mac: 0x020000000002, port: 1 }]);
+  const program = stageChain();
+  const setup = stageChainSetup([{ mac: 0x020000000002, port: 1 }]);
   const parser = new ParserUnit(program, 2);
   const stages = program.ingress.map((s) => {
     const rt = new StageRuntime(program, s);

@@ -35,3 +35,4 @@ export {
   oumSequencer, oumController, oumMulticastGroup,
   type OumHeaders, type OumSequencerOptions, type OumControllerConfig, type OumControllerMsg,
 } from './programs/oum-sequencer.ts';
+export { stageChain, stageChainSetup, type ChainHeaders } from './programs/stage-chain.ts';

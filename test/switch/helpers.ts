@@ -3,7 +3,7 @@
 // with the staged pipeline and with the fused one and asserts that every host received the
 // same messages at the same virtual times.
 import assert from 'node:assert/strict';
-import { probe, runSim, type ActorRef, type Msg, type Probe, type SimRuntime } from '../../actors/index.ts';
+import { probe, runSim, type ActorRef, type Msg, type Probe, type Runtime, type SimRuntime } from '../../actors/index.ts';
 import {
   rack, type AttachedHost, type ControlReply, type ControlRequest, type Frame, type Rack, type RackOptions, type SwitchMode, type SwitchStats,
 } from '../../switch-model/index.ts';
@@ -30,20 +30,27 @@ export function world<H>(opts: Omit<RackOptions<H>, 'peer'> & { readonly seed?: 
   return { rt, rack: r, hosts: r.hosts, probes, control: r.switch.control, replies };
 }
 
-/** Send a control request and run the simulation until its reply arrives. */
-export async function control(w: Pick<World, 'rt' | 'control' | 'replies'>, make: (replyTo: ActorRef<ControlReply>) => ControlRequest): Promise<ControlReply> {
+/** Where control requests go and their replies come back (in any mode). */
+export interface ControlSession {
+  readonly rt: Runtime;
+  readonly control: ActorRef<ControlRequest>;
+  readonly replies: Probe<ControlReply>;
+}
+
+/** Send a control request and wait (in sim: run the simulation) until its reply arrives. */
+export async function control(w: ControlSession, make: (replyTo: ActorRef<ControlReply>) => ControlRequest): Promise<ControlReply> {
   w.rt.send(w.control, make(w.replies.ref));
   return w.replies.expectMsg('ControlReply', 1000);
 }
 
 /** Insert or write and expect success. */
-export async function mustControl(w: Pick<World, 'rt' | 'control' | 'replies'>, make: (replyTo: ActorRef<ControlReply>) => ControlRequest): Promise<ControlReply> {
+export async function mustControl(w: ControlSession, make: (replyTo: ActorRef<ControlReply>) => ControlRequest): Promise<ControlReply> {
   const r = await control(w, make);
   assert.ok(r.ok, `control request failed: ${r.ok ? '' : r.error}`);
   return r;
 }
 
-export async function stats(w: Pick<World, 'rt' | 'control' | 'replies'>): Promise<SwitchStats> {
+export async function stats(w: ControlSession): Promise<SwitchStats> {
   const r = await control(w, (replyTo) => ({ type: 'StatsRead', replyTo }));
   assert.ok(r.ok, `StatsRead failed: ${JSON.stringify(r)}`);
   return r.stats!;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { Topology } from '../../actors/index.ts';
 import {
   checkResources, defineProgram, formatResourceReport, l2Forwarding, l3Forwarding, oumSequencer, placeSwitch, profile, register,
-  ResourceError, stage, table, TOFINO_LIKE, type StageDef, type TableDecl,
+  ResourceError, stage, table, TOFINO_LIKE, type StageDef, type SwitchProgram, type TableDecl,
 } from '../../switch-model/index.ts';
 import { bothModes, world } from './helpers.ts';
 
@@ -83,7 +83,7 @@ describe('resource check', () => {
   });
 
   it('the shipped programs fit the Tofino-like target', async () => {
-    for (const p of [l2Forwarding(), l3Forwarding(), oumSequencer()]) {
+    for (const p of [l2Forwarding(), l3Forwarding(), oumSequencer()] as SwitchProgram<unknown>[]) {
       const r = checkResources(p, TOFINO_LIKE);
       assert.ok(r.ok, formatResourceReport(r));
     }

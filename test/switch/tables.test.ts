@@ -65,7 +65,7 @@ describe('table semantics', () => {
       await route(ipv4(10, 1, 0, 0), 16, 2);
       await route(ipv4(10, 1, 2, 0), 24, 3);
 
-      const send = (n: number, ethDst: number, ip: number) => w.rt.send(h0.ingress, frame(h0, ethDst, { type: 'P', n }, 100, { ipDst: ip }));
+      const send = (n: number, ethDst: number, ip: number) => w.rt.send(h0.ingress, frame(h0, ethDst, { type: 'P', n } as Msg, 100, { ipDst: ip }));
       send(1, MAC_Y, ipv4(10, 1, 2, 5)); // /24 -> port 3, tag 10
       send(2, MAC_X, ipv4(10, 1, 9, 9)); // /16 -> port 2, tag 20
       send(3, MAC_Y, ipv4(10, 200, 0, 1)); // /8 -> port 1, tag 10
