@@ -101,6 +101,13 @@ interface StateTransfer {
   readonly syncPoint?: number;
   /** Other replicas known to hold the range, tried in turn when one does not answer. */
   readonly candidates: number[];
+  /**
+   * For a view change: the fetched entries are staged here, and the new log (slots 1..keep of
+   * the current one, then the staged entries, with `gaps` as NO-OPs) replaces the current one
+   * at once when all are in. Until then the log stays as it was, so that a replica whose view
+   * change is interrupted still reports a log that matches its last normal view.
+   */
+  readonly install?: { readonly keep: number; readonly gaps: readonly number[]; readonly staged: LogEntry[] };
 }
 
 interface StartViewRecord {
@@ -463,8 +470,13 @@ export class NopaxosReplica {
 
   // ---- state transfer ----------------------------------------------------------------------
 
+  /** The last slot the transfer has (in the log, or staged). */
+  private transferHas(st: StateTransfer): number {
+    return st.install ? st.install.keep + st.install.staged.length : this.lastOp;
+  }
+
   private startStateTransfer(ctx: C, st: StateTransfer): void {
-    check(st.end >= st.begin && st.begin === this.lastOp + 1, `state transfer ${st.begin}..${st.end} after ${this.lastOp}`);
+    check(st.end >= st.begin && st.begin === this.transferHas(st) + 1, `state transfer ${st.begin}..${st.end} after ${this.transferHas(st)}`);
     this.stateTransfer = st;
     this.stats.stateTransfers++;
     this.sendStateTransferRequest(ctx);
@@ -472,7 +484,7 @@ export class NopaxosReplica {
 
   private sendStateTransferRequest(ctx: C): void {
     const st = this.stateTransfer!;
-    const begin = this.lastOp + 1;
+    const begin = this.transferHas(st) + 1;
     const end = Math.min(st.end + 1, begin + MAX_TRANSFER_OPS);
     const req: StateTransferRequest = { type: 'StateTransferRequest', sessNum: this.sessNum, view: this.view, begin, end, replicaIdx: this.idx };
     this.send(ctx, this.cfg.replicas[st.replicaIdx]!, req);
@@ -506,10 +518,21 @@ export class NopaxosReplica {
   private onStateTransferReply(msg: StateTransferReply, ctx: C): void {
     if (msg.sessNum !== this.sessNum || msg.view !== this.view) return;
     const st = this.stateTransfer;
-    if (st === undefined || msg.end - 1 <= this.lastOp || msg.begin > this.lastOp + 1) return;
+    if (st === undefined || msg.end - 1 <= this.transferHas(st) || msg.begin > this.transferHas(st) + 1) return;
     this.meter.entries(msg.entries.length);
+    if (st.install) {
+      // Staged: the log changes only when everything is in.
+      for (const e of msg.entries) {
+        if (this.transferHas(st) >= st.end) break;
+        if (e.opNum === this.transferHas(st) + 1) st.install.staged.push(e);
+      }
+      if (this.transferHas(st) < st.end) this.sendStateTransferRequest(ctx);
+      return;
+    }
     for (let i = this.lastOp + 1 - msg.begin; i < msg.entries.length && this.lastOp < st.end; i++) {
       const e = msg.entries[i]!;
+      // Appending a slot may have appended known gaps after it too.
+      if (e.opNum <= this.lastOp) continue;
       check(e.opNum === this.lastOp + 1, `state transfer entry ${e.opNum} after ${this.lastOp}`);
       // A slot this replica knows to be a gap becomes a NO-OP whatever the source had.
       this.processNextOperation(ctx, e.request, e.view, e.sessNum, e.msgNum, e.state);
@@ -521,11 +544,14 @@ export class NopaxosReplica {
   /** The log reached the end of the transfer (by transfer, or by normal processing). */
   private maybeFinishStateTransfer(ctx: C): void {
     const st = this.stateTransfer;
-    if (st === undefined || this.lastOp < st.end) return;
+    if (st === undefined || this.transferHas(st) < st.end) return;
     this.stateTransfer = undefined;
     ctx.cancelTimer('stateTransfer');
     switch (st.purpose) {
-      case 'enterView': return this.enterView(ctx, this.sessNum, this.view);
+      case 'enterView':
+        check(st.install !== undefined, 'a view change installs a whole log');
+        this.installLog(ctx, st.install.keep, st.install.gaps, st.install.staged);
+        return this.enterView(ctx, this.sessNum, this.view);
       case 'sync': return this.processSyncPrepare(ctx, st.syncPoint!);
       case 'recovery': return this.finishRecovery(ctx);
     }
@@ -613,35 +639,54 @@ export class NopaxosReplica {
       else check(viewLe(v, latest), `last normal views ${fmt(v)} and ${fmt(latest)} are not comparable`);
     }
     const mineIsLatest = viewEq(latest, { sessNum: this.lastNormalSessNum, view: this.lastNormalView });
-    if (!mineIsLatest) {
-      // My log is from an older view: keep only what is committed, fetch the rest.
-      this.rewindLogTo(ctx, this.lastCommittedOp);
-      this.committedGaps.clear();
-    }
-    let latestOp = mineIsLatest ? this.lastOp : this.lastCommittedOp;
+    // My log counts if it is from the latest normal view; otherwise only its committed prefix.
+    const keep = mineIsLatest ? this.lastOp : this.lastCommittedOp;
+    const gaps = new Set<number>();
+    if (mineIsLatest) for (const g of this.committedGaps) gaps.add(g);
+    let latestOp = keep;
     let latestIdx = -1;
     const holders: ViewChange[] = [];
     for (const x of msgs) {
       if (!viewEq(latest, { sessNum: x.lastNormalSessNum, view: x.lastNormalView })) continue;
       holders.push(x);
       // Every NO-OP committed in the latest view is in one of these logs.
-      this.installCommittedGaps(ctx, x.committedGaps);
+      for (const g of x.committedGaps) gaps.add(g);
       if (x.lastOp > latestOp) {
         latestOp = x.lastOp;
         latestIdx = x.replicaIdx;
       }
     }
-    for (const g of this.committedGaps) check(g <= latestOp, `gap ${g} beyond the merged log (${latestOp})`);
-    check(latestOp >= this.lastOp, `the merged log (${latestOp}) is shorter than the leader's (${this.lastOp})`);
-    this.startViewRecord = {
-      lastNormalSessNum: latest.sessNum, lastNormalView: latest.view, lastOp: latestOp, committedGaps: sorted(this.committedGaps),
-    };
-    if (latestOp > this.lastOp) {
+    for (const g of gaps) check(g <= latestOp, `gap ${g} beyond the merged log (${latestOp})`);
+    check(latestOp >= this.lastCommittedOp, `the merged log (${latestOp}) is shorter than what is committed (${this.lastCommittedOp})`);
+    const gapList = sorted(gaps);
+    this.startViewRecord = { lastNormalSessNum: latest.sessNum, lastNormalView: latest.view, lastOp: latestOp, committedGaps: gapList };
+    if (latestOp > keep) {
       check(latestIdx >= 0, 'someone holds the longer log');
       const candidates = holders.filter((x) => x.lastOp >= latestOp && x.replicaIdx !== latestIdx).map((x) => x.replicaIdx);
-      this.startStateTransfer(ctx, { begin: this.lastOp + 1, end: latestOp, replicaIdx: latestIdx, purpose: 'enterView', candidates });
+      this.startStateTransfer(ctx, {
+        begin: keep + 1, end: latestOp, replicaIdx: latestIdx, purpose: 'enterView', candidates, install: { keep, gaps: gapList, staged: [] },
+      });
     } else {
+      this.installLog(ctx, latestOp, gapList, []);
       this.enterView(ctx, this.sessNum, this.view);
+    }
+  }
+
+  /**
+   * Replace the log, in one step, by slots 1..keep of the current one followed by `staged`,
+   * with every slot in `gaps` a NO-OP. What was executed and is no longer in the log is rolled
+   * back first.
+   */
+  private installLog(ctx: C, keep: number, gaps: readonly number[], staged: readonly LogEntry[]): void {
+    check(keep >= this.lastCommittedOp, `installing a log that keeps ${keep} slots, below the commit point ${this.lastCommittedOp}`);
+    this.rewindLogTo(ctx, keep);
+    this.committedGaps = new Set(gaps);
+    for (const g of gaps) {
+      if (g <= this.lastOp && this.log[g - 1]!.state !== 'noop') this.setNoop(g);
+    }
+    for (const e of staged) {
+      check(e.opNum === this.lastOp + 1, `installing entry ${e.opNum} after ${this.lastOp}`);
+      this.processNextOperation(ctx, e.request, e.view, e.sessNum, e.msgNum, e.state);
     }
   }
 
@@ -712,33 +757,39 @@ export class NopaxosReplica {
     check(this.leaderOf(msg.view) !== this.idx, 'a leader never receives its own START-VIEW');
     const msgNormal = { sessNum: msg.lastNormalSessNum, view: msg.lastNormalView };
     const mine = { sessNum: this.lastNormalSessNum, view: this.lastNormalView };
-    if (!viewEq(mine, msgNormal)) {
-      check(viewLt(mine, msgNormal), `my last normal view ${fmt(mine)} is not below the merged one ${fmt(msgNormal)}`);
-      // My log may hold wrong operations and gaps: keep only what is committed.
-      this.rewindLogTo(ctx, this.lastCommittedOp);
-    } else if (this.lastOp > msg.lastOp) {
-      this.rewindLogTo(ctx, msg.lastOp);
-    }
-    // A NO-OP that the merged log does not have (a gap whose commit did not complete): the
-    // slot may hold a request there. Rewind to before it and fetch.
+    check(msg.lastOp >= this.lastCommittedOp, `START-VIEW log (${msg.lastOp}) shorter than what is committed (${this.lastCommittedOp})`);
     const gaps = new Set(msg.committedGaps);
-    for (let op = this.lastCommittedOp + 1; op <= this.lastOp; op++) {
-      if (this.log[op - 1]!.state === 'noop' && !gaps.has(op)) {
-        this.rewindLogTo(ctx, op - 1);
-        break;
+    let keep: number;
+    if (!viewEq(mine, msgNormal)) {
+      // My log is from another normal view than the merged one: an older one, or a later one
+      // that only this replica entered (no other replica of the merge quorum did, so nothing
+      // was committed in it beyond my commit point). Only the committed prefix is sure.
+      keep = this.lastCommittedOp;
+    } else {
+      // Same normal view: my log agrees with the merged one up to its length, except for a
+      // NO-OP the merged log does not have (a gap commit that did not complete): keep only
+      // what is before it.
+      keep = Math.min(this.lastOp, msg.lastOp);
+      for (let op = this.lastCommittedOp + 1; op <= keep; op++) {
+        if (this.log[op - 1]!.state === 'noop' && !gaps.has(op)) {
+          keep = op - 1;
+          break;
+        }
       }
     }
-    this.committedGaps = new Set();
     this.sessNum = msg.sessNum;
     this.view = msg.view;
     this.status = 'viewChange';
     this.clearTimeoutsAndQuorums(ctx);
-    this.installCommittedGaps(ctx, msg.committedGaps);
-    if (this.lastOp < msg.lastOp) {
+    if (msg.lastOp > keep) {
       // Keep the view change timer running: if the leader dies meanwhile, we move on.
       ctx.startTimer('viewChange', this.t.viewChangeMs, { type: 'ViewChangeTimeout' });
-      this.startStateTransfer(ctx, { begin: this.lastOp + 1, end: msg.lastOp, replicaIdx: this.leaderOf(msg.view), purpose: 'enterView', candidates: [] });
+      this.startStateTransfer(ctx, {
+        begin: keep + 1, end: msg.lastOp, replicaIdx: this.leaderOf(msg.view), purpose: 'enterView', candidates: [],
+        install: { keep, gaps: msg.committedGaps, staged: [] },
+      });
     } else {
+      this.installLog(ctx, msg.lastOp, msg.committedGaps, []);
       this.enterView(ctx, msg.sessNum, msg.view);
     }
   }
