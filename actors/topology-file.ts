@@ -241,7 +241,10 @@ export function checkTopologyFile(raw: unknown, builders: BuilderRegistry): Chec
       loaded = { file, builder: made.builder, built: made.built };
     }
   }
-  if (problems.length || !loaded) return { ok: false, problems: sortProblems(problems) };
+  if (problems.length || !loaded) {
+    const hostNames = obj.hosts && typeof obj.hosts === 'object' ? Object.keys(obj.hosts) : [];
+    return { ok: false, problems: sortProblems(problems, hostNames) };
+  }
   return { ok: true, loaded };
 }
 
@@ -273,12 +276,15 @@ function secretProblems(secret: unknown): FileProblem[] {
 
 const FIELD_ORDER = ['name', 'builder', 'transport', 'secret', 'tls', 'hosts'];
 
-function sortProblems(problems: FileProblem[]): FileProblem[] {
-  const rank = (p: FileProblem): number => {
-    const i = FIELD_ORDER.indexOf(p.path.split(/[.[]/)[0]!);
-    return i < 0 ? FIELD_ORDER.length : i;
+/** Problems in the order of the fields in a file, and those of a host together. */
+function sortProblems(problems: FileProblem[], hostNames: string[]): FileProblem[] {
+  const rank = (p: FileProblem): [number, number] => {
+    const top = FIELD_ORDER.indexOf(p.path.split(/[.[]/)[0]!);
+    const host = hostNames.findIndex((h) => p.path === join('hosts', h) || p.path.startsWith(`${join('hosts', h)}.`));
+    return [top < 0 ? FIELD_ORDER.length : top, host < 0 ? hostNames.length : host];
   };
-  return problems.map((p, i) => ({ p, i })).sort((x, y) => rank(x.p) - rank(y.p) || x.i - y.i).map((x) => x.p);
+  return problems.map((p, i) => ({ p, i, r: rank(p) }))
+    .sort((x, y) => x.r[0] - y.r[0] || x.r[1] - y.r[1] || x.i - y.i).map((x) => x.p);
 }
 
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
@@ -389,15 +395,69 @@ export function parseTopologyJson(text: string, source: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    const msg = (err as Error).message;
-    const pos = /position (\d+)/.exec(msg);
-    let where = '';
-    if (pos) {
-      const before = text.slice(0, Number(pos[1]));
-      const line = before.split('\n').length;
-      where = ` (line ${line}, column ${before.length - before.lastIndexOf('\n')})`;
+    const at = syntaxErrorOffset(text);
+    const before = text.slice(0, at);
+    const line = before.split('\n').length;
+    const column = at - before.lastIndexOf('\n');
+    const msg = (err as Error).message.split('\n')[0]!;
+    throw new TopologyFileError(source, [{ path: '', message: `not JSON (line ${line}, column ${column}): ${msg}` }]);
+  }
+}
+
+/** Where JSON text first goes wrong (V8's messages do not always say). */
+function syntaxErrorOffset(text: string): number {
+  let i = 0;
+  const ws = (): void => { while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++; };
+  const fail = (): never => { throw i; };
+  const lit = (word: string): void => { if (text.startsWith(word, i)) i += word.length; else fail(); };
+  const str = (): void => {
+    i++;
+    while (i < text.length && text[i] !== '"') {
+      if (text[i] === '\\') i++;
+      else if (text.charCodeAt(i) < 0x20) fail();
+      i++;
     }
-    throw new TopologyFileError(source, [{ path: '', message: `not JSON: ${msg}${where}` }]);
+    if (i >= text.length) fail();
+    i++;
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{' || c === '[') {
+      const close = c === '{' ? '}' : ']';
+      i++;
+      ws();
+      if (text[i] === close) { i++; return; }
+      for (;;) {
+        if (c === '{') {
+          ws();
+          if (text[i] !== '"') fail();
+          str();
+          ws();
+          if (text[i] !== ':') fail();
+          i++;
+        }
+        value();
+        ws();
+        if (text[i] === ',') { i++; continue; }
+        if (text[i] === close) { i++; return; }
+        fail();
+      }
+    }
+    if (c === '"') return str();
+    if (c === 't') return lit('true');
+    if (c === 'f') return lit('false');
+    if (c === 'n') return lit('null');
+    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i));
+    if (!m) fail();
+    i += m![0].length;
+  };
+  try {
+    value();
+    ws();
+    return i;
+  } catch (at) {
+    return typeof at === 'number' ? Math.min(at, text.length) : 0;
   }
 }
 

@@ -3,7 +3,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BIN } from '../../bench/children.ts';
+import { pingpongFile } from '../distributed/files.ts';
 
 function run(args: string[], env: Record<string, string> = {}): { code: number | null; out: string; err: string } {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
@@ -14,7 +18,7 @@ describe('switchboard command line', () => {
   it('prints help and exits 0', () => {
     const r = run(['--help']);
     assert.equal(r.code, 0);
-    for (const cmd of ['demo', 'sim', 'bench', 'node']) assert.match(r.out, new RegExp(`\\b${cmd}\\b`));
+    for (const cmd of ['demo', 'sim', 'bench', 'node', 'launch', 'topology']) assert.match(r.out, new RegExp(`\\b${cmd}\\b`));
   });
 
   it('rejects an unknown command with exit code 2 and one line', () => {
@@ -64,19 +68,45 @@ describe('switchboard command line', () => {
     assert.ok(r.details.resent > 0, 'a 20% lossy run resent nothing');
   });
 
-  it('refuses to run a node without a cluster secret, naming where it looked', () => {
-    const r = run(['node', '--topology', 'pingpong', '--host', 'a', '--peers', 'a=127.0.0.1:1,b=127.0.0.1:2'], { SWITCHBOARD_SECRET: '' });
+  it('refuses to run a node without a cluster secret, naming where it looked', async () => {
+    const { path } = await pingpongFile('ws', { count: 10 });
+    const r = run(['node', '--topology', path, '--host', 'a'], { SWITCHBOARD_SECRET: '' });
     assert.equal(r.code, 2);
     assert.match(r.err, /SWITCHBOARD_SECRET/);
   });
 
-  it('refuses a node for a host the topology lacks, and malformed peers', () => {
+  it('refuses a node for a host the file lacks, and a file with problems, listing them', async () => {
     const env = { SWITCHBOARD_SECRET: 'a-secret-of-enough-length' };
-    const host = run(['node', '--topology', 'pingpong', '--host', 'zz', '--peers', 'a=127.0.0.1:1'], env);
+    const { path, dir } = await pingpongFile('ws', { count: 10 });
+    const host = run(['node', '--topology', path, '--host', 'zz'], env);
     assert.equal(host.code, 2);
-    assert.match(host.err, /no host 'zz'/);
-    const peers = run(['node', '--topology', 'pingpong', '--host', 'a', '--peers', 'a=nowhere'], env);
-    assert.equal(peers.code, 2);
-    assert.match(peers.err, /host=address:port/);
+    assert.match(host.err, /no host 'zz' \(hosts: a, b\)/);
+    const badPath = join(dir, 'bad.json');
+    writeFileSync(badPath, JSON.stringify({ ...JSON.parse(readFileSync(path, 'utf8')), transport: 'tcp', secret: 'literally-the-secret' }));
+    const bad = run(['node', '--topology', badPath, '--host', 'a'], env);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /2 problems\n {2}transport: must be one of "ws", "udp"\n {2}secret: a literal secret is not allowed/);
+  });
+
+  it('exports a topology file that validates, and validates a bad one with exit 1', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-topology-'));
+    const file = join(dir, 'pp.json');
+    const exp = run(['topology', 'export', 'pingpong', '--params', '{"count":5}', '--transport', 'udp', '--base-port', '4500', '--out', file]);
+    assert.equal(exp.code, 0, exp.err);
+    const f = JSON.parse(readFileSync(file, 'utf8'));
+    assert.deepEqual(Object.values(f.hosts).map((h: any) => h.port), [4500, 4501]);
+    const ok = run(['topology', 'validate', file]);
+    assert.equal(ok.code, 0, ok.out);
+    assert.match(ok.out, /ok: 2 hosts, 2 actors, builder pingpong, transport udp/);
+    writeFileSync(file, JSON.stringify({ ...f, hosts: { a: f.hosts.a } }));
+    const bad = run(['topology', 'validate', file]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.out, /hosts: lacks host 'b' of builder 'pingpong', so actor 'ponger' would be on no host/);
+    const params = run(['topology', 'export', 'pingpong', '--params', '{"count":0}']);
+    assert.equal(params.code, 2);
+    assert.match(params.err, /--params\.count: expected integer to be greater or equal to 1/);
+    const unknown = run(['topology', 'export', 'nosuch']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.err, /unknown builder 'nosuch' \(known: pingpong\)/);
   });
 });
