@@ -284,9 +284,11 @@ export class Launcher {
     this.clearStatus();
     const result = this.result();
     for (const [name, h] of Object.entries(result.hosts)) {
-      const extra = h.finished ? ` ${JSON.stringify(h.finished)}` : '';
-      this.say(`${name}: ${h.outcome}${h.job ? ' (had a job)' : ''}${extra}`);
+      const { transportStats: _stats, ...summary } = h.finished ?? {};
+      const how = h.outcome === 'finished' ? 'finished its job' : h.outcome;
+      this.say(`${name}: ${how}${h.finished ? ` ${JSON.stringify(summary)}` : ''}`);
     }
+    this.say(`totals: ${this.statusLine(true)}`);
     this.say(`done in ${(result.wallMs / 1000).toFixed(1)} s: ${result.reason} (exit ${result.exitCode})`);
     this.resolveDone(result);
   }
@@ -351,13 +353,14 @@ export class Launcher {
     if (this.opts.tty && this.lastStatus && !this.stopping) this.drawStatus(this.lastStatus);
   }
 
-  private statusLine(): string {
+  private statusLine(final = false): string {
     const all = [...this.children.values()];
     const up = all.filter((c) => c.ready && !c.exited).length;
     const jobs = all.filter((c) => c.job);
     const sum = (key: string): number => all.reduce((n, c) => n + (typeof c.status?.[key] === 'number' ? c.status[key] as number : 0), 0);
     const has = (key: string): boolean => all.some((c) => typeof c.status?.[key] === 'number');
-    const parts = [`${this.opts.name}/${this.opts.transport}`, `up ${up}/${all.length}`];
+    const parts = [`${this.opts.name}/${this.opts.transport}`];
+    if (!final) parts.push(`up ${up}/${all.length}`);
     if (jobs.length) parts.push(`finished ${jobs.filter((c) => c.finished).length}/${jobs.length}`);
     if (has('served')) parts.push(`served ${sum('served')}`);
     if (has('completed')) parts.push(`completed ${sum('completed')}`);
@@ -387,7 +390,7 @@ export class Launcher {
   }
 
   private drawStatus(line: string): void {
-    const cols = (this.opts.err as { columns?: number }).columns ?? 120;
+    const cols = (this.opts.err as { columns?: number }).columns || 120;
     this.opts.err.write(`\r\x1b[2K${`[launch] ${line}`.slice(0, cols - 1)}`);
     this.statusShown = true;
   }

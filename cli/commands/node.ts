@@ -51,6 +51,8 @@ export function registerNode(program: Command): void {
       const stop = async (code = 0): Promise<void> => {
         if (stopping) return;
         stopping = true;
+        // A last status line, so that whoever watches has the final counts.
+        if (opts.statusEvery) emit(statusOf(node, loaded, opts.host));
         await node.shutdown();
         process.exit(code);
       };
