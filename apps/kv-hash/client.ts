@@ -1,0 +1,37 @@
+// The consistent-hashing client: the load core (apps/workload/client.ts) with requests sent to
+// each key's home server by the ring, through the top-of-rack switch.
+import { behavior, type ActorRef, type Behavior } from '../../actors/index.ts';
+import { createLoad, onLoadMsg, onReply, scheduleStart, type LoadConfig, type LoadState, type PendingOp } from '../workload/client.ts';
+import type { KvHashClientMsg, KvHashRequest } from './messages.ts';
+import { HEADER_BYTES } from './messages.ts';
+import { keyHash, Ring } from './ring.ts';
+
+export interface KvHashClientConfig extends LoadConfig {
+  readonly servers: number;
+  /** This client's port on the switch. */
+  readonly uplink: ActorRef<KvHashRequest>;
+}
+
+export function kvHashClient(cfg: KvHashClientConfig): Behavior<LoadState, KvHashClientMsg> {
+  const ring = new Ring(cfg.servers);
+  return behavior<LoadState, KvHashClientMsg>({
+    init: (ctx) => {
+      const s = createLoad(cfg);
+      scheduleStart(s, ctx);
+      return s;
+    },
+    receive: (s, msg, ctx) => {
+      const send = (op: PendingOp): void => {
+        const keyhash = keyHash(op.key);
+        ctx.send(cfg.uplink, {
+          type: 'KvHashRequest', op: op.read ? 'GET' : 'PUT', key: op.key, keyhash, clientId: cfg.clientId, session: op.session,
+          reqId: op.reqId, serverId: ring.home(keyhash), value: op.value, valueBytes: op.valueBytes,
+          sizeBytes: HEADER_BYTES + op.key.length + op.valueBytes,
+        });
+      };
+      if (msg.type === 'KvHashReply') onReply(s, msg.session, msg.reqId, msg.op === 'GET' ? msg.value : undefined, ctx, send);
+      else onLoadMsg(s, msg, ctx, send);
+      return s;
+    },
+  });
+}
