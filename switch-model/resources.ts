@@ -154,7 +154,7 @@ export function formatResourceReport(r: ResourceReport): string {
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
   const lines = [`program '${r.program}' on ${r.profile}: ${r.ok ? 'fits' : `${r.overuses.length} overuse(s)`} (${r.stages.length} of ${l.stages} stages)`];
-  for (const row of rows) lines.push(`  ${row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ')}`);
+  for (const row of rows) lines.push(`  ${row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ')}`.trimEnd());
   for (const o of r.overuses) lines.push(`  OVER: ${o}`);
   return `${lines.join('\n')}\n`;
 }
