@@ -1,0 +1,245 @@
+// One deterministic NOPaxos simulation with a fault plan drawn from a seed, as `switchboard sim
+// nopaxos` and `switchboard sweep nopaxos` need: drops, duplicates, reordering, partitions,
+// replica crashes and restarts (the leader's too), sequencer failure and failover, session
+// changes, and bursts of lost protocol messages of one type. After the faults the network
+// heals and crashed hosts restart; then every client must finish (liveness), the invariants
+// must have held after every step, the replicas' logs must agree and the history must be
+// linearizable.
+//
+// Replicas keep no disk state, so at most f of them may be without state (crashed, or
+// restarted and not yet recovered) at once: beyond that, committed operations may be lost and
+// recovery rightly refuses to proceed. The plan respects that bound when it crashes a replica.
+import { runSim, seededRandom, type SimRuntime } from '../../actors/index.ts';
+import type { LinkOptions } from '../../transport/memory/sim-network.ts';
+import { KvHistory } from '../history/history.ts';
+import { checkHistory } from '../linearizability/checker.ts';
+import type { History } from '../linearizability/history.ts';
+import { kvModel, type KvInput, type KvOutput } from '../linearizability/models.ts';
+import type { NopaxosClientState } from './client.ts';
+import { entryKey, NopaxosInvariants } from './invariants.ts';
+import type { NopaxosReplica } from './replica.ts';
+import { nopaxosTopology } from './topology.ts';
+
+export type FaultKind =
+  | 'crash' | 'restart' | 'isolate' | 'cut' | 'heal' | 'cut-sequencer'
+  | 'crash-sequencer' | 'restart-sequencer' | 'session-change' | 'failover'
+  | 'drop-type' | 'stop-drop-type';
+
+export interface FaultEvent {
+  readonly atMs: number;
+  readonly kind: FaultKind;
+  /** A replica index, or 'leader' (whoever leads when the event happens). */
+  readonly replica?: number | 'leader';
+  readonly other?: number;
+  readonly msgType?: string;
+  /** Pairs a start event with its end (crash/restart, drop-type/stop-drop-type). */
+  readonly id?: number;
+}
+
+export interface FaultPlan {
+  readonly replicas: number;
+  readonly link: LinkOptions;
+  readonly events: readonly FaultEvent[];
+  /** When the network heals and crashed hosts restart. */
+  readonly healAtMs: number;
+}
+
+const DROPPABLE_TYPES = [
+  'StartView', 'ViewChange', 'ViewChangeRequest', 'StateTransferReply', 'StateTransferRequest', 'SyncCommit', 'SyncPrepare',
+  'SyncPrepareReply', 'GapCommit', 'GapCommitReply', 'GapReply', 'GapRequest', 'StartViewReply', 'Recovery', 'RecoveryResponse',
+  'Reply', 'OumRoute', 'OumPong',
+];
+
+/** A random fault plan, a function of the seed only. */
+export function randomFaultPlan(seed: number): FaultPlan {
+  const r = seededRandom(seed, 'nopaxos-fault-plan');
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r.next() * xs.length)]!;
+  const replicas = pick([3, 5, 7]);
+  const link: LinkOptions = {
+    latencyMs: 0.05, jitterMs: pick([0, 0.1, 2]), dropRate: pick([0, 0.01, 0.05, 0.2]), duplicateRate: pick([0, 0.05]),
+  };
+  const events: FaultEvent[] = [];
+  const faults = 1 + Math.floor(r.next() * 8);
+  for (let id = 0; id < faults; id++) {
+    const atMs = Math.floor(r.next() * 1500);
+    const durMs = 50 + Math.floor(r.next() * 1200);
+    const replica = r.next() < 0.5 ? 'leader' as const : Math.floor(r.next() * replicas);
+    const other = Math.floor(r.next() * replicas);
+    switch (Math.floor(r.next() * 9)) {
+      case 0: events.push({ atMs, kind: 'crash', replica, id }, { atMs: atMs + durMs, kind: 'restart', id }); break;
+      case 1: events.push({ atMs, kind: 'isolate', replica }, { atMs: atMs + durMs, kind: 'heal' }); break;
+      case 2: events.push({ atMs, kind: 'crash-sequencer' }); break;
+      case 3: events.push({ atMs, kind: 'session-change' }); break;
+      case 4: events.push({ atMs, kind: 'failover' }); break;
+      case 5: events.push({ atMs, kind: 'cut', replica, other }, { atMs: atMs + durMs, kind: 'heal' }); break;
+      case 6: events.push({ atMs, kind: 'cut-sequencer', replica }, { atMs: atMs + durMs, kind: 'heal' }); break;
+      case 7: {
+        const msgType = pick(DROPPABLE_TYPES);
+        events.push({ atMs, kind: 'drop-type', msgType, id }, { atMs: atMs + durMs, kind: 'stop-drop-type', id });
+        break;
+      }
+      default: events.push({ atMs, kind: 'restart-sequencer' });
+    }
+  }
+  events.sort((a, b) => a.atMs - b.atMs);
+  return { replicas, link, events, healAtMs: 3000 };
+}
+
+export interface ScenarioOptions {
+  readonly seed: number;
+  /** Operations in all (over 3 clients). Default 120. */
+  readonly ops?: number;
+  readonly clients?: number;
+  /** A fault plan, or none (a clean run with 5 replicas). Default: randomFaultPlan(seed). */
+  readonly plan?: FaultPlan | 'none';
+  /** Give up on liveness after this much virtual time past the heal. */
+  readonly settleMs?: number;
+  /** Step limit of the linearizability search. */
+  readonly maxCheckSteps?: number;
+}
+
+export interface ScenarioReport {
+  readonly seed: number;
+  readonly replicas: number;
+  readonly ops: number;
+  readonly completed: number;
+  /** null: not checked (the run broke an invariant first). */
+  readonly linearizable: boolean | null;
+  readonly violations: string[];
+  readonly traceHash: string;
+  readonly virtualMs: number;
+  /** What the plan did, with the times it happened. */
+  readonly applied: string[];
+  readonly stats: { viewChanges: number; gapCommits: number; stateTransfers: number; recoveries: number; rollbacks: number };
+}
+
+export function runNopaxosScenario(opts: ScenarioOptions): ScenarioReport {
+  const plan = opts.plan === 'none' ? { replicas: 5, link: { latencyMs: 0.05 }, events: [], healAtMs: 0 } : opts.plan ?? randomFaultPlan(opts.seed);
+  const n = plan.replicas;
+  const f = Math.floor((n - 1) / 2);
+  const nClients = opts.clients ?? 3;
+  const ops = opts.ops ?? 120;
+  const perClient = Math.ceil(ops / nClients);
+  const history = new KvHistory();
+  const topo = nopaxosTopology({ replicas: n, clients: nClients, opsPerClient: perClient, history });
+  const rt: SimRuntime = runSim(topo.topology, { seed: opts.seed, logLevel: 'silent', network: plan.link });
+  const replicas = (): (NopaxosReplica | undefined)[] => topo.replicas.map((r) => rt.stateOf<NopaxosReplica>(r));
+  const inv = new NopaxosInvariants(replicas);
+  rt.onStep(() => inv.check());
+  const completed = (): number => topo.clients.reduce((k, c) => k + (rt.stateOf<NopaxosClientState>(c)?.d.completed ?? 0), 0);
+  const total = perClient * nClients;
+  const violations: string[] = [];
+  const applied: string[] = [];
+  const crashed = new Map<number, string>();
+  const stopDrops = new Map<number, () => void>();
+  const host = (i: number): string => topo.hosts.replicas[i]!;
+  const isUp = (h: string): boolean => rt.system.hosts.get(h)!.up;
+  const resolve = (x: number | 'leader' | undefined): number => {
+    if (typeof x === 'number') return x;
+    const rs = replicas();
+    for (let i = 0; i < n; i++) if (rs[i]?.amLeader() && rs[i]!.status !== 'recovering') return i;
+    return 0;
+  };
+  const apply = (e: FaultEvent): void => {
+    const note = (what: string): void => { applied.push(`${rt.now().toFixed(1)} ${what}`); };
+    switch (e.kind) {
+      case 'crash': {
+        const i = resolve(e.replica);
+        const lost = replicas().filter((x) => x === undefined || x.status === 'recovering').length;
+        if (!isUp(host(i)) || lost >= f) return;
+        rt.crash(host(i));
+        crashed.set(e.id!, host(i));
+        return note(`crash ${host(i)}`);
+      }
+      case 'restart': {
+        const h = crashed.get(e.id!);
+        if (h === undefined || isUp(h)) return;
+        rt.restart(h);
+        return note(`restart ${h}`);
+      }
+      case 'isolate': { const h = host(resolve(e.replica)); rt.isolate(h); return note(`isolate ${h}`); }
+      case 'cut': {
+        const a = host(resolve(e.replica));
+        const b = host(e.other!);
+        if (a !== b) { rt.cut(a, b); note(`cut ${a} ${b}`); }
+        return;
+      }
+      case 'cut-sequencer': {
+        const h = host(resolve(e.replica));
+        for (const s of topo.hosts.sequencers) rt.cut(s, h);
+        return note(`cut the sequencers from ${h}`);
+      }
+      case 'heal': rt.heal(); return note('heal');
+      case 'crash-sequencer': if (isUp('seq0')) { rt.crash('seq0'); note('crash seq0'); } return;
+      case 'restart-sequencer': if (!isUp('seq0')) { rt.restart('seq0'); note('restart seq0'); } return;
+      case 'session-change': topo.sessionChange(rt); return note('session change');
+      case 'failover': topo.failover(rt); return note('failover');
+      case 'drop-type': {
+        const rr = seededRandom(opts.seed, `drop-${e.id}`);
+        stopDrops.set(e.id!, rt.network.addFilter((env) => (env.msg.type === e.msgType && rr.next() < 0.5 ? 'drop' : 'deliver')));
+        return note(`drop half of ${e.msgType}`);
+      }
+      case 'stop-drop-type': stopDrops.get(e.id!)?.(); stopDrops.delete(e.id!); return note(`stop dropping (${e.id})`);
+    }
+  };
+
+  const guard = (run: () => void): boolean => {
+    try {
+      run();
+      return true;
+    } catch (err) {
+      violations.push((err as Error).message);
+      return false;
+    }
+  };
+  let ok = guard(() => {
+    for (const e of plan.events) {
+      if (e.atMs > rt.now()) rt.advance(e.atMs - rt.now());
+      apply(e);
+    }
+    if (plan.healAtMs > rt.now()) rt.advance(plan.healAtMs - rt.now());
+    rt.heal();
+    rt.network.clearFilters();
+    rt.network.setDefaults({ dropRate: 0, duplicateRate: 0 });
+    for (const h of [...topo.hosts.replicas, ...topo.hosts.sequencers]) if (!isUp(h)) rt.restart(h);
+    if (!rt.runUntil(() => completed() >= total, opts.settleMs ?? 20_000)) {
+      violations.push(`liveness: ${completed()} of ${total} operations completed ${opts.settleMs ?? 20_000} ms after the faults ended`);
+    }
+    // Let synchronization bring every replica up to date.
+    rt.advance(2500);
+  });
+  for (const fl of rt.system.failureLog) violations.push(`${fl.actor.host}/${fl.actor.path} failed on ${fl.msgType}: ${(fl.error as Error).message}`);
+  if (ok && violations.length === 0) ok = guard(() => checkLogs(replicas()));
+  let linearizable: boolean | null = null;
+  if (ok) {
+    const res = checkHistory(kvModel(), history.history() as unknown as History<KvInput, KvOutput>, { maxSteps: opts.maxCheckSteps ?? 10_000_000 });
+    if (res.verdict === 'linearizable') linearizable = true;
+    else if (res.verdict === 'not-linearizable') {
+      linearizable = false;
+      violations.push(res.violation?.text ?? 'not linearizable');
+    } else violations.push(`linearizability unknown (${res.reason})`);
+  }
+  const stats = { viewChanges: 0, gapCommits: 0, stateTransfers: 0, recoveries: 0, rollbacks: 0 };
+  for (const r of replicas()) {
+    if (r === undefined) continue;
+    for (const k of Object.keys(stats) as (keyof typeof stats)[]) stats[k] += r.stats[k];
+  }
+  return {
+    seed: opts.seed, replicas: n, ops: total, completed: completed(), linearizable, violations,
+    traceHash: rt.traceHash() ?? '', virtualMs: Math.round(rt.now() * 1000) / 1000, applied, stats,
+  };
+}
+
+/** Every replica's log agrees with the leader's, slot for slot, as far as both go. */
+function checkLogs(rs: readonly (NopaxosReplica | undefined)[]): void {
+  const live = rs.filter((r): r is NopaxosReplica => r !== undefined && r.status !== 'recovering');
+  const leader = live.find((r) => r.amLeader() && r.status !== 'viewChange');
+  if (leader === undefined) throw new Error('no replica leads a view at the end of the run');
+  for (const r of live) {
+    for (let op = 1; op <= Math.min(r.lastOp, leader.lastOp); op++) {
+      const a = entryKey(r.log[op - 1]);
+      const b = entryKey(leader.log[op - 1]);
+      if (a !== b) throw new Error(`logs differ at slot ${op}: replica ${r.idx} has ${a}, the leader (${leader.idx}) has ${b}`);
+    }
+  }
+}
