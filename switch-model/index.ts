@@ -1,7 +1,7 @@
 // The programmable-switch model: a PISA (P4, Tofino-like) pipeline as actors, with the
 // hardware's limits enforced. See docs/switch-model.md.
 export {
-  PORT_NONE, PORT_CPU, PORT_RECIRC, DEFAULT_PAYLOAD_BYTES, markDrop, payloadBytesOf, cloneHeaders,
+  PORT_NONE, PORT_CPU, PORT_RECIRC, DEFAULT_PAYLOAD_BYTES, markDrop, payloadBytesOf, cloneHeaders, withFields,
   type Packet, type PacketMeta,
 } from './packet.ts';
 export {

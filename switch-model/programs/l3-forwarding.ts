@@ -2,7 +2,7 @@
 // next hop's MAC; the switch rewrites the MACs and decrements the TTL, as a router does.
 import type { SwitchSetup } from '../control.ts';
 import type { Frame } from '../messages.ts';
-import { markDrop } from '../packet.ts';
+import { markDrop, withFields } from '../packet.ts';
 import { defineProgram, stage, table, type SwitchProgram } from '../program.ts';
 
 export interface L3Headers {
@@ -47,7 +47,7 @@ export function l3Forwarding(opts: L3Options = {}): SwitchProgram<L3Headers> {
     },
     deparse: (pkt) => {
       const h = pkt.headers;
-      return { ...(pkt.msg as Frame), ethSrc: h.ethSrc, ethDst: h.ethDst, ttl: h.ttl };
+      return withFields(pkt.msg as Frame, { ethSrc: h.ethSrc, ethDst: h.ethDst, ttl: h.ttl });
     },
     ingress: [
       stage<L3Headers>('route', { tables: [routes] }, (pkt, env) => {

@@ -5,6 +5,7 @@
 // pipe, in every stage.
 import type { SwitchSetup } from '../control.ts';
 import type { Frame } from '../messages.ts';
+import { withFields } from '../packet.ts';
 import { defineProgram, register, stage, table, type StageDef, type SwitchProgram } from '../program.ts';
 
 export interface ChainHeaders {
@@ -40,7 +41,7 @@ export function stageChain(stages = 12): SwitchProgram<ChainHeaders> {
       return msg.type === 'Frame' && typeof f.ethDst === 'number' ? { dst: f.ethDst, src: f.ethSrc ?? 0, acc: 0 } : undefined;
     },
     // The running value goes out in the frame, so that every stage's work is visible.
-    deparse: (pkt) => ({ ...(pkt.msg as Frame), ttl: pkt.headers.acc & 0xff }),
+    deparse: (pkt) => withFields(pkt.msg as Frame, { ttl: pkt.headers.acc & 0xff }),
     ingress: defs,
   });
 }
