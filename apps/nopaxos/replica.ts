@@ -522,10 +522,13 @@ export class NopaxosReplica {
     this.meter.entries(msg.entries.length);
     if (st.install) {
       // Staged: the log changes only when everything is in.
+      const had = this.transferHas(st);
       for (const e of msg.entries) {
         if (this.transferHas(st) >= st.end) break;
         if (e.opNum === this.transferHas(st) + 1) st.install.staged.push(e);
       }
+      // Progress: the source is alive, do not give up on this view for a long transfer.
+      if (this.transferHas(st) > had) this.viewChangeAttempts = 0;
       if (this.transferHas(st) < st.end) this.sendStateTransferRequest(ctx);
       return;
     }
