@@ -79,9 +79,9 @@ export function placeSwitch<H>(t: Topology, host: string, cfg: SwitchConfig<H>):
   if (setupErrors.length > 0) throw new SwitchSetupError(`switch '${name}' (${program.name}):\n  - ${setupErrors.join('\n  - ')}`);
 
   const at = <M extends Msg>(path: string): ActorRef<M> => ({ host, path });
-  const controlRef = at<ControlRequest | PacketIn | ControlPlaneInternal>(`${name}/control`);
+  const controlRef = at<ControlRequest | PacketIn>(`${name}/control`);
   const portRefs = cfg.ports as readonly ActorRef<Msg>[];
-  const ctx = { name: `${host}/${name}`, program, profile, nPorts, portRefs, setup: cfg.setup, control: controlRef };
+  const wiring: Wiring<H> = { name: `${host}/${name}`, program, profile, nPorts, portRefs, setup: cfg.setup, control: controlRef };
   const paths: string[] = [];
   const place = <S, M extends Msg>(path: string, b: Behavior<S, M>): ActorRef<M> => {
     paths.push(path);
@@ -109,22 +109,21 @@ export function placeSwitch<H>(t: Topology, host: string, cfg: SwitchConfig<H>):
       owners: new Map([...program.owner].map(([d, stageName]) => [d.name, stageRef.get(stageName)!])),
       components: [parser, ...ingress, tm, ...egress, deparser],
     };
-    place(`${name}/parser`, parserActor(ctx, ingress[0]!));
-    program.ingress.forEach((s, i) => place(`${name}/ingress/${s.name}`, stageActor(ctx, s.name, ingress[i + 1] ?? tm, parser)));
-    place(`${name}/tm`, tmActor(ctx, egress[0] ?? deparser, deparser, parser));
-    program.egress.forEach((s, i) => place(`${name}/egress/${s.name}`, stageActor(ctx, s.name, egress[i + 1] ?? deparser, parser)));
-    place(`${name}/deparser`, deparserActor(ctx));
+    place(`${name}/parser`, parserActor(wiring, ingress[0]!));
+    program.ingress.forEach((s, i) => place(`${name}/ingress/${s.name}`, stageActor(wiring, s.name, ingress[i + 1] ?? tm, parser)));
+    place(`${name}/tm`, tmActor(wiring, egress[0] ?? deparser, deparser, parser));
+    program.egress.forEach((s, i) => place(`${name}/egress/${s.name}`, stageActor(wiring, s.name, egress[i + 1] ?? deparser, parser)));
+    place(`${name}/deparser`, deparserActor(wiring));
   }
-  if (mode === 'fused') place(`${name}/pipeline`, fusedActor(ctx));
+  if (mode === 'fused') place(`${name}/pipeline`, fusedActor(wiring));
   const ports = cfg.ports.map((_, i) => place(portPath(name, i), portActor(i, entry)));
   place(`${name}/control`, controlPlane({
-    name: ctx.name, program, routes, ports: nPorts, packetIn: cfg.packetIn,
+    name: wiring.name, program, routes, ports: nPorts, packetIn: cfg.packetIn,
   }));
   return { host, name, mode, ports, control: controlRef as ActorRef<ControlRequest>, resources, paths };
 }
 
-type ControlPlaneInternal = { readonly type: 'StatsGathered' };
-
+/** What every actor of one switch is built from. */
 interface Wiring<H> {
   readonly name: string;
   readonly program: SwitchProgram<H>;
