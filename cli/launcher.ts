@@ -252,6 +252,11 @@ export class Launcher {
     } else if (!this.stopping) {
       this.say(`host ${c.spec.name} ended (${how}) before it was asked to stop`);
     }
+    if (c.outcome === 'crashed' && !c.ready && !this.stopping) {
+      // It never came up (a port in use, a bad certificate, ...): the cluster cannot form.
+      this.say(`host ${c.spec.name} failed to start: stopping the others`);
+      this.stop('ended');
+    }
     this.showStatus(true);
     this.checkJobs();
     this.maybeDone();

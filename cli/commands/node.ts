@@ -32,6 +32,26 @@ export function registerNode(program: Command): void {
     .addOption(new Option('--parent-pid <pid>', 'exit when this process is no longer our parent (used by launch)')
       .argParser(parseInteger(1)).hideHelp())
     .action(async (opts: { topology: string; host: string; exitWhenDone?: boolean; statusEvery?: number; parentPid?: number }) => {
+      /** The running node, once it is up. */
+      const up: { node?: NodeRuntime } = {};
+      let stopping = false;
+      const stop = async (code = 0): Promise<void> => {
+        if (stopping) return;
+        stopping = true;
+        if (up.node) {
+          // A last status line, so that whoever watches has the final counts.
+          if (opts.statusEvery) emit(statusOf(up.node, loaded, opts.host));
+          await up.node.shutdown();
+        }
+        process.exit(code);
+      };
+      if (opts.parentPid !== undefined) {
+        // Started by launch: never outlive it, even if it was killed with SIGKILL.
+        const parent = opts.parentPid;
+        setInterval(() => {
+          if (process.ppid !== parent) void stop();
+        }, PARENT_CHECK_MS).unref();
+      }
       const loaded = loadFile(opts.topology);
       const entry = Object.hasOwn(loaded.file.hosts, opts.host) ? loaded.file.hosts[opts.host] : undefined;
       if (!entry) {
@@ -39,40 +59,25 @@ export function registerNode(program: Command): void {
       }
       const logger = pino({ level: process.env.SWITCHBOARD_LOG ?? 'warn', base: undefined }, pino.destination({ fd: 2, sync: true }));
       const transport = transportForHost(loaded, opts.host, logger);
-      let node: NodeRuntime;
+      let running: NodeRuntime;
       try {
-        node = await runNode(loaded.built.topology, opts.host, { transport });
+        running = await runNode(loaded.built.topology, opts.host, { transport });
       } catch (err) {
         await transport.close().catch(() => {});
         throw new UsageError(`host '${opts.host}' cannot start on ${entry.address}:${entry.port}: ${(err as Error).message}`);
       }
-
-      let stopping = false;
-      const stop = async (code = 0): Promise<void> => {
-        if (stopping) return;
-        stopping = true;
-        // A last status line, so that whoever watches has the final counts.
-        if (opts.statusEvery) emit(statusOf(node, loaded, opts.host));
-        await node.shutdown();
-        process.exit(code);
-      };
+      up.node = running;
       process.once('SIGINT', () => void stop());
       process.once('SIGTERM', () => void stop());
-      if (opts.parentPid !== undefined) {
-        const parent = opts.parentPid;
-        setInterval(() => {
-          if (process.ppid !== parent) void stop();
-        }, PARENT_CHECK_MS).unref();
-      }
 
-      const done = loaded.built.watch?.(node);
+      const done = loaded.built.watch?.(running);
       emit({
         event: 'ready', host: opts.host, transport: loaded.file.transport, address: entry.address, port: entry.port,
         tls: loaded.file.tls !== undefined, job: done !== undefined, pid: process.pid,
       });
       if (opts.statusEvery) {
         const every = opts.statusEvery;
-        setInterval(() => emit(statusOf(node, loaded, opts.host)), every).unref();
+        setInterval(() => emit(statusOf(running, loaded, opts.host)), every).unref();
       }
       if (done) {
         const summary = await done;

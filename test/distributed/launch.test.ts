@@ -5,6 +5,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { freshSecret } from '../../bench/children.ts';
 import { alive, pingpongFile, SECRET_ENV, startLaunch } from './files.ts';
@@ -69,6 +70,23 @@ describe('switchboard launch', { timeout: 4 * TIMEOUT_MS }, () => {
       await assertAllGone(pids);
     } finally {
       l.proc.kill('SIGKILL');
+    }
+  });
+
+  it('reports a host that cannot start (its port taken) with its error, and stops the rest', { timeout: TIMEOUT_MS }, async () => {
+    const { path, file } = await pingpongFile('ws', { count: 10 });
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(file.hosts.b!.port, '127.0.0.1', resolve));
+    try {
+      const l = startLaunch(['--topology', path, '--json'], { [SECRET_ENV]: freshSecret() });
+      const { code } = await l.exit(TIMEOUT_MS - 10_000);
+      assert.equal(code, 1, l.err());
+      assert.match(l.err(), /host b CRASHED: exit code 2 .*Last stderr lines:\n\[launch\] {3}\| .*EADDRINUSE/s);
+      assert.match(l.err(), /host b failed to start: stopping the others/);
+      assert.deepEqual(JSON.parse(l.out()).crashed, ['b']);
+      await assertAllGone(l.pids());
+    } finally {
+      squatter.close();
     }
   });
 
