@@ -1,0 +1,613 @@
+// The Pegasus controller (paper section 4.4; reference p4/tofino/controller.py and
+// emulation/apps/memcachekv/controller.cc): it finds hot keys from the servers' sampled reports,
+// adds rkeys while there is room and otherwise replaces the coldest, and keeps the directory
+// safe through failures the reference does not handle. One controller drives the switches of
+// every rack (so the racks' directories hold the same rkeys); it runs one operation at a time,
+// each a sequence of phases whose messages it resends until every live target has answered.
+//
+//   init(rack)       after start or a switch restart: re-install failed-over server ids, then
+//                    the epoch (enables the rack) and verNext = epoch << 24 (versions above all
+//                    earlier ones)
+//   add(keys)        servers treat the keys as replicated (writes routed the old way are
+//                    dropped from now on) and send their client-table entries for them; the
+//                    merged entries go to every server (a retry may land anywhere); the switches
+//                    get verCompleted = the home's version and the set {home}, then the table
+//                    entry; the homes push the value (RC_REQ) and the acks grow the sets
+//   remove(keys)     servers stop treating them as replicated and send items and entries; the
+//                    newest item and all entries go to each rack's home (write back); then the
+//                    table entries go
+//   failover(r, i)   a server stopped answering: its directory updates are ignored, other
+//                    servers reject its late forwards, its successor fetches its state (from the
+//                    same index in another rack, and the rkeys from the rack) and then takes over
+//                    its server id in the switch
+//   rack(r)          a rack's switch stopped answering: the chain goes on without it
+//   flush            a switch restarted with an empty directory: every rkey is removed
+//                    everywhere (write back first), then the rack is initialised again
+import { assertNever, behavior, type ActorRef, type Behavior, type Ctx } from '../../actors/index.ts';
+import type { ControlReply, ControlRequest } from '../../switch-model/index.ts';
+import { keyHash, type Ring } from '../kv-hash/ring.ts';
+import type { ClientEntry } from '../kv-hash/store.ts';
+import type {
+  ClientMsg, ControllerMsg, EntryList, Fence, FetchState, HotKeys, ItemList, RkeyPrepared, RkeyReleased, ServerMsg,
+} from './messages.ts';
+import { EPOCH_SHIFT, MAX_SERVERS } from './switch-program.ts';
+
+export interface ControllerConfig {
+  readonly racks: number;
+  readonly servers: number;
+  readonly ring: Ring;
+  /** servers[r][i]: server i of rack r. */
+  readonly serverRefs: readonly (readonly ActorRef<ServerMsg>[])[];
+  readonly serverHosts: readonly (readonly string[])[];
+  readonly clients: readonly ActorRef<ClientMsg>[];
+  /** The control plane of each rack's switch. */
+  readonly switches: readonly ActorRef<ControlRequest>[];
+  /** Switch port of server i (the same in every rack). */
+  readonly serverPort: (i: number) => number;
+  readonly capacity: number;
+  /** Find and replicate hot keys by the servers' reports (default true). */
+  readonly autoRkeys?: boolean;
+  /** Replication factor of rkeys added from outside (AddRkeys). Default all servers. */
+  readonly defaultRf?: number;
+  readonly probeMs?: number;
+  readonly failAfterMs?: number;
+  readonly rackFailAfterMs?: number;
+  readonly retryMs?: number;
+  /** Controller epoch: hot keys are decided this often. */
+  readonly epochMs?: number;
+  /** Replacements of rkeys per epoch, at most. */
+  readonly maxChurn?: number;
+}
+
+export const DEFAULTS = { probeMs: 2, failAfterMs: 8, rackFailAfterMs: 40, retryMs: 2, epochMs: 10, maxChurn: 16 } as const;
+
+interface Rkey {
+  readonly key: string;
+  readonly keyhash: number;
+  readonly index: number;
+  readonly rf: number;
+}
+
+type Step = (c: Controller, ctx: Ctx<ControllerMsg>) => void;
+
+interface Op {
+  readonly kind: 'init' | 'add' | 'remove' | 'failover' | 'rack';
+  readonly round: number;
+  /** init: the rack. */
+  rack: number;
+  readonly steps: Step[];
+  step: number;
+  /** target -> resend; the phase ends when it is empty */
+  readonly pending: Map<string, () => void>;
+  readonly prepared: RkeyPrepared[];
+  readonly released: RkeyReleased[];
+  aborted: boolean;
+}
+
+export interface Controller {
+  readonly cfg: ControllerConfig;
+  /** rack -> live? (a failed rack leaves the chain) */
+  readonly rackLive: boolean[];
+  chain: number[];
+  /** serving[r][x]: the server that serves index x in rack r. */
+  readonly serving: number[][];
+  readonly dead: boolean[][];
+  readonly lastPong: number[][];
+  readonly lastSwitchReply: number[];
+  readonly rkeys: Map<string, Rkey>;
+  readonly freeIndices: number[];
+  readonly queue: Op[];
+  current: Op | undefined;
+  epoch: number;
+  rounds: number;
+  nextId: number;
+  probeSeq: number;
+  /** Racks whose init is queued or running. */
+  readonly initPending: Set<number>;
+  readonly hot: Map<string, [number, number, number]>;
+  readonly log: string[];
+  readonly stats: { adds: number; removes: number; failovers: number; flushes: number; rackFailures: number };
+}
+
+type C = Ctx<ControllerMsg>;
+
+export function pegasusController(cfg: ControllerConfig): Behavior<Controller, ControllerMsg> {
+  const probeMs = cfg.probeMs ?? DEFAULTS.probeMs;
+  const failAfterMs = cfg.failAfterMs ?? DEFAULTS.failAfterMs;
+  const rackFailAfterMs = cfg.rackFailAfterMs ?? DEFAULTS.rackFailAfterMs;
+  const retryMs = cfg.retryMs ?? DEFAULTS.retryMs;
+  const epochMs = cfg.epochMs ?? DEFAULTS.epochMs;
+  const maxChurn = cfg.maxChurn ?? DEFAULTS.maxChurn;
+  const N = cfg.servers;
+  if (N > MAX_SERVERS) throw new RangeError(`pegasus controller: at most ${MAX_SERVERS} servers per rack`);
+
+  const note = (c: Controller, ctx: C, text: string): void => {
+    if (c.log.length < 1000) c.log.push(`${ctx.now().toFixed(3)} ${text}`);
+    ctx.log.info(text);
+  };
+
+  const liveServers = (c: Controller): [number, number][] => {
+    const out: [number, number][] = [];
+    for (let r = 0; r < cfg.racks; r++) {
+      if (!c.rackLive[r]) continue;
+      for (let i = 0; i < N; i++) if (!c.dead[r]![i]) out.push([r, i]);
+    }
+    return out;
+  };
+
+  const newOp = (c: Controller, kind: Op['kind'], steps: Step[]): Op => ({
+    kind, round: ++c.rounds, rack: -1, steps, step: 0, pending: new Map(), prepared: [], released: [], aborted: false,
+  });
+
+  const expect = (c: Controller, target: string, send: () => void): void => {
+    c.current!.pending.set(target, send);
+    send();
+  };
+
+  const toServer = (c: Controller, ctx: C, r: number, i: number, msg: ServerMsg): void => {
+    expect(c, `srv:${r}:${i}`, () => ctx.send(cfg.serverRefs[r]![i]!, msg));
+  };
+
+  const toSwitch = (c: Controller, ctx: C, r: number, make: (id: number) => ControlRequest): void => {
+    const id = ++c.nextId;
+    expect(c, `sw:${r}:${id}`, () => ctx.send(cfg.switches[r]!, make(id)));
+  };
+
+  const replyTo = (ctx: C): ActorRef<ControlReply> => ctx.self as ActorRef<ControlReply>;
+
+  const regWrite = (c: Controller, ctx: C, r: number, register: string, index: number, value: number): void =>
+    toSwitch(c, ctx, r, (id) => ({ type: 'RegisterWrite', id, register, index, value, replyTo: replyTo(ctx) }));
+
+  const done = (c: Controller, target: string, ctx: C): void => {
+    const op = c.current;
+    if (!op || !op.pending.delete(target)) return;
+    if (op.pending.size === 0) advance(c, ctx);
+  };
+
+  const advance = (c: Controller, ctx: C): void => {
+    for (;;) {
+      const op = c.current;
+      if (op === undefined) {
+        const next = c.queue.shift();
+        if (next === undefined) return;
+        c.current = next;
+        continue;
+      }
+      if (op.aborted || op.step >= op.steps.length) {
+        if (op.kind === 'init') c.initPending.delete(op.rack);
+        c.current = undefined;
+        continue;
+      }
+      op.steps[op.step++]!(c, ctx);
+      if (op.pending.size > 0) return;
+    }
+  };
+
+  const enqueue = (c: Controller, ctx: C, op: Op, front = false): void => {
+    if (front) c.queue.unshift(op);
+    else c.queue.push(op);
+    if (c.current === undefined) advance(c, ctx);
+  };
+
+  // ---- operations ------------------------------------------------------------------------------
+
+  const initOp = (c: Controller, r: number): Op => withRack(r, newOp(c, 'init', [
+    (c2, ctx) => {
+      for (let x = 0; x < N; x++) {
+        if (c2.dead[r]![x]) toSwitch(c2, ctx, r, (id) => ({ type: 'TableDelete', id, table: 'senders', match: [x], replyTo: replyTo(ctx) }));
+        if (c2.serving[r]![x] !== x) toSwitch(c2, ctx, r, (id) => ({ type: 'TableDelete', id, table: 'servers', match: [x], replyTo: replyTo(ctx) }));
+      }
+    },
+    (c2, ctx) => {
+      for (let x = 0; x < N; x++) {
+        const y = c2.serving[r]![x]!;
+        if (y !== x) {
+          toSwitch(c2, ctx, r, (id) => ({ type: 'TableInsert', id, table: 'servers', match: [x], action: 'forward', params: { port: cfg.serverPort(y) }, replyTo: replyTo(ctx) }));
+        }
+      }
+    },
+    (c2, ctx) => {
+      const e = ++c2.epoch;
+      if (e >= 256) throw new Error('pegasus controller: out of epochs (8 bits)');
+      note(c2, ctx, `init rack ${r}: epoch ${e}`);
+      regWrite(c2, ctx, r, 'verNext', 0, e * 2 ** EPOCH_SHIFT);
+    },
+    (c2, ctx) => regWrite(c2, ctx, r, 'epoch', 0, c2.epoch),
+  ]));
+
+  const withRack = (r: number, op: Op): Op => {
+    op.rack = r;
+    return op;
+  };
+
+  const addOp = (c: Controller, keys: readonly Rkey[]): Op => {
+    const names = keys.map((k) => k.key);
+    return newOp(c, 'add', [
+      (c2, ctx) => {
+        note(c2, ctx, `add rkeys ${names.join(',')}`);
+        for (const [r, i] of liveServers(c2)) toServer(c2, ctx, r, i, { type: 'RkeyPrepare', round: c2.current!.round, keys: names });
+      },
+      (c2, ctx) => {
+        const entries = mergeEntries(c2.current!.prepared.map((p) => p.entries));
+        for (const [r, i] of liveServers(c2)) toServer(c2, ctx, r, i, { type: 'RkeyEntries', round: c2.current!.round, entries });
+      },
+      (c2, ctx) => {
+        for (let r = 0; r < cfg.racks; r++) {
+          if (!c2.rackLive[r]) continue;
+          for (const k of keys) {
+            const home = c2.serving[r]![cfg.ring.home(k.keyhash)]!;
+            const p = c2.current!.prepared.find((x) => x.rack === r && x.serverId === home);
+            const ver = p?.versions.find((v) => v[0] === k.key)?.[1] ?? 0;
+            regWrite(c2, ctx, r, 'verCompleted', k.index, ver);
+            regWrite(c2, ctx, r, 'rsetBitmap', k.index, 2 ** home);
+            regWrite(c2, ctx, r, 'rsetSize', k.index, 1);
+            regWrite(c2, ctx, r, 'rsetA', k.index * MAX_SERVERS, home);
+            regWrite(c2, ctx, r, 'rsetB', k.index * MAX_SERVERS, home);
+            regWrite(c2, ctx, r, 'rrCursor', k.index, 0);
+            regWrite(c2, ctx, r, 'rkeyReads', k.index, 0);
+            regWrite(c2, ctx, r, 'rkeyWrites', k.index, 0);
+          }
+        }
+      },
+      (c2, ctx) => {
+        for (let r = 0; r < cfg.racks; r++) {
+          if (!c2.rackLive[r]) continue;
+          for (const k of keys) {
+            toSwitch(c2, ctx, r, (id) => ({
+              type: 'TableInsert', id, table: 'rkeys', match: [k.keyhash], action: 'isRkey', params: { index: k.index, rf: k.rf }, replyTo: replyTo(ctx),
+            }));
+          }
+        }
+      },
+      (c2, ctx) => {
+        for (const k of keys) c2.rkeys.set(k.key, k);
+        c2.stats.adds += keys.length;
+        for (let r = 0; r < cfg.racks; r++) {
+          if (!c2.rackLive[r]) continue;
+          for (const k of keys) {
+            const home = c2.serving[r]![cfg.ring.home(k.keyhash)]!;
+            if (!c2.dead[r]![home] && k.rf > 1) ctx.send(cfg.serverRefs[r]![home]!, { type: 'RcStart', key: k.key, keyhash: k.keyhash, rf: k.rf });
+          }
+        }
+      },
+    ]);
+  };
+
+  const removeOp = (c: Controller, keys: readonly Rkey[]): Op => {
+    const names = keys.map((k) => k.key);
+    return newOp(c, 'remove', [
+      (c2, ctx) => {
+        note(c2, ctx, `remove rkeys ${names.join(',')}`);
+        for (const [r, i] of liveServers(c2)) toServer(c2, ctx, r, i, { type: 'RkeyRelease', round: c2.current!.round, keys: names });
+      },
+      (c2, ctx) => {
+        const rel = c2.current!.released;
+        const entries = mergeEntries(rel.map((p) => p.entries));
+        for (let r = 0; r < cfg.racks; r++) {
+          if (!c2.rackLive[r]) continue;
+          const byHome = new Map<number, [string, number, string, number][]>();
+          for (const k of keys) {
+            let best: readonly [string, number, string, number] | undefined;
+            for (const p of rel) {
+              if (p.rack !== r) continue;
+              for (const it of p.items) if (it[0] === k.key && (best === undefined || it[1] > best[1])) best = it;
+            }
+            const home = c2.serving[r]![cfg.ring.home(k.keyhash)]!;
+            if (c2.dead[r]![home]) continue;
+            let list = byHome.get(home);
+            if (!list) byHome.set(home, (list = []));
+            if (best) list.push([...best]);
+          }
+          for (const [home, items] of byHome) toServer(c2, ctx, r, home, { type: 'WriteBack', round: c2.current!.round, items, entries });
+        }
+      },
+      (c2, ctx) => {
+        for (let r = 0; r < cfg.racks; r++) {
+          if (!c2.rackLive[r]) continue;
+          for (const k of keys) toSwitch(c2, ctx, r, (id) => ({ type: 'TableDelete', id, table: 'rkeys', match: [k.keyhash], replyTo: replyTo(ctx) }));
+        }
+      },
+      (c2) => {
+        for (const k of keys) {
+          if (c2.rkeys.get(k.key) === k) {
+            c2.rkeys.delete(k.key);
+            c2.freeIndices.push(k.index);
+          }
+        }
+        c2.stats.removes += keys.length;
+      },
+    ]);
+  };
+
+  const failoverOp = (c: Controller, r: number, i: number): Op => {
+    let j = -1;
+    let xs: number[] = [];
+    return newOp(c, 'failover', [
+      (c2, ctx) => {
+        if (!c2.rackLive[r]) return;
+        for (let d = 1; d < N; d++) {
+          const cand = (i + d) % N;
+          if (!c2.dead[r]![cand]) { j = cand; break; }
+        }
+        xs = [];
+        for (let x = 0; x < N; x++) if (c2.serving[r]![x] === i) xs.push(x);
+        note(c2, ctx, `failover rack ${r} server ${i} (indices ${xs.join(',')}) -> ${j}`);
+        c2.stats.failovers++;
+        toSwitch(c2, ctx, r, (id) => ({ type: 'TableDelete', id, table: 'senders', match: [i], replyTo: replyTo(ctx) }));
+      },
+      (c2, ctx) => {
+        const fence: Fence = { type: 'Fence', round: c2.current!.round, hosts: [cfg.serverHosts[r]![i]!] };
+        for (const [r2, i2] of liveServers(c2)) toServer(c2, ctx, r2, i2, fence);
+      },
+      (c2, ctx) => {
+        if (j < 0 || xs.length === 0) return;
+        const sources: { ref: ActorRef<FetchState>; keys: readonly string[] | null }[] = [];
+        const others = c2.chain.filter((r2) => r2 !== r && c2.rackLive[r2]);
+        for (const x of xs) {
+          for (const r2 of others) {
+            const m = c2.serving[r2]![x]!;
+            if (!c2.dead[r2]![m]) {
+              sources.push({ ref: cfg.serverRefs[r2]![m]!, keys: null });
+              break;
+            }
+          }
+        }
+        const rk = [...c2.rkeys.keys()];
+        if (rk.length > 0) {
+          for (let y = 0; y < N; y++) if (y !== j && y !== i && !c2.dead[r]![y]) sources.push({ ref: cfg.serverRefs[r]![y]!, keys: rk });
+        }
+        toServer(c2, ctx, r, j, { type: 'Recover', round: c2.current!.round, sources });
+      },
+      (c2, ctx) => {
+        if (j < 0) return;
+        for (const x of xs) toSwitch(c2, ctx, r, (id) => ({ type: 'TableDelete', id, table: 'servers', match: [x], replyTo: replyTo(ctx) }));
+      },
+      (c2, ctx) => {
+        if (j < 0) return;
+        for (const x of xs) {
+          toSwitch(c2, ctx, r, (id) => ({ type: 'TableInsert', id, table: 'servers', match: [x], action: 'forward', params: { port: cfg.serverPort(j) }, replyTo: replyTo(ctx) }));
+        }
+      },
+      (c2) => {
+        if (j >= 0) for (const x of xs) c2.serving[r]![x] = j;
+      },
+    ]);
+  };
+
+  const rackOp = (c: Controller, r: number): Op => newOp(c, 'rack', [
+    (c2, ctx) => {
+      const oldHead = c2.chain[0];
+      c2.chain = c2.chain.filter((x) => x !== r);
+      note(c2, ctx, `rack ${r} failed; chain ${c2.chain.join('>')}`);
+      c2.stats.rackFailures++;
+      const head = c2.chain[0];
+      if (head !== undefined && head !== oldHead) {
+        const e = ++c2.epoch;
+        regWrite(c2, ctx, head, 'verNext', 0, e * 2 ** EPOCH_SHIFT);
+      }
+    },
+    (c2, ctx) => {
+      const round = c2.current!.round;
+      for (const [r2, i2] of liveServers(c2)) toServer(c2, ctx, r2, i2, { type: 'ChainConfig', round, racks: c2.chain });
+      cfg.clients.forEach((cl, k) => expect(c2, `cl:${k}`, () => ctx.send(cl, { type: 'ChainConfig', round, racks: c2.chain })));
+    },
+  ]);
+
+  // ---- failure detection -------------------------------------------------------------------------
+
+  const declareDead = (c: Controller, ctx: C, r: number, i: number): void => {
+    if (c.dead[r]![i] || !c.rackLive[r]) return;
+    c.dead[r]![i] = true;
+    // Stop waiting for it in the current operation.
+    const op = c.current;
+    if (op) {
+      const key = `srv:${r}:${i}`;
+      if (op.pending.has(key)) done(c, key, ctx);
+      if (op.kind === 'failover' && op.pending.size === 0 && c.current === op) advance(c, ctx);
+    }
+    enqueue(c, ctx, failoverOp(c, r, i));
+  };
+
+  const declareRackDead = (c: Controller, ctx: C, r: number): void => {
+    if (!c.rackLive[r]) return;
+    c.rackLive[r] = false;
+    const op = c.current;
+    if (op) {
+      for (const key of [...op.pending.keys()]) if (key.startsWith(`sw:${r}:`) || key.startsWith(`srv:${r}:`)) op.pending.delete(key);
+      if (op.pending.size === 0) advance(c, ctx);
+    }
+    enqueue(c, ctx, rackOp(c, r), true);
+  };
+
+  const onProbe = (c: Controller, ctx: C): void => {
+    const now = ctx.now();
+    const seq = ++c.probeSeq;
+    for (let r = 0; r < cfg.racks; r++) {
+      if (!c.rackLive[r]) continue;
+      ctx.send(cfg.switches[r]!, { type: 'RegisterRead', id: -(r + 1), register: 'epoch', index: 0, replyTo: replyTo(ctx) });
+      if (now - c.lastSwitchReply[r]! > rackFailAfterMs) declareRackDead(c, ctx, r);
+      for (let i = 0; i < N; i++) {
+        if (c.dead[r]![i]) continue;
+        ctx.send(cfg.serverRefs[r]![i]!, { type: 'Ping', seq });
+        if (now - c.lastPong[r]![i]! > failAfterMs) declareDead(c, ctx, r, i);
+      }
+    }
+  };
+
+  // ---- hot keys ------------------------------------------------------------------------------------
+
+  const onEpoch = (c: Controller, ctx: C): void => {
+    const hot = c.hot;
+    if (!(cfg.autoRkeys ?? true) || c.current !== undefined || c.queue.length > 0 || hot.size === 0) {
+      hot.clear();
+      return;
+    }
+    let total = 0;
+    for (const [, [, rd, wr]] of hot) total += rd + wr;
+    const count = (k: string): number => { const h = hot.get(k); return h ? h[1] + h[2] : 0; };
+    const candidates = [...hot].filter(([k]) => !c.rkeys.has(k)).sort((a, b) => b[1][1] + b[1][2] - (a[1][1] + a[1][2]) || (a[0] < b[0] ? -1 : 1));
+    const current = [...c.rkeys.values()].sort((a, b) => count(a.key) - count(b.key) || a.index - b.index);
+    const adds: Rkey[] = [];
+    const removes: Rkey[] = [];
+    let free = c.freeIndices.length;
+    let coldest = 0;
+    for (const [key, [keyhash, rd, wr]] of candidates) {
+      const n = rd + wr;
+      if (n < 2) break;
+      if (free === 0) {
+        const victim = current[coldest];
+        if (victim === undefined || removes.length >= maxChurn || !(n > 1.2 * count(victim.key) + 1)) break;
+        removes.push(victim);
+        coldest++;
+      } else {
+        free--;
+      }
+      const rf = Math.max(1, Math.min(N, Math.ceil((2 * N * rd) / Math.max(total, 1))));
+      adds.push({ key, keyhash, index: -1, rf });
+      if (adds.length >= maxChurn + c.freeIndices.length) break;
+    }
+    hot.clear();
+    if (removes.length > 0) enqueue(c, ctx, removeOp(c, removes));
+    if (adds.length > 0) {
+      // Indices are taken when the add runs (a removal before it frees some).
+      enqueue(c, ctx, lazyAdd(c, adds));
+    }
+  };
+
+  /** An add whose indices are allocated when it starts (after the removals queued before it). */
+  const lazyAdd = (c: Controller, wanted: readonly Omit<Rkey, 'index'>[]): Op => {
+    const op = newOp(c, 'add', []);
+    op.steps.push((c2) => {
+      const keys: Rkey[] = [];
+      for (const w of wanted) {
+        if (c2.rkeys.has(w.key)) continue;
+        const index = c2.freeIndices.shift();
+        if (index === undefined) break;
+        keys.push({ ...w, index });
+      }
+      if (keys.length === 0) return;
+      const inner = addOp(c2, keys);
+      op.steps.push(...inner.steps);
+    });
+    return op;
+  };
+
+  /** Remove every rkey there is when it starts (after a switch restart). */
+  const flushOp = (c: Controller): Op => {
+    const op = newOp(c, 'remove', []);
+    op.steps.push((c2) => {
+      const all = [...c2.rkeys.values()];
+      if (all.length > 0) op.steps.push(...removeOp(c2, all).steps);
+    });
+    return op;
+  };
+
+  return behavior<Controller, ControllerMsg>({
+    init: (ctx) => {
+      const c: Controller = {
+        cfg, rackLive: new Array(cfg.racks).fill(true), chain: Array.from({ length: cfg.racks }, (_, r) => r),
+        serving: Array.from({ length: cfg.racks }, () => Array.from({ length: N }, (_, i) => i)),
+        dead: Array.from({ length: cfg.racks }, () => new Array(N).fill(false)),
+        lastPong: Array.from({ length: cfg.racks }, () => new Array(N).fill(ctx.now())),
+        lastSwitchReply: new Array(cfg.racks).fill(ctx.now()),
+        rkeys: new Map(), freeIndices: Array.from({ length: cfg.capacity }, (_, i) => i), queue: [], current: undefined,
+        epoch: 0, rounds: 0, nextId: 0, probeSeq: 0, initPending: new Set(), hot: new Map(), log: [],
+        stats: { adds: 0, removes: 0, failovers: 0, flushes: 0, rackFailures: 0 },
+      };
+      ctx.startTimer('probe', probeMs, { type: 'ProbeTimeout' }, { repeat: true });
+      ctx.startTimer('retry', retryMs, { type: 'RetryTimeout' }, { repeat: true });
+      ctx.startTimer('epoch', epochMs, { type: 'EpochTimeout' }, { repeat: true });
+      for (let r = 0; r < cfg.racks; r++) {
+        c.initPending.add(r);
+        c.queue.push(initOp(c, r));
+      }
+      advance(c, ctx);
+      return c;
+    },
+    receive: (c, msg, ctx) => {
+      switch (msg.type) {
+        case 'ControlReply': {
+          const id = msg.id ?? 0;
+          if (id < 0) {
+            // A probe of rack -id-1's epoch register.
+            const r = -id - 1;
+            c.lastSwitchReply[r] = ctx.now();
+            if (msg.ok && msg.value === 0 && !c.initPending.has(r) && c.rackLive[r]) {
+              note(c, ctx, `rack ${r}: switch restarted (epoch 0): flush the rkeys, then init`);
+              c.stats.flushes++;
+              c.initPending.add(r);
+              enqueue(c, ctx, initOp(c, r), true);
+              enqueue(c, ctx, flushOp(c), true);
+            }
+            return c;
+          }
+          if (!msg.ok && !/no entry|already|not found|does not/i.test(msg.error)) ctx.log.warn({ error: msg.error }, 'pegasus controller: the switch refused');
+          const op = c.current;
+          if (op) for (const key of op.pending.keys()) if (key.endsWith(`:${id}`) && key.startsWith('sw:')) { done(c, key, ctx); break; }
+          return c;
+        }
+        case 'Pong':
+          if (msg.incarnation === 0) c.lastPong[msg.rack]![msg.serverId] = ctx.now();
+          return c;
+        case 'Hello':
+          declareDead(c, ctx, msg.rack, msg.serverId);
+          return c;
+        case 'RkeyPrepared':
+          if (c.current?.round === msg.round && c.current.pending.has(`srv:${msg.rack}:${msg.serverId}`)) {
+            c.current.prepared.push(msg);
+            done(c, `srv:${msg.rack}:${msg.serverId}`, ctx);
+          }
+          return c;
+        case 'RkeyReleased':
+          if (c.current?.round === msg.round && c.current.pending.has(`srv:${msg.rack}:${msg.serverId}`)) {
+            c.current.released.push(msg);
+            done(c, `srv:${msg.rack}:${msg.serverId}`, ctx);
+          }
+          return c;
+        case 'Ack':
+          if (c.current?.round !== msg.round) return c;
+          done(c, msg.rack === 255 ? `cl:${msg.serverId}` : `srv:${msg.rack}:${msg.serverId}`, ctx);
+          return c;
+        case 'HotKeys':
+          for (const [key, keyhash, rd, wr] of msg.keys) {
+            const h = c.hot.get(key);
+            if (h) { h[1] += rd; h[2] += wr; } else if (c.hot.size < 100_000) c.hot.set(key, [keyhash, rd, wr]);
+          }
+          return c;
+        case 'ProbeTimeout':
+          onProbe(c, ctx);
+          return c;
+        case 'RetryTimeout':
+          if (c.current) for (const resend of c.current.pending.values()) resend();
+          return c;
+        case 'EpochTimeout':
+          onEpoch(c, ctx);
+          return c;
+        case 'AddRkeys': {
+          const wanted = msg.keys.filter((k) => !c.rkeys.has(k)).map((key) => ({ key, keyhash: keyHash(key), rf: cfg.defaultRf ?? N }));
+          if (wanted.length > 0) enqueue(c, ctx, lazyAdd(c, wanted));
+          return c;
+        }
+        case 'RemoveRkeys': {
+          const keys = msg.keys.map((k) => c.rkeys.get(k)).filter((k): k is Rkey => k !== undefined);
+          if (keys.length > 0) enqueue(c, ctx, removeOp(c, keys));
+          return c;
+        }
+        default:
+          return assertNever(msg);
+      }
+    },
+  });
+}
+
+/** Merge client-table entries from many servers: the newest request of each session wins. */
+export function mergeEntries(lists: readonly EntryList[]): [number, ClientEntry][] {
+  const best = new Map<number, ClientEntry>();
+  for (const l of lists) for (const [sk, e] of l) {
+    const b = best.get(sk);
+    if (b === undefined || e.reqId > b.reqId) best.set(sk, e);
+  }
+  return [...best];
+}
+
+export type { HotKeys, ItemList };

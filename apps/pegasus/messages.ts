@@ -1,0 +1,177 @@
+// Messages of Pegasus (OSDI 2020), named as in the paper and its reference code
+// (NUS-Systems-Lab/pegasus): one packet format whose header the switch parses (op, keyhash,
+// client id, server id, load, version, server bitmap) followed by the key-value payload, and
+// the control messages between the controller and the storage servers.
+//
+// Header fields we add to the reference's, each for a failure it does not handle:
+//   replicated  the switch's verdict "this key is an rkey" on a write (the TLA+ spec's
+//               `replicated` flag): a server applies a write only if it agrees, which fences
+//               writes routed under an older directory while rkeys are added or removed;
+//   rf          the rkey's replication factor (pushes after a write go to rf-1 servers);
+//   rack        the destination rack of a PUT_FWD (chain replication across racks);
+//   from        the host that sent a PUT_FWD (a failed server's late forwards are fenced).
+import { Type, type TSchema } from '@sinclair/typebox';
+import type { ActorRef } from '../../actors/index.ts';
+import { KvOpSchema } from '../kv/kv.ts';
+import type { LoadMsg } from '../workload/client.ts';
+import type { ClientEntry } from '../kv-hash/store.ts';
+import type { ControlReply } from '../../switch-model/index.ts';
+
+export type PegasusOp = 'GET' | 'PUT' | 'DEL' | 'REP_R' | 'REP_W' | 'RC_REQ' | 'RC_ACK' | 'PUT_FWD';
+
+/** Op codes as the switch parses them (the reference's numbering where it has one). */
+export const OP_CODE: Readonly<Record<PegasusOp, number>> = {
+  GET: 0, PUT: 1, DEL: 2, REP_R: 3, REP_W: 4, RC_REQ: 5, RC_ACK: 6, PUT_FWD: 7,
+};
+
+/** A reply whose client id is this goes no further than the switch (a chain acknowledgement). */
+export const NO_CLIENT = 0xffff;
+
+export interface Pegasus {
+  readonly type: 'Pegasus';
+  readonly op: PegasusOp;
+  readonly keyhash: number;
+  readonly clientId: number;
+  /** Requests: the server it goes to. Replies and acks: the server that sends it. */
+  readonly serverId: number;
+  /** The sender's load (replies), for the least-loaded read policy. */
+  readonly load: number;
+  /** Writes: stamped by the head switch. Replies: the version the server holds or wrote. */
+  readonly ver: number;
+  /** Writes to an rkey: the replica set as the switch had it. Replies: 1 << serverId. */
+  readonly bitmap: number;
+  readonly replicated: number;
+  readonly rf: number;
+  readonly rack: number;
+  readonly from: string;
+  readonly key: string;
+  readonly value: string;
+  readonly valueBytes: number;
+  readonly session: number;
+  readonly reqId: number;
+  readonly sizeBytes: number;
+}
+
+// ---- controller <-> servers -----------------------------------------------------------------
+
+export interface Ping { readonly type: 'Ping'; readonly seq: number }
+export interface Pong { readonly type: 'Pong'; readonly seq: number; readonly rack: number; readonly serverId: number; readonly incarnation: number }
+/** A server whose host restarted says so; it serves nothing (its index was failed over). */
+export interface Hello { readonly type: 'Hello'; readonly rack: number; readonly serverId: number; readonly incarnation: number }
+
+export type EntryList = readonly (readonly [number, ClientEntry])[];
+/** key, version, value, value bytes */
+export type ItemList = readonly (readonly [string, number, string, number])[];
+
+/** Adding rkeys, phase 1: treat `keys` as replicated from now on; answer with what goes with them. */
+export interface RkeyPrepare { readonly type: 'RkeyPrepare'; readonly round: number; readonly keys: readonly string[] }
+export interface RkeyPrepared {
+  readonly type: 'RkeyPrepared'; readonly round: number; readonly rack: number; readonly serverId: number;
+  readonly entries: EntryList; readonly versions: readonly (readonly [string, number])[];
+}
+/** Adding rkeys, phase 2: client-table entries of the keys, from every server, to merge. */
+export interface RkeyEntries { readonly type: 'RkeyEntries'; readonly round: number; readonly entries: EntryList }
+/** Adding rkeys, phase 4 (to the home): push the value to rf-1 other servers (RC_REQ). */
+export interface RcStart { readonly type: 'RcStart'; readonly key: string; readonly keyhash: number; readonly rf: number }
+/** Removing rkeys, phase 1: no longer replicated; answer with the items and entries. */
+export interface RkeyRelease { readonly type: 'RkeyRelease'; readonly round: number; readonly keys: readonly string[] }
+export interface RkeyReleased {
+  readonly type: 'RkeyReleased'; readonly round: number; readonly rack: number; readonly serverId: number;
+  readonly entries: EntryList; readonly items: ItemList;
+}
+/** Removing rkeys, phase 2 (to each home): the newest items and the entries. */
+export interface WriteBack { readonly type: 'WriteBack'; readonly round: number; readonly items: ItemList; readonly entries: EntryList }
+/** Reject forwarded writes from these hosts (failed servers) from now on. */
+export interface Fence { readonly type: 'Fence'; readonly round: number; readonly hosts: readonly string[] }
+/** Take over failed indices: fetch state from `sources` before serving anything. */
+export interface Recover {
+  readonly type: 'Recover'; readonly round: number;
+  readonly sources: readonly { readonly ref: ActorRef<FetchState>; readonly keys: readonly string[] | null }[];
+}
+/** Send back the whole store (keys null) or these keys, with the client table. */
+export interface FetchState { readonly type: 'FetchState'; readonly round: number; readonly part: number; readonly keys: readonly string[] | null; readonly replyTo: ActorRef<StateChunk> }
+export interface StateChunk { readonly type: 'StateChunk'; readonly round: number; readonly part: number; readonly items: ItemList; readonly entries: EntryList }
+/** The racks of the chain, head first: servers forward along it, clients write to the head and read at the tail. */
+export interface ChainConfig { readonly type: 'ChainConfig'; readonly round: number; readonly racks: readonly number[] }
+export interface Ack { readonly type: 'Ack'; readonly round: number; readonly rack: number; readonly serverId: number; readonly host: string }
+/** Every report period: the hottest keys this server saw (sampled). */
+export interface HotKeys {
+  readonly type: 'HotKeys'; readonly rack: number; readonly serverId: number;
+  /** key, keyhash, sampled reads, sampled writes */
+  readonly keys: readonly (readonly [string, number, number, number])[];
+}
+
+// ---- timers ----------------------------------------------------------------------------------
+
+export interface ReportTimeout { readonly type: 'ReportTimeout' }
+export interface ProbeTimeout { readonly type: 'ProbeTimeout' }
+export interface RetryTimeout { readonly type: 'RetryTimeout' }
+export interface EpochTimeout { readonly type: 'EpochTimeout' }
+
+// ---- from outside (tests, scenarios) ---------------------------------------------------------
+
+export interface AddRkeys { readonly type: 'AddRkeys'; readonly keys: readonly string[] }
+export interface RemoveRkeys { readonly type: 'RemoveRkeys'; readonly keys: readonly string[] }
+
+export type ServerMsg =
+  | Pegasus | Ping | RkeyPrepare | RkeyEntries | RcStart | RkeyRelease | WriteBack | Fence | Recover | FetchState | StateChunk
+  | ChainConfig | ReportTimeout;
+export type ClientMsg = Pegasus | ChainConfig | LoadMsg;
+export type ControllerMsg =
+  | Pong | Hello | RkeyPrepared | RkeyReleased | Ack | HotKeys | ControlReply | ProbeTimeout | RetryTimeout | EpochTimeout
+  | AddRkeys | RemoveRkeys;
+
+// ---- schemas -----------------------------------------------------------------------------------
+
+const Int = (max: number) => Type.Integer({ minimum: 0, maximum: max });
+const Key = Type.String({ maxLength: 256 });
+const Value = Type.String({ maxLength: 64 * 1024 });
+const Host = Type.String({ maxLength: 200 });
+const Ref = Type.Object({ host: Host, path: Type.String({ maxLength: 200 }) });
+const Ver = Int(0xffffffff);
+const Round = Int(Number.MAX_SAFE_INTEGER);
+const Entry = Type.Object({ reqId: Int(Number.MAX_SAFE_INTEGER), key: Key, ver: Ver, value: Value, valueBytes: Int(1 << 20) });
+const Entries = Type.Array(Type.Tuple([Int(Number.MAX_SAFE_INTEGER), Entry]), { maxItems: 1_000_000 });
+const Items = Type.Array(Type.Tuple([Key, Ver, Value, Int(1 << 20)]), { maxItems: 10_000_000 });
+const Keys = Type.Array(Key, { maxItems: 4096 });
+const Op = Type.Union((Object.keys(OP_CODE) as PegasusOp[]).map((o) => Type.Literal(o)));
+
+export const pegasusSchemas: Record<string, TSchema> = {
+  Pegasus: Type.Object({
+    type: Type.Literal('Pegasus'), op: Op, keyhash: Int(0xffffffff), clientId: Int(0xffff), serverId: Int(0xffff), load: Int(0xffff),
+    ver: Ver, bitmap: Int(0xffffffff), replicated: Int(1), rf: Int(255), rack: Int(255), from: Host, key: Key, value: Value,
+    valueBytes: Int(1 << 20), session: Int(0xffff), reqId: Int(Number.MAX_SAFE_INTEGER), sizeBytes: Int(1 << 21),
+  }),
+  Ping: Type.Object({ type: Type.Literal('Ping'), seq: Round }),
+  Pong: Type.Object({ type: Type.Literal('Pong'), seq: Round, rack: Int(255), serverId: Int(0xffff), incarnation: Round }),
+  Hello: Type.Object({ type: Type.Literal('Hello'), rack: Int(255), serverId: Int(0xffff), incarnation: Round }),
+  RkeyPrepare: Type.Object({ type: Type.Literal('RkeyPrepare'), round: Round, keys: Keys }),
+  RkeyPrepared: Type.Object({
+    type: Type.Literal('RkeyPrepared'), round: Round, rack: Int(255), serverId: Int(0xffff), entries: Entries,
+    versions: Type.Array(Type.Tuple([Key, Ver]), { maxItems: 4096 }),
+  }),
+  RkeyEntries: Type.Object({ type: Type.Literal('RkeyEntries'), round: Round, entries: Entries }),
+  RcStart: Type.Object({ type: Type.Literal('RcStart'), key: Key, keyhash: Int(0xffffffff), rf: Int(255) }),
+  RkeyRelease: Type.Object({ type: Type.Literal('RkeyRelease'), round: Round, keys: Keys }),
+  RkeyReleased: Type.Object({ type: Type.Literal('RkeyReleased'), round: Round, rack: Int(255), serverId: Int(0xffff), entries: Entries, items: Items }),
+  WriteBack: Type.Object({ type: Type.Literal('WriteBack'), round: Round, items: Items, entries: Entries }),
+  Fence: Type.Object({ type: Type.Literal('Fence'), round: Round, hosts: Type.Array(Host, { maxItems: 4096 }) }),
+  Recover: Type.Object({
+    type: Type.Literal('Recover'), round: Round,
+    sources: Type.Array(Type.Object({ ref: Ref, keys: Type.Union([Keys, Type.Null()]) }), { maxItems: 1024 }),
+  }),
+  FetchState: Type.Object({ type: Type.Literal('FetchState'), round: Round, part: Int(1024), keys: Type.Union([Keys, Type.Null()]), replyTo: Ref }),
+  StateChunk: Type.Object({ type: Type.Literal('StateChunk'), round: Round, part: Int(1024), items: Items, entries: Entries }),
+  ChainConfig: Type.Object({ type: Type.Literal('ChainConfig'), round: Round, racks: Type.Array(Int(255), { maxItems: 255 }) }),
+  Ack: Type.Object({ type: Type.Literal('Ack'), round: Round, rack: Int(255), serverId: Int(0xffff), host: Host }),
+  HotKeys: Type.Object({
+    type: Type.Literal('HotKeys'), rack: Int(255), serverId: Int(0xffff),
+    keys: Type.Array(Type.Tuple([Key, Int(0xffffffff), Round, Round]), { maxItems: 1024 }),
+  }),
+  AddRkeys: Type.Object({ type: Type.Literal('AddRkeys'), keys: Keys }),
+  RemoveRkeys: Type.Object({ type: Type.Literal('RemoveRkeys'), keys: Keys }),
+  LoadInvoke: Type.Object({ type: Type.Literal('LoadInvoke'), op: KvOpSchema }),
+};
+
+/** Bytes of the headers (Ethernet, IP, UDP and Pegasus) of every packet. */
+export const HEADER_BYTES = 64;

@@ -1,0 +1,355 @@
+// The Pegasus storage server (reference: emulation/apps/memcachekv/server.cc; TLA+ HandleWrite,
+// HandleRead): a versioned key-value store that applies a write only if its version is at
+// least the stored one, a client table for at-most-once writes, RC_REQ/RC_ACK replication, the
+// load it piggybacks on every reply, and sampled request counts reported to the controller.
+//
+// Chain replication across racks: a server that applied a write (PUT, or PUT_FWD from the rack
+// before) forwards it as PUT_FWD to the same server index in the next rack of the chain; the
+// tail answers the client. A retry that finds the request in the client table is answered (at
+// the tail) or forwarded again with the version it first got (elsewhere), never executed twice.
+//
+// What the reference leaves out and this server does:
+//  - it checks the write's `replicated` flag against its own view of the rkeys (the TLA+
+//    spec's guard), so that writes routed under an older directory are dropped while the
+//    controller adds or removes rkeys (the client retries);
+//  - it rejects forwarded writes from failed servers (Fence);
+//  - it takes over failed indices by fetching their state first (Recover), serving nothing
+//    meanwhile; a restarted server (ctx.incarnation > 0) comes back empty, says Hello and serves
+//    nothing: its index was failed over to another server.
+import { assertNever, behavior, type ActorRef, type Behavior, type Ctx } from '../../actors/index.ts';
+import { ClientTable, sessionKey, type ClientEntry, StorageMeter, VersionedStore, type StorageCosts } from '../kv-hash/store.ts';
+import {
+  HEADER_BYTES, NO_CLIENT,
+  type Ack, type ChainConfig, type ControllerMsg, type EntryList, type FetchState, type Hello, type HotKeys, type ItemList, type Pegasus,
+  type RkeyPrepared, type RkeyReleased, type ServerMsg, type StateChunk,
+} from './messages.ts';
+
+export interface PegasusServerConfig {
+  readonly rack: number;
+  readonly serverId: number;
+  /** Servers per rack. */
+  readonly servers: number;
+  /** This server's port on its rack's switch: everything it sends to the data plane goes there. */
+  readonly uplink: ActorRef<Pegasus>;
+  readonly controller: ActorRef<ControllerMsg>;
+  /** The racks of the chain at start, head first. */
+  readonly chain: readonly number[];
+  readonly costs?: StorageCosts;
+  /** Sample one request in this many for hot-key reports (the reference: 1000). */
+  readonly sampleEvery?: number;
+  readonly reportMs?: number;
+  /** Keys per report, at most. */
+  readonly reportTop?: number;
+}
+
+export const DEFAULT_SAMPLE_EVERY = 1000;
+export const DEFAULT_REPORT_MS = 10;
+/** Load is the number of requests in the last LOAD_WINDOW_MS. */
+export const LOAD_WINDOW_MS = 0.1;
+
+export interface PegasusServerState {
+  readonly store: VersionedStore;
+  readonly table: ClientTable;
+  /** Keys this server treats as rkeys (the TLA+ spec's s.rkeys). */
+  readonly replicated: Set<string>;
+  /** Hosts whose forwarded writes are rejected. */
+  readonly fenced: Set<string>;
+  chain: readonly number[];
+  chainRound: number;
+  /** Fetching state for a failover: nothing is served meanwhile. */
+  recovering: { round: number; parts: number; received: Set<number>; items: ItemList[]; entries: EntryList[] } | undefined;
+  /** Restarted: serves nothing. */
+  retired: boolean;
+  loadBucketStart: number;
+  loadPrev: number;
+  loadCur: number;
+  sampleCounter: number;
+  readonly samples: Map<string, [number, number, number]>;
+  requests: number;
+  pushes: number;
+  dropped: Record<string, number>;
+}
+
+type C = Ctx<ServerMsg>;
+
+export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerState, ServerMsg> {
+  const meter = new StorageMeter(cfg.costs);
+  const me = cfg.serverId;
+  const sampleEvery = cfg.sampleEvery ?? DEFAULT_SAMPLE_EVERY;
+  const reportMs = cfg.reportMs ?? DEFAULT_REPORT_MS;
+  const reportTop = cfg.reportTop ?? 16;
+
+  const drop = (s: PegasusServerState, why: string): PegasusServerState => {
+    s.dropped[why] = (s.dropped[why] ?? 0) + 1;
+    return s;
+  };
+
+  const load = (s: PegasusServerState, now: number): number => {
+    if (now - s.loadBucketStart >= LOAD_WINDOW_MS) {
+      const buckets = Math.floor((now - s.loadBucketStart) / LOAD_WINDOW_MS);
+      s.loadPrev = buckets === 1 ? s.loadCur : 0;
+      s.loadCur = 0;
+      s.loadBucketStart += buckets * LOAD_WINDOW_MS;
+    }
+    s.loadCur++;
+    return s.loadPrev + s.loadCur;
+  };
+
+  const sample = (s: PegasusServerState, m: Pegasus, read: boolean): void => {
+    if (++s.sampleCounter < sampleEvery) return;
+    s.sampleCounter = 0;
+    let c = s.samples.get(m.key);
+    if (c === undefined) {
+      if (s.samples.size >= 100_000) return;
+      s.samples.set(m.key, (c = [m.keyhash, 0, 0]));
+    }
+    c[read ? 1 : 2]++;
+  };
+
+  const pos = (s: PegasusServerState): number => s.chain.indexOf(cfg.rack);
+  const isTail = (s: PegasusServerState): boolean => s.chain[s.chain.length - 1] === cfg.rack;
+
+  const reply = (s: PegasusServerState, m: Pegasus, op: 'REP_R' | 'REP_W', ver: number, value: string, valueBytes: number, clientId: number, ctx: C): void => {
+    meter.send(valueBytes);
+    ctx.send(cfg.uplink, {
+      ...m, op, clientId, serverId: me, load: load(s, ctx.now()), ver, bitmap: (1 << me) >>> 0, value, valueBytes,
+      sizeBytes: HEADER_BYTES + m.key.length + valueBytes,
+    });
+  };
+
+  /** Push (key, ver, value) to rf-1 other servers of the rack; their RC_ACKs grow the replica set. */
+  const push = (s: PegasusServerState, key: string, keyhash: number, rf: number, ctx: C): void => {
+    const it = s.store.get(key);
+    if (it === undefined) return;
+    const targets = Math.min(rf, cfg.servers) - 1;
+    for (let j = 1; j <= targets; j++) {
+      const to = (me + j) % cfg.servers;
+      meter.send(it.valueBytes);
+      s.pushes++;
+      ctx.send(cfg.uplink, {
+        type: 'Pegasus', op: 'RC_REQ', keyhash, clientId: NO_CLIENT, serverId: to, load: 0, ver: it.ver, bitmap: 0, replicated: 1, rf,
+        rack: cfg.rack, from: ctx.host, key, value: it.value, valueBytes: it.valueBytes, session: 0, reqId: 0,
+        sizeBytes: HEADER_BYTES + key.length + it.valueBytes,
+      });
+    }
+  };
+
+  /** After a write was applied (or found in the client table): answer, or forward down the chain. */
+  const forwardOrReply = (s: PegasusServerState, m: Pegasus, ver: number, value: string, valueBytes: number, ctx: C): void => {
+    if (isTail(s)) {
+      reply(s, m, 'REP_W', ver, '', 0, m.clientId, ctx);
+      if (m.replicated === 1 && m.rf > 1) push(s, m.key, m.keyhash, m.rf, ctx);
+      return;
+    }
+    const p = pos(s);
+    if (p < 0) return;
+    meter.send(valueBytes);
+    ctx.send(cfg.uplink, {
+      ...m, op: 'PUT_FWD', ver, value, valueBytes, rack: s.chain[p + 1]!, from: ctx.host, load: 0,
+      sizeBytes: HEADER_BYTES + m.key.length + valueBytes,
+    });
+    // The rack's own directory learns the version too (it serves reads if it becomes the tail).
+    if (m.replicated === 1) reply(s, m, 'REP_W', ver, '', 0, NO_CLIENT, ctx);
+  };
+
+  const onWrite = (s: PegasusServerState, m: Pegasus, ctx: C): PegasusServerState => {
+    if (m.op === 'PUT_FWD' && s.fenced.has(m.from)) return drop(s, 'fenced');
+    if ((m.replicated === 1) !== s.replicated.has(m.key)) return drop(s, 'replicated-mismatch');
+    if (m.op !== 'PUT_FWD') sample(s, m, false);
+    const sk = sessionKey(m.clientId, m.session);
+    const check = s.table.check(sk, m.reqId);
+    if (check === 'stale') return drop(s, 'stale');
+    if (check === 'duplicate') {
+      const e = s.table.get(sk)!;
+      forwardOrReply(s, m, e.ver, e.value, e.valueBytes, ctx);
+      return s;
+    }
+    meter.execute();
+    const value = m.op === 'DEL' ? '' : m.value;
+    const bytes = m.op === 'DEL' ? 0 : m.valueBytes;
+    s.store.apply(m.key, m.ver, value, bytes);
+    s.table.record(sk, { reqId: m.reqId, key: m.key, ver: m.ver, value, valueBytes: bytes });
+    forwardOrReply(s, m, m.ver, value, bytes, ctx);
+    return s;
+  };
+
+  const onData = (s: PegasusServerState, m: Pegasus, ctx: C): PegasusServerState => {
+    switch (m.op) {
+      case 'GET': {
+        if (s.retired || s.recovering) return drop(s, s.retired ? 'retired' : 'recovering');
+        meter.execute();
+        sample(s, m, true);
+        const it = s.store.get(m.key);
+        reply(s, m, 'REP_R', it?.ver ?? 0, it?.value ?? '', it?.valueBytes ?? 0, m.clientId, ctx);
+        return s;
+      }
+      case 'PUT':
+      case 'DEL':
+      case 'PUT_FWD':
+        if (s.retired || s.recovering) return drop(s, s.retired ? 'retired' : 'recovering');
+        return onWrite(s, m, ctx);
+      case 'RC_REQ': {
+        if (s.retired) return drop(s, 'retired');
+        meter.execute();
+        if (s.store.apply(m.key, m.ver, m.value, m.valueBytes)) {
+          meter.send();
+          ctx.send(cfg.uplink, {
+            ...m, op: 'RC_ACK', serverId: me, clientId: NO_CLIENT, load: load(s, ctx.now()), bitmap: (1 << me) >>> 0, value: '', valueBytes: 0,
+            sizeBytes: HEADER_BYTES + m.key.length,
+          });
+        }
+        return s;
+      }
+      case 'REP_R':
+      case 'REP_W':
+      case 'RC_ACK':
+        return drop(s, 'misrouted');
+      default:
+        return assertNever(m.op);
+    }
+  };
+
+  const ack = (round: number, ctx: C): Ack => ({ type: 'Ack', round, rack: cfg.rack, serverId: me, host: ctx.host });
+
+  const entriesOf = (s: PegasusServerState, keys: ReadonlySet<string> | null): [number, ClientEntry][] => {
+    const out: [number, ClientEntry][] = [];
+    for (const [sk, e] of s.table.entries) if (keys === null || keys.has(e.key)) out.push([sk, e]);
+    return out;
+  };
+
+  const itemsOf = (s: PegasusServerState, keys: readonly string[] | null): [string, number, string, number][] => {
+    const out: [string, number, string, number][] = [];
+    if (keys === null) for (const [k, it] of s.store.items) out.push([k, it.ver, it.value, it.valueBytes]);
+    else for (const k of keys) {
+      const it = s.store.get(k);
+      if (it) out.push([k, it.ver, it.value, it.valueBytes]);
+    }
+    return out;
+  };
+
+  const merge = (s: PegasusServerState, items: ItemList, entries: EntryList): void => {
+    for (const [k, ver, value, bytes] of items) s.store.apply(k, ver, value, bytes);
+    for (const [sk, e] of entries) s.table.merge(sk, e);
+  };
+
+  return behavior<PegasusServerState, ServerMsg>({
+    init: (ctx) => {
+      const retired = ctx.incarnation > 0;
+      if (retired) {
+        const hello: Hello = { type: 'Hello', rack: cfg.rack, serverId: me, incarnation: ctx.incarnation };
+        ctx.send(cfg.controller, hello);
+      }
+      ctx.startTimer('report', reportMs, { type: 'ReportTimeout' }, { repeat: true });
+      return {
+        store: new VersionedStore(), table: new ClientTable(), replicated: new Set(), fenced: new Set(), chain: [...cfg.chain], chainRound: -1,
+        recovering: undefined, retired, loadBucketStart: 0, loadPrev: 0, loadCur: 0, sampleCounter: 0, samples: new Map(),
+        requests: 0, pushes: 0, dropped: {},
+      };
+    },
+    receive: (s, msg, ctx) => {
+      meter.recv(msg.type === 'Pegasus' ? msg.valueBytes : 0);
+      switch (msg.type) {
+        case 'Pegasus':
+          s.requests++;
+          return onData(s, msg, ctx);
+        case 'Ping':
+          ctx.send(cfg.controller, { type: 'Pong', seq: msg.seq, rack: cfg.rack, serverId: me, incarnation: ctx.incarnation });
+          if (s.retired) ctx.send(cfg.controller, { type: 'Hello', rack: cfg.rack, serverId: me, incarnation: ctx.incarnation });
+          return s;
+        case 'RkeyPrepare': {
+          if (s.retired) return s;
+          for (const k of msg.keys) s.replicated.add(k);
+          const keys = new Set(msg.keys);
+          const reply: RkeyPrepared = {
+            type: 'RkeyPrepared', round: msg.round, rack: cfg.rack, serverId: me, entries: entriesOf(s, keys),
+            versions: msg.keys.map((k) => [k, s.store.version(k)] as const),
+          };
+          ctx.send(cfg.controller, reply);
+          return s;
+        }
+        case 'RkeyEntries':
+          if (s.retired) return s;
+          for (const [sk, e] of msg.entries) s.table.merge(sk, e);
+          ctx.send(cfg.controller, ack(msg.round, ctx));
+          return s;
+        case 'RcStart':
+          if (s.retired || s.recovering) return s;
+          push(s, msg.key, msg.keyhash, msg.rf, ctx);
+          return s;
+        case 'RkeyRelease': {
+          if (s.retired) return s;
+          for (const k of msg.keys) s.replicated.delete(k);
+          const reply: RkeyReleased = {
+            type: 'RkeyReleased', round: msg.round, rack: cfg.rack, serverId: me, entries: entriesOf(s, new Set(msg.keys)), items: itemsOf(s, msg.keys),
+          };
+          ctx.send(cfg.controller, reply);
+          return s;
+        }
+        case 'WriteBack':
+          if (s.retired) return s;
+          merge(s, msg.items, msg.entries);
+          ctx.send(cfg.controller, ack(msg.round, ctx));
+          return s;
+        case 'Fence':
+          if (s.retired) return s;
+          for (const h of msg.hosts) s.fenced.add(h);
+          ctx.send(cfg.controller, ack(msg.round, ctx));
+          return s;
+        case 'Recover': {
+          if (s.retired) return s;
+          if (s.recovering?.round === msg.round) return s;
+          s.recovering = { round: msg.round, parts: msg.sources.length, received: new Set(), items: [], entries: [] };
+          msg.sources.forEach((src, part) => {
+            const req: FetchState = { type: 'FetchState', round: msg.round, part, keys: src.keys, replyTo: ctx.self as ActorRef<StateChunk> };
+            ctx.send(src.ref, req);
+          });
+          if (msg.sources.length === 0) {
+            s.recovering = undefined;
+            ctx.send(cfg.controller, ack(msg.round, ctx));
+          }
+          return s;
+        }
+        case 'FetchState': {
+          if (s.retired) return s;
+          const items = itemsOf(s, msg.keys);
+          const keys = msg.keys === null ? null : new Set(msg.keys);
+          for (const it of items) meter.send(it[3]);
+          ctx.send(msg.replyTo, { type: 'StateChunk', round: msg.round, part: msg.part, items, entries: entriesOf(s, keys) });
+          return s;
+        }
+        case 'StateChunk': {
+          const r = s.recovering;
+          if (r === undefined || r.round !== msg.round || r.received.has(msg.part)) return s;
+          r.received.add(msg.part);
+          r.items.push(msg.items);
+          r.entries.push(msg.entries);
+          if (r.received.size < r.parts) return s;
+          for (let i = 0; i < r.items.length; i++) merge(s, r.items[i]!, r.entries[i]!);
+          s.recovering = undefined;
+          ctx.send(cfg.controller, ack(msg.round, ctx));
+          return s;
+        }
+        case 'ChainConfig':
+          if (msg.round > s.chainRound) {
+            s.chain = [...msg.racks];
+            s.chainRound = msg.round;
+          }
+          ctx.send(cfg.controller, ack(msg.round, ctx));
+          return s;
+        case 'ReportTimeout': {
+          if (s.samples.size === 0 || s.retired) return s;
+          const top = [...s.samples].sort((a, b) => b[1][1] + b[1][2] - (a[1][1] + a[1][2])).slice(0, reportTop);
+          const report: HotKeys = { type: 'HotKeys', rack: cfg.rack, serverId: me, keys: top.map(([k, [h, r, w]]) => [k, h, r, w] as const) };
+          s.samples.clear();
+          ctx.send(cfg.controller, report);
+          return s;
+        }
+        default:
+          return assertNever(msg);
+      }
+    },
+    serviceTimeMs: () => meter.take(),
+  });
+}
+
+export type { ChainConfig };
