@@ -51,6 +51,12 @@ export interface Ctx<M extends Msg> {
   startTimer(name: string, delayMs: number, msg: M, opts?: TimerOptions): void;
   cancelTimer(name: string): void;
   isTimerActive(name: string): boolean;
+  /**
+   * Sim mode's cost model: charge `ms` of virtual CPU time to the message being handled, on top
+   * of `serviceTimeMs` (for costs that depend on what the handler did, such as messages sent).
+   * Ignored in real time, where the CPU charges itself.
+   */
+  charge(ms: number): void;
   /** Milliseconds since the run started: virtual in sim mode, real otherwise. */
   now(): number;
   /** Uniform in [0, 1), from this actor's seeded stream. */

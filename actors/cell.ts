@@ -40,6 +40,7 @@ export class Cell implements Receiver {
   private readonly supervision: Required<Supervision>;
   private restartTimesMs: number[] = [];
   private initFailuresInARow = 0;
+  private chargedMs = 0;
   private rng: Random | undefined;
   private logger: Logger | undefined;
   readonly mailbox: Mailbox;
@@ -95,8 +96,11 @@ export class Cell implements Receiver {
     }
   }
 
+  /** Virtual CPU time of the message just handled: its service time plus what it charged. */
   serviceTimeMs(msg: Msg): number {
-    return this.behavior.serviceTimeMs ? this.behavior.serviceTimeMs(msg) : 0;
+    const charged = this.chargedMs;
+    this.chargedMs = 0;
+    return (this.behavior.serviceTimeMs ? this.behavior.serviceTimeMs(msg) : 0) + charged;
   }
 
   get log(): Logger {
@@ -228,6 +232,10 @@ export class Cell implements Receiver {
       },
       isTimerActive(name) {
         return cell.timers.has(name);
+      },
+      charge(ms) {
+        if (!(ms >= 0)) throw new RangeError(`charge: ${ms} ms is not a duration`);
+        cell.chargedMs += ms;
       },
       now: () => system.engine.now(),
       random: () => cell.random.next(),

@@ -84,8 +84,9 @@ export abstract class Runtime {
   }
 
   restart(host: string): void {
-    this.system.restartHost(host);
+    // The network must carry the host again before its actors' init runs: init may send.
     this.onHostChange(host, true);
+    this.system.restartHost(host);
   }
 
   protected abstract onHostChange(host: string, up: boolean): void;

@@ -737,3 +737,47 @@ describe('sim network faults', () => {
     assert.deepEqual(ns(log), Array.from({ length: 50 }, (_, i) => i + 1));
   });
 });
+
+describe('sim cost model: ctx.charge', () => {
+  it('adds charged time to the service time of the message being handled', async () => {
+    const { Topology: T, behavior: b, runSim: run } = await import('../../actors/index.ts');
+    const t = new T('charge');
+    t.host('a');
+    const times: number[] = [];
+    const ref = t.actor('a', 'worker', b<null, { type: 'Work'; extraMs: number }>({
+      init: () => null,
+      serviceTimeMs: () => 1,
+      receive: (s, msg, ctx) => {
+        times.push(ctx.now());
+        ctx.charge(msg.extraMs);
+        return s;
+      },
+    }));
+    const sim = run(t, { seed: 1, logLevel: 'silent' });
+    sim.send(ref, { type: 'Work', extraMs: 2 });
+    sim.send(ref, { type: 'Work', extraMs: 0 });
+    sim.send(ref, { type: 'Work', extraMs: 0 });
+    sim.runUntilIdle();
+    // 1 ms of service plus 2 ms charged for the first, 1 ms for the second.
+    assert.deepEqual(times, [0, 3, 4]);
+  });
+
+  it('restarts a host with the network up before its actors start, so init can send', async () => {
+    const { Topology: T, behavior: b, runSim: run } = await import('../../actors/index.ts');
+    const t = new T('restart-send');
+    t.host('a');
+    t.host('b');
+    let got = 0;
+    const sink = t.actor('b', 'sink', b<null, { type: 'Hello' }>({ init: () => null, receive: (s) => { got++; return s; } }));
+    t.actor('a', 'greeter', b<null, { type: 'Never' }>({
+      init: (ctx) => { ctx.send(sink, { type: 'Hello' }); return null; },
+      receive: (s) => s,
+    }));
+    const sim = run(t, { seed: 1, logLevel: 'silent' });
+    sim.runUntilIdle();
+    sim.crash('a');
+    sim.restart('a');
+    sim.runUntilIdle();
+    assert.equal(got, 2);
+  });
+});
