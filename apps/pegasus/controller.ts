@@ -232,6 +232,21 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         for (const [r, i] of liveServers(c2)) toServer(c2, ctx, r, i, { type: 'RkeyEntries', round: c2.current!.round, entries });
       },
       (c2, ctx) => {
+        // verCompleted starts at the home's version: every completed write of a key that is not
+        // yet an rkey went to its home. A home that did not answer (it failed meanwhile) leaves
+        // that version unknown: try again after its failover.
+        const op = c2.current!;
+        const missing = keys.some((k) => c2.chain.some((r) => {
+          const home = c2.serving[r]![cfg.ring.home(k.keyhash)]!;
+          return c2.rackLive[r] && !op.prepared.some((x) => x.rack === r && x.serverId === home);
+        }));
+        if (missing) {
+          note(c2, ctx, `add of ${names.join(',')} postponed: a home failed`);
+          op.aborted = true;
+          for (const k of keys) c2.freeIndices.push(k.index);
+          enqueue(c2, ctx, lazyAdd(c2, keys.map(({ key, keyhash, rf }) => ({ key, keyhash, rf }))));
+          return;
+        }
         for (let r = 0; r < cfg.racks; r++) {
           if (!c2.rackLive[r]) continue;
           for (const k of keys) {
@@ -287,9 +302,11 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
           if (!c2.rackLive[r]) continue;
           const byHome = new Map<number, [string, number, string, number][]>();
           for (const k of keys) {
+            // The newest item anywhere: a rack may have lost the newest version with a failed
+            // server, but the chain has it in another rack (a write in progress may show early,
+            // which is allowed: it is linearized then).
             let best: readonly [string, number, string, number] | undefined;
             for (const p of rel) {
-              if (p.rack !== r) continue;
               for (const it of p.items) if (it[0] === k.key && (best === undefined || it[1] > best[1])) best = it;
             }
             const home = c2.serving[r]![cfg.ring.home(k.keyhash)]!;
@@ -536,8 +553,9 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
               note(c, ctx, `rack ${r}: switch restarted (epoch 0): flush the rkeys, then init`);
               c.stats.flushes++;
               c.initPending.add(r);
-              enqueue(c, ctx, initOp(c, r), true);
-              enqueue(c, ctx, flushOp(c), true);
+              // The flush first, then the init (which re-enables the rack).
+              c.queue.unshift(flushOp(c), initOp(c, r));
+              if (c.current === undefined) advance(c, ctx);
             }
             return c;
           }

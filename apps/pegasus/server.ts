@@ -160,7 +160,11 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
     const check = s.table.check(sk, m.reqId);
     if (check === 'stale') return drop(s, 'stale');
     if (check === 'duplicate') {
+      // The entry may have come from another server (merged when the key became an rkey): apply
+      // what it wrote before answering for it, so that "replied with version v" keeps meaning
+      // "holds v or newer" (the directory relies on it).
       const e = s.table.get(sk)!;
+      s.store.apply(e.key, e.ver, e.value, e.valueBytes);
       forwardOrReply(s, m, e.ver, e.value, e.valueBytes, ctx);
       return s;
     }
