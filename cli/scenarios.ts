@@ -4,6 +4,8 @@ import { runSim } from '../actors/index.ts';
 import type { PingerState } from '../apps/pingpong/pingpong.ts';
 import { pingPongTopology } from '../apps/pingpong/topology.ts';
 import type { FaultSpec } from './options.ts';
+import { kvScenarios } from './kv-scenarios.ts';
+import { replicationScenarios } from './replication-scenarios.ts';
 
 export interface SimReport {
   scenario: string;
@@ -24,6 +26,8 @@ export interface ScenarioRun {
   readonly seed: number;
   readonly ops: number | undefined;
   readonly faults: FaultSpec;
+  /** false: without the seed's random fault plan, only `faults` (sim --no-plan). Default true. */
+  readonly plan?: boolean;
 }
 
 export interface Scenario {
@@ -65,6 +69,8 @@ export const scenarios: Record<string, Scenario> = {
       };
     },
   },
+  ...replicationScenarios,
+  ...kvScenarios,
 };
 
 export function round(x: number, digits = 3): number {

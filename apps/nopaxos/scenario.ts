@@ -90,6 +90,8 @@ export interface ScenarioOptions {
   /** Operations in all (over 3 clients). Default 120. */
   readonly ops?: number;
   readonly clients?: number;
+  /** Clients pause this long between operations (to spread the workload over the faults). Default 0. */
+  readonly thinkMs?: number;
   /** A fault plan, or none (a clean run with 5 replicas). Default: randomFaultPlan(seed). */
   readonly plan?: FaultPlan | 'none';
   /** Give up on liveness after this much virtual time past the heal. */
@@ -121,7 +123,7 @@ export function runNopaxosScenario(opts: ScenarioOptions): ScenarioReport {
   const ops = opts.ops ?? 120;
   const perClient = Math.ceil(ops / nClients);
   const history = new KvHistory();
-  const topo = nopaxosTopology({ replicas: n, clients: nClients, opsPerClient: perClient, history });
+  const topo = nopaxosTopology({ replicas: n, clients: nClients, opsPerClient: perClient, history, ...(opts.thinkMs ? { thinkMs: opts.thinkMs } : {}) });
   const rt: SimRuntime = runSim(topo.topology, { seed: opts.seed, logLevel: 'silent', network: plan.link });
   const replicas = (): (NopaxosReplica | undefined)[] => topo.replicas.map((r) => rt.stateOf<NopaxosReplica>(r));
   const inv = new NopaxosInvariants(replicas);
