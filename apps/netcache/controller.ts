@@ -1,0 +1,235 @@
+// The NetCache controller: it inserts the keys the data plane reports as hot (and any given to
+// preload, as the paper's experiments start from a filled cache), evicting the least-hit of a
+// few sampled entries when the cache is full, and clears the sketch, the Bloom filter and the
+// hit counters every epoch. An insertion is coherent by versions:
+//   1. ask the key's server for the version it holds (u),
+//   2. set the slot's pendingVer to u and valid to 0 (older replies in flight are refused),
+//   3. insert the table entry (reads now look at the slot; it is invalid, so they miss),
+//   4. ask the server to send the value (CACHE_FILL), accepted if still at least pendingVer.
+import { behavior, type ActorRef, type Behavior, type Ctx } from '../../actors/index.ts';
+import type { ControlReply, ControlRequest, PacketIn } from '../../switch-model/index.ts';
+import { keyHash, type Ring } from '../kv-hash/ring.ts';
+import type { ControllerMsg, NetCache, ServerMsg } from './messages.ts';
+import { CELLS } from './switch-program.ts';
+
+export interface NetCacheControllerConfig {
+  readonly control: ActorRef<ControlRequest>;
+  readonly servers: readonly ActorRef<ServerMsg>[];
+  readonly ring: Ring;
+  readonly cacheSize: number;
+  readonly preload?: readonly string[];
+  readonly epochMs?: number;
+  readonly retryMs?: number;
+  /** Inserts in flight at most. */
+  readonly parallel?: number;
+  readonly evictSample?: number;
+}
+
+interface Insert {
+  readonly key: string;
+  readonly keyhash: number;
+  step: 'evict' | 'unlink' | 'version' | 'registers' | 'table' | 'fill';
+  slot: number;
+  /** unlink: the key whose entry the slot held. */
+  victim: string;
+  ver: number;
+  sentAtMs: number;
+  readonly waiting: Set<number>;
+  /** evict: control id -> [slot, hits] */
+  readonly sampled: Map<number, [number, number]>;
+}
+
+export interface NetCacheControllerState {
+  readonly bySlot: (string | undefined)[];
+  readonly slotOf: Map<string, number>;
+  readonly free: number[];
+  readonly inserts: Map<string, Insert>;
+  /** id -> the insert waiting for that control reply */
+  readonly byId: Map<number, Insert>;
+  readonly queue: string[];
+  nextId: number;
+  inserted: number;
+  evicted: number;
+  reports: number;
+}
+
+type C = Ctx<ControllerMsg>;
+
+export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetCacheControllerState, ControllerMsg> {
+  const parallel = cfg.parallel ?? 64;
+  const retryMs = cfg.retryMs ?? 2;
+  const sample = cfg.evictSample ?? 8;
+  const replyTo = (ctx: C): ActorRef<ControlReply> => ctx.self as ActorRef<ControlReply>;
+
+  const control = (s: NetCacheControllerState, ins: Insert, ctx: C, make: (id: number) => ControlRequest): number => {
+    const id = ++s.nextId;
+    s.byId.set(id, ins);
+    ins.waiting.add(id);
+    ctx.send(cfg.control, make(id));
+    return id;
+  };
+
+  const home = (ins: Insert): ActorRef<ServerMsg> => cfg.servers[cfg.ring.home(ins.keyhash)]!;
+
+  const finish = (s: NetCacheControllerState, ins: Insert, ctx: C): void => {
+    s.inserts.delete(ins.key);
+    pump(s, ctx);
+  };
+
+  const run = (s: NetCacheControllerState, ins: Insert, ctx: C): void => {
+    ins.sentAtMs = ctx.now();
+    for (const id of ins.waiting) s.byId.delete(id);
+    ins.waiting.clear();
+    switch (ins.step) {
+      case 'evict': {
+        ins.sampled.clear();
+        const seen = new Set<number>();
+        for (let i = 0; i < sample * 4 && seen.size < sample; i++) {
+          const slot = Math.floor(ctx.random() * cfg.cacheSize);
+          const k = s.bySlot[slot];
+          if (k === undefined || s.inserts.has(k) || seen.has(slot)) continue;
+          seen.add(slot);
+          const id = control(s, ins, ctx, (rid) => ({ type: 'RegisterRead', id: rid, register: 'hits', index: slot, replyTo: replyTo(ctx) }));
+          ins.sampled.set(id, [slot, Infinity]);
+        }
+        if (seen.size === 0) finish(s, ins, ctx);
+        return;
+      }
+      case 'unlink':
+        control(s, ins, ctx, (id) => ({ type: 'TableDelete', id, table: 'cache', match: [keyHash(ins.victim)], replyTo: replyTo(ctx) }));
+        return;
+      case 'version':
+        ctx.send(home(ins), { type: 'FillPrepare', key: ins.key });
+        return;
+      case 'registers':
+        control(s, ins, ctx, (id) => ({ type: 'RegisterWrite', id, register: 'pendingVer', index: ins.slot, value: ins.ver, replyTo: replyTo(ctx) }));
+        control(s, ins, ctx, (id) => ({ type: 'RegisterWrite', id, register: 'valid', index: ins.slot, value: 0, replyTo: replyTo(ctx) }));
+        return;
+      case 'table':
+        control(s, ins, ctx, (id) => ({ type: 'TableInsert', id, table: 'cache', match: [ins.keyhash], action: 'cached', params: { slot: ins.slot }, replyTo: replyTo(ctx) }));
+        return;
+      case 'fill':
+        ctx.send(home(ins), { type: 'FillRequest', key: ins.key });
+        s.inserted++;
+        finish(s, ins, ctx);
+        return;
+    }
+  };
+
+  const start = (s: NetCacheControllerState, key: string, ctx: C): void => {
+    const ins: Insert = {
+      key, keyhash: keyHash(key), step: 'version', slot: -1, victim: '', ver: 0, sentAtMs: 0, waiting: new Set(), sampled: new Map(),
+    };
+    s.inserts.set(key, ins);
+    const slot = s.free.pop();
+    if (slot === undefined) ins.step = 'evict';
+    else take(s, ins, slot);
+    run(s, ins, ctx);
+  };
+
+  const take = (s: NetCacheControllerState, ins: Insert, slot: number): void => {
+    ins.slot = slot;
+    s.bySlot[slot] = ins.key;
+    s.slotOf.set(ins.key, slot);
+  };
+
+  const pump = (s: NetCacheControllerState, ctx: C): void => {
+    while (s.inserts.size < parallel && s.queue.length > 0) {
+      const key = s.queue.shift()!;
+      if (!s.slotOf.has(key) && !s.inserts.has(key)) start(s, key, ctx);
+    }
+  };
+
+  const want = (s: NetCacheControllerState, key: string, ctx: C): void => {
+    if (s.slotOf.has(key) || s.inserts.has(key) || s.queue.length >= 100_000) return;
+    s.queue.push(key);
+    pump(s, ctx);
+  };
+
+  const onReply = (s: NetCacheControllerState, msg: ControlReply, ctx: C): void => {
+    const id = msg.id ?? 0;
+    const ins = s.byId.get(id);
+    if (!ins) return;
+    s.byId.delete(id);
+    if (!ins.waiting.delete(id)) return;
+    if (ins.step === 'evict') {
+      const e = ins.sampled.get(id);
+      if (e && msg.ok && typeof msg.value === 'number') e[1] = msg.value;
+    }
+    if (ins.waiting.size > 0) return;
+    switch (ins.step) {
+      case 'evict': {
+        let victim = -1;
+        let least = Infinity;
+        for (const [slot, hits] of ins.sampled.values()) {
+          const k = s.bySlot[slot];
+          if (k !== undefined && !s.inserts.has(k) && hits < least) {
+            least = hits;
+            victim = slot;
+          }
+        }
+        if (victim < 0) return finish(s, ins, ctx);
+        ins.victim = s.bySlot[victim]!;
+        s.slotOf.delete(ins.victim);
+        take(s, ins, victim);
+        s.evicted++;
+        ins.step = 'unlink';
+        break;
+      }
+      case 'unlink': ins.step = 'version'; break;
+      case 'registers': ins.step = 'table'; break;
+      case 'table': ins.step = 'fill'; break;
+      default: return;
+    }
+    run(s, ins, ctx);
+  };
+
+  return behavior<NetCacheControllerState, ControllerMsg>({
+    init: (ctx) => {
+      const s: NetCacheControllerState = {
+        bySlot: new Array(cfg.cacheSize).fill(undefined), slotOf: new Map(), free: Array.from({ length: cfg.cacheSize }, (_, i) => cfg.cacheSize - 1 - i),
+        inserts: new Map(), byId: new Map(), queue: [], nextId: 0, inserted: 0, evicted: 0, reports: 0,
+      };
+      ctx.send(cfg.control, { type: 'PacketInSubscribe', subscriber: ctx.self as ActorRef<PacketIn> });
+      ctx.startTimer('epoch', cfg.epochMs ?? 10, { type: 'EpochTimeout' }, { repeat: true });
+      ctx.startTimer('retry', retryMs, { type: 'RetryTimeout' }, { repeat: true });
+      for (const k of cfg.preload ?? []) want(s, k, ctx);
+      return s;
+    },
+    receive: (s, msg, ctx) => {
+      switch (msg.type) {
+        case 'PacketIn': {
+          const m = msg.msg as NetCache;
+          if (m.type === 'NetCache' && typeof m.key === 'string') {
+            s.reports++;
+            want(s, m.key, ctx);
+          }
+          return s;
+        }
+        case 'FillVersion': {
+          const ins = s.inserts.get(msg.key);
+          if (!ins || ins.step !== 'version') return s;
+          ins.ver = msg.ver;
+          ins.step = 'registers';
+          run(s, ins, ctx);
+          return s;
+        }
+        case 'ControlReply':
+          onReply(s, msg, ctx);
+          return s;
+        case 'RetryTimeout': {
+          const now = ctx.now();
+          for (const ins of [...s.inserts.values()]) if (now - ins.sentAtMs >= retryMs) run(s, ins, ctx);
+          return s;
+        }
+        case 'EpochTimeout':
+          for (const r of ['sketch0', 'sketch1', 'sketch2', 'sketch3', 'bloom0', 'bloom1', 'bloom2', 'hits']) {
+            ctx.send(cfg.control, { type: 'RegisterReset', register: r, replyTo: replyTo(ctx) });
+          }
+          return s;
+      }
+    },
+  });
+}
+
+export { CELLS };

@@ -1,0 +1,60 @@
+// Messages of the NetCache baseline (SOSP 2017): one packet format the switch parses (op,
+// keyhash, ids, version) with the key-value payload; the switch answers cached reads itself.
+// The controller fills the cache through the server that owns a key.
+import { Type, type TSchema } from '@sinclair/typebox';
+import type { ControlReply, PacketIn } from '../../switch-model/index.ts';
+import { KvOpSchema } from '../kv/kv.ts';
+import type { LoadMsg } from '../workload/client.ts';
+
+/** GET/PUT from clients; REP_R/REP_W from servers (or REP_R from the switch's cache); CACHE_FILL from a server to the switch. */
+export type NetCacheOp = 'GET' | 'PUT' | 'REP_R' | 'REP_W' | 'CACHE_FILL';
+
+export const OP_CODE: Readonly<Record<NetCacheOp, number>> = { GET: 0, PUT: 1, REP_R: 2, REP_W: 3, CACHE_FILL: 4 };
+
+export interface NetCache {
+  readonly type: 'NetCache';
+  readonly op: NetCacheOp;
+  readonly keyhash: number;
+  readonly clientId: number;
+  readonly serverId: number;
+  /** Writes: stamped by the switch. Replies and fills: the version the server holds. */
+  readonly ver: number;
+  /** 1 when the switch's cache answered. */
+  readonly cached: number;
+  readonly key: string;
+  readonly value: string;
+  readonly valueBytes: number;
+  readonly session: number;
+  readonly reqId: number;
+  readonly sizeBytes: number;
+}
+
+/** Controller -> server: what version of `key` do you hold? */
+export interface FillPrepare { readonly type: 'FillPrepare'; readonly key: string }
+export interface FillVersion { readonly type: 'FillVersion'; readonly key: string; readonly ver: number }
+/** Controller -> server: send `key`'s value to the switch (CACHE_FILL). */
+export interface FillRequest { readonly type: 'FillRequest'; readonly key: string }
+export interface RetryTimeout { readonly type: 'RetryTimeout' }
+export interface EpochTimeout { readonly type: 'EpochTimeout' }
+
+export type ServerMsg = NetCache | FillPrepare | FillRequest;
+export type ClientMsg = NetCache | LoadMsg;
+export type ControllerMsg = PacketIn | ControlReply | FillVersion | RetryTimeout | EpochTimeout;
+
+export const HEADER_BYTES = 64;
+
+const Int = (max: number) => Type.Integer({ minimum: 0, maximum: max });
+const Key = Type.String({ maxLength: 256 });
+
+export const netcacheSchemas: Record<string, TSchema> = {
+  NetCache: Type.Object({
+    type: Type.Literal('NetCache'), op: Type.Union((Object.keys(OP_CODE) as NetCacheOp[]).map((o) => Type.Literal(o))),
+    keyhash: Int(0xffffffff), clientId: Int(0xffff), serverId: Int(0xffff), ver: Int(0xffffffff), cached: Int(1), key: Key,
+    value: Type.String({ maxLength: 64 * 1024 }), valueBytes: Int(1 << 20), session: Int(0xffff), reqId: Int(Number.MAX_SAFE_INTEGER),
+    sizeBytes: Int(1 << 21),
+  }),
+  FillPrepare: Type.Object({ type: Type.Literal('FillPrepare'), key: Key }),
+  FillVersion: Type.Object({ type: Type.Literal('FillVersion'), key: Key, ver: Int(0xffffffff) }),
+  FillRequest: Type.Object({ type: Type.Literal('FillRequest'), key: Key }),
+  LoadInvoke: Type.Object({ type: Type.Literal('LoadInvoke'), op: KvOpSchema }),
+};

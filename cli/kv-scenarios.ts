@@ -1,0 +1,183 @@
+// The skewed key-value scenarios of `switchboard sim` and `sweep`: pegasus, netcache and
+// kv-hash. Each seed draws its fault plan from the seed itself (network faults from
+// randomFaults(seed), and for Pegasus a server crash and restart, a switch restart and rkey
+// churn under writes from the same seed inside run), so `switchboard sim pegasus --seed N
+// --faults ...` replays a sweep's seed exactly. Every history is checked for linearizability.
+import { runSim, seededRandom, type SimRuntime } from '../actors/index.ts';
+import { KvHistory } from '../apps/history/history.ts';
+import { checkHistory } from '../apps/linearizability/checker.ts';
+import { kvModel } from '../apps/linearizability/models.ts';
+import { kvHashTopology } from '../apps/kv-hash/topology.ts';
+import type { Controller } from '../apps/pegasus/controller.ts';
+import { PegasusInvariants } from '../apps/pegasus/invariants.ts';
+import { pegasusTopology } from '../apps/pegasus/topology.ts';
+import type { NetCacheControllerState } from '../apps/netcache/controller.ts';
+import { netcacheTopology } from '../apps/netcache/topology.ts';
+import type { LoadState } from '../apps/workload/client.ts';
+import { LoadStats } from '../apps/workload/stats.ts';
+import type { WorkloadSpec } from '../apps/workload/workload.ts';
+import type { FaultSpec } from './options.ts';
+// Types only: scenarios.ts imports this module, so nothing from it may be needed at load time.
+import type { Scenario, SimReport } from './scenarios.ts';
+
+function round(x: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+const WORKLOAD: WorkloadSpec = { keys: 6, zipf: 0.9, readRatio: 0.5, valueSize: { kind: 'fixed', bytes: 32 } };
+const CLIENTS = 3;
+const SESSIONS = 2;
+/** Virtual time a run may take before it counts as stuck. */
+const MAX_MS = 3000;
+/** Search steps the checker may take per history (deterministic, unlike a time limit). */
+const CHECK_STEPS = 2_000_000;
+
+/** The network part of a seed's fault plan: drops, duplicates and reordering by jitter. */
+export function kvNetworkFaults(seed: number): FaultSpec {
+  const r = seededRandom(seed, '$kv-fault-plan');
+  const pick = <T>(xs: readonly T[]): T => xs[r.int(xs.length)]!;
+  return { dropRate: pick([0, 0, 0.01, 0.03, 0.05]), duplicateRate: pick([0, 0, 0.01, 0.03]), jitterMs: pick([0, 0.002, 0.01, 0.03]) };
+}
+
+export interface PegasusPlanEvent {
+  readonly atMs: number;
+  readonly what: string;
+  readonly run: (sim: SimRuntime) => void;
+}
+
+/** The non-network part of a Pegasus seed's plan. */
+export function pegasusPlan(seed: number, t: ReturnType<typeof pegasusTopology>): PegasusPlanEvent[] {
+  const r = seededRandom(seed, '$pegasus-plan');
+  const ev: PegasusPlanEvent[] = [];
+  const at = (lo: number, hi: number): number => lo + r.next() * (hi - lo);
+  const keys = Array.from({ length: WORKLOAD.keys }, (_, i) => `k${i}`);
+  const subset = (): string[] => keys.filter(() => r.next() < 0.5);
+  // rkey churn under writes
+  const churn = 2 + r.int(5);
+  for (let k = 0; k < churn; k++) {
+    const when = at(0.2, 4);
+    const ks = subset();
+    if (ks.length === 0) continue;
+    if (r.next() < 0.6) ev.push({ atMs: when, what: `add rkeys ${ks.join(',')}`, run: (sim) => t.addRkeys(sim, ks) });
+    else ev.push({ atMs: when, what: `remove rkeys ${ks.join(',')}`, run: (sim) => t.removeRkeys(sim, ks) });
+  }
+  // a server crash and restart (the chain keeps its data in the other rack)
+  if (r.next() < 0.5) {
+    const host = t.serverHosts[r.int(t.racks)]![r.int(t.serverHosts[0]!.length)]!;
+    const when = at(0.3, 3);
+    const back = when + at(0.3, 3);
+    ev.push({ atMs: when, what: `crash ${host}`, run: (sim) => sim.crash(host) });
+    ev.push({ atMs: back, what: `restart ${host}`, run: (sim) => sim.restart(host) });
+  }
+  // a switch restart (an empty directory)
+  if (r.next() < 0.4) {
+    const host = t.switchHosts[r.int(t.racks)]!;
+    const when = at(0.3, 4);
+    const back = when + at(0.2, 2);
+    ev.push({ atMs: when, what: `crash ${host}`, run: (sim) => sim.crash(host) });
+    ev.push({ atMs: back, what: `restart ${host}`, run: (sim) => sim.restart(host) });
+  }
+  return ev.sort((a, b) => a.atMs - b.atMs);
+}
+
+function checkLinearizable(history: KvHistory, violations: string[]): boolean | null {
+  const res = checkHistory(kvModel(), history.history() as never, { maxSteps: CHECK_STEPS });
+  if (res.verdict === 'not-linearizable') {
+    violations.push(`not linearizable: ${res.violation?.text ?? ''}`.slice(0, 2000));
+    return false;
+  }
+  return res.verdict === 'linearizable' ? true : null;
+}
+
+function finish(name: string, seed: number, total: number, sim: SimRuntime, done: () => number, history: KvHistory, violations: string[], t0: number, details: Record<string, unknown>): SimReport {
+  const completed = done();
+  if (completed < total) violations.push(`${total - completed} of ${total} operations never completed within ${MAX_MS} ms`);
+  const linearizable = checkLinearizable(history, violations);
+  return {
+    scenario: name, seed, ops: total, completed, linearizable, violations, traceHash: sim.traceHash()!, virtualMs: round(sim.now()),
+    wallMs: round(performance.now() - t0), details,
+  };
+}
+
+export const kvScenarios: Record<string, Scenario> = {
+  pegasus: {
+    description: 'Pegasus on a 2-rack chain (4 servers each), 3 clients, a skewed read/write workload, with drops, reordering, a server crash and restart, a switch restart and rkey churn drawn from the seed',
+    defaultOps: 120,
+    randomFaults: kvNetworkFaults,
+    run(opts) {
+      const { seed, ops, faults } = opts;
+      const withPlan = (opts as { plan?: boolean }).plan !== false;
+      const total = ops ?? 120;
+      const history = new KvHistory();
+      const invariants = new PegasusInvariants();
+      const stats = new LoadStats();
+      const t = pegasusTopology({
+        racks: 2, servers: 4, clients: CLIENTS, sessions: SESSIONS, opsPerClient: Math.ceil(total / CLIENTS), workload: WORKLOAD,
+        history, invariants, stats, timeoutMs: 1, startDelayMs: 0.1,
+        link: { latencyMs: 0.005, bandwidthMbps: 10_000, ...faults },
+        controller: { autoRkeys: false, defaultRf: 3 },
+      });
+      const t0 = performance.now();
+      const sim = runSim(t.topology, { seed, logLevel: 'silent' });
+      const plan = withPlan ? pegasusPlan(seed, t) : [];
+      for (const e of plan) {
+        sim.advance(Math.max(0, e.atMs - sim.now()));
+        e.run(sim);
+      }
+      const all = CLIENTS * Math.ceil(total / CLIENTS);
+      const done = (): number => t.clients.reduce((n, c) => n + (sim.stateOf<{ load: LoadState }>(c)?.load.completed ?? 0), 0);
+      sim.runUntil(() => done() >= all, MAX_MS);
+      const violations = [...invariants.violations];
+      const c = sim.stateOf<Controller>(t.controller);
+      return finish('pegasus', seed, all, sim, done, history, violations, t0, {
+        plan: plan.map((e) => `${e.atMs.toFixed(2)}ms ${e.what}`), retries: stats.retries, readsChecked: invariants.checked,
+        controller: c ? { ...c.stats, rkeys: [...c.rkeys.keys()], chain: c.chain } : null,
+      });
+    },
+  },
+  netcache: {
+    description: 'NetCache in one rack (4 servers), 3 clients, a skewed read/write workload under drops and reordering',
+    defaultOps: 120,
+    randomFaults: kvNetworkFaults,
+    run({ seed, ops, faults }) {
+      const total = ops ?? 120;
+      const history = new KvHistory();
+      const stats = new LoadStats();
+      const t = netcacheTopology({
+        servers: 4, clients: CLIENTS, sessions: SESSIONS, opsPerClient: Math.ceil(total / CLIENTS), workload: WORKLOAD, history, stats,
+        timeoutMs: 1, startDelayMs: 0.1, link: { latencyMs: 0.005, bandwidthMbps: 10_000, ...faults },
+        cache: { cacheSize: 4, sketchWidth: 256, bloomWidth: 1024 }, controller: { threshold: 2, epochMs: 1 },
+      });
+      const t0 = performance.now();
+      const sim = runSim(t.topology, { seed, logLevel: 'silent' });
+      const all = CLIENTS * Math.ceil(total / CLIENTS);
+      const done = (): number => t.clients.reduce((n, c) => n + (sim.stateOf<LoadState>(c)?.completed ?? 0), 0);
+      sim.runUntil(() => done() >= all, MAX_MS);
+      const c = sim.stateOf<NetCacheControllerState>(t.controller);
+      return finish('netcache', seed, all, sim, done, history, [], t0, {
+        retries: stats.retries, cache: c ? { inserted: c.inserted, evicted: c.evicted, reports: c.reports } : null,
+      });
+    },
+  },
+  'kv-hash': {
+    description: 'consistent hashing without replication in one rack (4 servers), 3 clients, under drops and reordering',
+    defaultOps: 120,
+    randomFaults: kvNetworkFaults,
+    run({ seed, ops, faults }) {
+      const total = ops ?? 120;
+      const history = new KvHistory();
+      const stats = new LoadStats();
+      const t = kvHashTopology({
+        servers: 4, clients: CLIENTS, sessions: SESSIONS, opsPerClient: Math.ceil(total / CLIENTS), workload: WORKLOAD, history, stats,
+        timeoutMs: 1, link: { latencyMs: 0.005, bandwidthMbps: 10_000, ...faults },
+      });
+      const t0 = performance.now();
+      const sim = runSim(t.topology, { seed, logLevel: 'silent' });
+      const all = CLIENTS * Math.ceil(total / CLIENTS);
+      const done = (): number => t.clients.reduce((n, c) => n + (sim.stateOf<LoadState>(c)?.completed ?? 0), 0);
+      sim.runUntil(() => done() >= all, MAX_MS);
+      return finish('kv-hash', seed, all, sim, done, history, [], t0, { retries: stats.retries });
+    },
+  },
+};
