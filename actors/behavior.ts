@@ -3,7 +3,7 @@
 // children — comes through `ctx`, so the same behaviour runs unchanged under the simulator's
 // virtual time and under real time.
 import type { Logger } from 'pino';
-import type { ActorRef, AnyRef, Msg } from './ref.ts';
+import type { ActorRef, Address, AnyRef, Msg } from './ref.ts';
 
 export type SupervisionStrategy = 'restart' | 'resume' | 'stop' | 'escalate';
 
@@ -39,6 +39,12 @@ export interface Ctx<M extends Msg> {
   readonly host: string;
   /** How many times this actor's host has restarted (0 on first start): recovery protocols read it. */
   readonly incarnation: number;
+  /**
+   * The actor that sent the message being handled: self for its own timers, undefined for a
+   * message injected from outside. Protocols should carry reply refs in their messages; this is
+   * for what a real network knows anyway, such as the port a packet came in on.
+   */
+  readonly sender: Address | undefined;
   send<T extends Msg>(to: ActorRef<T>, msg: T): void;
   /**
    * Request-response without blocking: `make` builds the request around a one-shot reply ref;

@@ -41,6 +41,8 @@ export class Cell implements Receiver {
   private restartTimesMs: number[] = [];
   private initFailuresInARow = 0;
   private chargedMs = 0;
+  /** Who sent the message being handled (ctx.sender). */
+  private sender: Address | undefined;
   private rng: Random | undefined;
   private logger: Logger | undefined;
   readonly mailbox: Mailbox;
@@ -89,11 +91,13 @@ export class Cell implements Receiver {
     this.metrics.processed++;
     const trace = this.system.trace;
     if (trace) trace.record(this.system.engine.now(), from, this.ref, msg);
+    this.sender = from;
     try {
       this.state = this.behavior.receive(this.state, msg, this.ctx);
     } catch (err) {
       this.fail(err, msg);
     }
+    this.sender = undefined;
   }
 
   /** Virtual CPU time of the message just handled: its service time plus what it charged. */
@@ -213,6 +217,7 @@ export class Cell implements Receiver {
       self: this.ref,
       host: this.host.name,
       get incarnation() { return cell.host.incarnation; },
+      get sender() { return cell.sender; },
       send(to, msg) {
         cell.metrics.sent++;
         system.send(to, msg, cell.ref);
@@ -280,14 +285,20 @@ export class Cell implements Receiver {
     this.timers.get(name)?.();
     const repeat = opts?.repeat === true;
     if (repeat && delayMs === 0) throw new RangeError(`timer '${name}': a repeating timer needs a delay > 0`);
-    const engine = this.system.engine;
-    const fire = (): void => {
-      if (this.stopped) return;
-      if (repeat) this.timers.set(name, engine.after(delayMs, fire));
-      else this.timers.delete(name);
-      this.mailbox.accept(msg, this.ref);
-    };
-    this.timers.set(name, engine.after(delayMs, fire));
+    this.armTimer(name, delayMs, msg, repeat);
+  }
+
+  // Timers are on the hot path of switch models (one per packet): the callback is an inline
+  // arrow, because a named closure costs far more to create under tsx (esbuild's keepNames).
+  private armTimer(name: string, delayMs: number, msg: Msg, repeat: boolean): void {
+    this.timers.set(name, this.system.engine.after(delayMs, () => this.onTimer(name, delayMs, msg, repeat)));
+  }
+
+  private onTimer(name: string, delayMs: number, msg: Msg, repeat: boolean): void {
+    if (this.stopped) return;
+    if (repeat) this.armTimer(name, delayMs, msg, true);
+    else this.timers.delete(name);
+    this.mailbox.accept(msg, this.ref);
   }
 
   private ask(to: AnyRef, make: (replyTo: AnyRef) => Msg, timeoutMs: number, adapt: (r: AskResult<Msg>) => Msg): void {

@@ -781,3 +781,22 @@ describe('sim cost model: ctx.charge', () => {
     assert.equal(got, 2);
   });
 });
+
+describe('ctx.sender', () => {
+  it('names the sending actor, self for timers, and nothing for messages from outside', async () => {
+    const { Topology: T, behavior: b, runSim: run } = await import('../../actors/index.ts');
+    const t = new T('sender');
+    t.host('a');
+    t.host('b');
+    const seen: string[] = [];
+    const sink = t.actor('b', 'sink', b<null, { type: 'Hi' } | { type: 'Tick' }>({
+      init: (ctx) => { ctx.startTimer('t', 1, { type: 'Tick' }); return null; },
+      receive: (s, msg, ctx) => { seen.push(`${msg.type}:${ctx.sender ? `${ctx.sender.host}/${ctx.sender.path}` : '-'}`); return s; },
+    }));
+    t.actor('a', 'src', b<null, { type: 'Go' }>({ init: (ctx) => { ctx.send(sink, { type: 'Hi' }); return null; }, receive: (s) => s }));
+    const sim = run(t, { seed: 1, logLevel: 'silent' });
+    sim.send(sink, { type: 'Hi' });
+    sim.runUntilIdle();
+    assert.deepEqual(seen.sort(), ['Hi:-', 'Hi:a/src', 'Tick:b/sink']);
+  });
+});
