@@ -145,10 +145,12 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
   };
 
   const toServer = (c: Controller, ctx: C, r: number, i: number, msg: ServerMsg): void => {
+    if (!c.rackLive[r] || c.dead[r]![i]) return;
     expect(c, `srv:${r}:${i}`, () => ctx.send(cfg.serverRefs[r]![i]!, msg));
   };
 
   const toSwitch = (c: Controller, ctx: C, r: number, make: (id: number) => ControlRequest): void => {
+    if (!c.rackLive[r]) return;
     const id = ++c.nextId;
     expect(c, `sw:${r}:${id}`, () => ctx.send(cfg.switches[r]!, make(id)));
   };

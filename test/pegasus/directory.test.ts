@@ -1,0 +1,205 @@
+// The Pegasus coherence directory in named scenarios: each test drives exact packets (delays,
+// drops, crashes) and then checks the directory's registers, the history's linearizability and
+// the invariant that reads never return a version older than one already returned.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { delayMatching, dropMatching } from '../../actors/index.ts';
+import type { Pegasus } from '../../apps/pegasus/messages.ts';
+import { pegasusDirectory, writeTarget } from '../../apps/pegasus/switch-program.ts';
+import { netcacheProgram } from '../../apps/netcache/switch-program.ts';
+import { checkResources } from '../../switch-model/index.ts';
+import type { KvOp } from '../../apps/kv/kv.ts';
+import { assertLinearizable, world, type World } from './helpers.ts';
+
+function invoke(w: World, client: number, op: KvOp): void {
+  w.sim.send(w.t.clients[client]!, { type: 'LoadInvoke', op });
+}
+
+const peg = (m: unknown): Pegasus => m as Pegasus;
+
+describe('pegasus directory', () => {
+  it('fits the Tofino-like budget with 64 and 128 rkeys and 32 servers, as NetCache does', () => {
+    for (const capacity of [64, 128]) {
+      const r = checkResources(pegasusDirectory({ rack: 0, servers: 32, capacity }));
+      assert.ok(r.ok, r.overuses.join('; '));
+      assert.ok(r.stages.length <= 12);
+    }
+    assert.ok(checkResources(netcacheProgram()).ok);
+  });
+
+  it('sends reads of an rkey only to servers at verCompleted, and the set grows back after a write', () => {
+    const w = world({ opsPerClient: 0, controller: { autoRkeys: false, defaultRf: 4 } });
+    w.t.addRkeys(w.sim, ['k0']);
+    w.sim.advance(2);
+    invoke(w, 0, { op: 'put', key: 'k0', value: 'a' });
+    w.sim.advance(2);
+    const idx = w.rkeyIndex('k0');
+    assert.ok(idx >= 0);
+    const ver = w.reg(0, 'verCompleted', idx);
+    assert.ok(ver > 2 ** 24, 'versions carry the epoch in their high bits');
+    const set = w.rset(0, 'k0');
+    assert.equal(set.length, 4, `RC_ACKs grew the set back to every server: ${set}`);
+    for (const s of set) assert.equal(w.server(0, s).store.version('k0'), ver);
+    for (let i = 0; i < 8; i++) invoke(w, 1, { op: 'get', key: 'k0' });
+    w.sim.advance(3);
+    assert.equal(w.sim.stateOf<{ load: { lastValue: Map<string, string> } }>(w.t.clients[1]!)!.load.lastValue.get('k0'), 'a');
+    const served = [0, 1, 2, 3].filter((i) => w.server(0, i).requests > 0);
+    assert.ok(served.length >= 3, 'reads spread round robin over the set');
+    assertLinearizable(w);
+  });
+
+  it('ignores a read reply reordered behind a newer write (reply reordering around a write)', () => {
+    const w = world({ opsPerClient: 0, controller: { autoRkeys: false, defaultRf: 1 } });
+    w.t.addRkeys(w.sim, ['k0']);
+    w.sim.advance(2);
+    invoke(w, 0, { op: 'put', key: 'k0', value: 'old' });
+    w.sim.advance(1);
+    // The next read's reply is held back 1 ms on its way to the switch; a write overtakes it.
+    w.sim.network.addFilter(delayMatching({ type: 'Pegasus', toHost: 'tor0', where: (env) => peg(env.msg).op === 'REP_R' }, 1));
+    invoke(w, 1, { op: 'get', key: 'k0' });
+    w.sim.advance(0.05);
+    invoke(w, 0, { op: 'put', key: 'k0', value: 'new' });
+    w.sim.advance(0.5);
+    const idx = w.rkeyIndex('k0');
+    const afterWrite = w.reg(0, 'verCompleted', idx);
+    const writer = w.rset(0, 'k0');
+    w.sim.advance(3);
+    assert.equal(w.reg(0, 'verCompleted', idx), afterWrite, 'the late reply of an older version changed nothing');
+    assert.deepEqual(w.rset(0, 'k0'), writer);
+    for (const s of w.rset(0, 'k0')) assert.equal(w.server(0, s).store.get('k0')?.value, 'new');
+    assertLinearizable(w);
+  });
+
+  it('keeps concurrent writes to one rkey linearizable', () => {
+    const w = world({
+      clients: 3, sessions: 3, opsPerClient: 60, workload: { keys: 1, zipf: 0, readRatio: 0.4, valueSize: { kind: 'fixed', bytes: 32 } },
+      controller: { autoRkeys: false, defaultRf: 3 }, network: { jitterMs: 0.01 },
+    });
+    w.t.addRkeys(w.sim, ['k0']);
+    w.runUntilDone(100);
+    const idx = w.rkeyIndex('k0');
+    const ver = w.reg(0, 'verCompleted', idx);
+    assert.equal(ver, Math.max(...[0, 1, 2, 3].map((i) => w.server(0, i).store.version('k0'))));
+    assertLinearizable(w);
+  });
+
+  it('stays linearizable while reads and writes run through an add and a remove', () => {
+    const w = world({ clients: 3, sessions: 2, opsPerClient: 120, workload: { keys: 2, zipf: 0, readRatio: 0.6, valueSize: { kind: 'fixed', bytes: 32 } } });
+    w.sim.advance(1);
+    w.t.addRkeys(w.sim, ['k0', 'k1']);
+    w.sim.advance(1.5);
+    w.t.removeRkeys(w.sim, ['k0']);
+    w.sim.advance(0.7);
+    w.t.addRkeys(w.sim, ['k0']);
+    w.runUntilDone(200);
+    const c = w.controller();
+    assert.ok(c.stats.adds >= 3 && c.stats.removes >= 1, JSON.stringify(c.stats));
+    assertLinearizable(w);
+  });
+
+  it('ignores a late RC_ACK after a newer write', () => {
+    const w = world({ opsPerClient: 0, controller: { autoRkeys: false, defaultRf: 4 } });
+    w.t.addRkeys(w.sim, ['k0']);
+    w.sim.advance(2);
+    // Server 2's acknowledgements are held back 1 ms; the next write's push never reaches it.
+    w.sim.network.addFilter(delayMatching({ fromHost: 'r0s2', where: (env) => env.msg.type === 'Pegasus' && peg(env.msg).op === 'RC_ACK' }, 1));
+    invoke(w, 0, { op: 'put', key: 'k0', value: 'v1' });
+    w.sim.advance(0.2);
+    w.sim.network.addFilter(dropMatching({ toHost: 'r0s2', where: (env) => env.msg.type === 'Pegasus' && peg(env.msg).op === 'RC_REQ' }));
+    // The second write goes to a server other than 2 (write targets are a hash of the request id).
+    const writer = writeTarget(1, 0, 1, 4) !== 2 ? 1 : 0;
+    assert.notEqual(writeTarget(writer, 0, writer === 1 ? 1 : 2, 4), 2);
+    invoke(w, writer, { op: 'put', key: 'k0', value: 'v2' });
+    w.sim.advance(3);
+    const idx = w.rkeyIndex('k0');
+    const ver = w.reg(0, 'verCompleted', idx);
+    for (const s of w.rset(0, 'k0')) assert.equal(w.server(0, s).store.version('k0'), ver, `member ${s} holds the newest version`);
+    assert.ok(w.server(0, 2).store.version('k0') < ver, 'server 2 never got the second write');
+    assert.ok(!w.rset(0, 'k0').includes(2), 'the late ack of an older version did not add server 2');
+    for (let i = 0; i < 6; i++) invoke(w, 1, { op: 'get', key: 'k0' });
+    w.sim.advance(3);
+    assertLinearizable(w);
+  });
+
+  it('survives a server crash during replication (2-rack chain): failover, fences, no lost write', () => {
+    const w = world({
+      racks: 2, clients: 2, sessions: 2, opsPerClient: 150, workload: { keys: 3, zipf: 0, readRatio: 0.5, valueSize: { kind: 'fixed', bytes: 32 } },
+      controller: { autoRkeys: false, defaultRf: 4 },
+    });
+    w.t.addRkeys(w.sim, ['k0', 'k1']);
+    w.sim.advance(2);
+    // Crash a tail server just as it receives a push.
+    let crashed = false;
+    w.sim.network.addFilter((env, info) => {
+      if (!crashed && info.toHost === 'r1s1' && env.msg.type === 'Pegasus' && peg(env.msg).op === 'RC_REQ') {
+        crashed = true;
+        w.sim.crash('r1s1');
+        return 'drop';
+      }
+      return 'deliver';
+    });
+    w.sim.advance(2);
+    assert.ok(crashed);
+    w.sim.advance(3);
+    w.sim.restart('r1s1');
+    w.runUntilDone(300);
+    const c = w.controller();
+    assert.equal(c.stats.failovers, 1);
+    assert.ok(c.serving[1]!.every((x) => x !== 1), 'server 1 of rack 1 serves nothing now');
+    assert.ok(!w.rset(1, 'k0').includes(1) || w.reg(1, 'verCompleted', w.rkeyIndex('k0')) <= w.server(1, c.serving[1]![1]!).store.version('k0'));
+    assertLinearizable(w);
+  });
+
+  it('after a switch restart, versions stay above all earlier ones and the directory starts empty', () => {
+    const w = world({ clients: 2, sessions: 2, opsPerClient: 150, controller: { autoRkeys: false, defaultRf: 3 } });
+    w.t.addRkeys(w.sim, ['k0', 'k1']);
+    w.sim.advance(2.5);
+    const before = w.reg(0, 'verNext', 0);
+    w.sim.crash('tor0');
+    w.sim.advance(1);
+    w.sim.restart('tor0');
+    w.sim.advance(0.01);
+    assert.equal(w.reg(0, 'epoch', 0), 0, 'a restarted switch is disabled until the controller has made it safe');
+    w.runUntilDone(300);
+    const c = w.controller();
+    assert.equal(c.stats.flushes, 1);
+    assert.equal(c.rkeys.size, 0, 'the flush removed every rkey (written back to the homes first)');
+    assert.ok(w.reg(0, 'verNext', 0) > before && Math.floor(w.reg(0, 'verNext', 0) / 2 ** 24) > Math.floor(before / 2 ** 24));
+    assertLinearizable(w);
+  });
+
+  it('keeps acknowledged writes through a rack failure in a 3-rack chain', () => {
+    const w = world({
+      racks: 3, clients: 2, sessions: 2, opsPerClient: 150, workload: { keys: 4, zipf: 0, readRatio: 0.5, valueSize: { kind: 'fixed', bytes: 32 } },
+      controller: { autoRkeys: false, defaultRf: 2 },
+    });
+    w.t.addRkeys(w.sim, ['k0']);
+    w.sim.advance(3);
+    // The tail rack fails: its switch and every server.
+    for (const h of [w.t.switchHosts[2]!, ...w.t.serverHosts[2]!]) w.sim.crash(h);
+    w.runUntilDone(500);
+    const c = w.controller();
+    assert.deepEqual(c.chain, [0, 1]);
+    assert.equal(c.stats.rackFailures, 1);
+    assertLinearizable(w);
+  });
+
+  it('lets the checker catch the incoherent variant (reads sent to any server), which Pegasus exists to prevent', () => {
+    let caught = 0;
+    for (let seed = 1; seed <= 6; seed++) {
+      const opts = {
+        seed, clients: 3, sessions: 2, opsPerClient: 60, workload: { keys: 2, zipf: 0, readRatio: 0.6, valueSize: { kind: 'fixed' as const, bytes: 32 } },
+        controller: { autoRkeys: false, defaultRf: 1 },
+      };
+      const bad = world({ ...opts, incoherent: true });
+      bad.t.addRkeys(bad.sim, ['k0', 'k1']);
+      bad.runUntilDone(200);
+      if (bad.check().verdict === 'not-linearizable') caught++;
+      const good = world(opts);
+      good.t.addRkeys(good.sim, ['k0', 'k1']);
+      good.runUntilDone(200);
+      assertLinearizable(good);
+    }
+    assert.ok(caught >= 3, `the checker caught ${caught} of 6 incoherent runs`);
+  });
+});
