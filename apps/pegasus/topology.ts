@@ -30,6 +30,7 @@ export interface PegasusOptions extends KvRackOptions {
   /** Server sampling and reporting for hot keys. */
   readonly sampleEvery?: number;
   readonly reportMs?: number;
+  readonly reportTop?: number;
   readonly controller?: Partial<Pick<ControllerConfig,
     'autoRkeys' | 'defaultRf' | 'probeMs' | 'failAfterMs' | 'rackFailAfterMs' | 'retryMs' | 'epochMs' | 'maxChurn'>>;
   /** Links between the racks' switches. */
@@ -93,7 +94,7 @@ export function pegasusTopology(o: PegasusOptions = {}): PegasusTopology {
   }
   const servers = serverHosts.map((hosts, r) => hosts.map((h, i) => t.actor(h, SERVER_PATH, pegasusServer({
     rack: r, serverId: i, servers: n, uplink: switches[r]!.ports[i]!, controller, chain, costs: o.costs,
-    sampleEvery: o.sampleEvery, reportMs: o.reportMs,
+    sampleEvery: o.sampleEvery, reportMs: o.reportMs, reportTop: o.reportTop,
   }))));
   const clients = clientHosts.map((h, j) => t.actor(h, CLIENT_PATH, pegasusClient({
     ...loadConfig(o, j), servers: n, uplinks: switches.map((sw) => sw.ports[n + j]!), chain, controller, invariants: o.invariants,

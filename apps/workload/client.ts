@@ -22,7 +22,9 @@ export interface LoadArrival { readonly type: 'LoadArrival' }
 export interface SessionTimeout { readonly type: 'SessionTimeout'; readonly session: number }
 /** Run one operation from outside (tests script exact operations with it). */
 export interface LoadInvoke { readonly type: 'LoadInvoke'; readonly op: KvOp }
-export type LoadMsg = LoadStart | LoadArrival | SessionTimeout | LoadInvoke;
+/** Open loop: change the arrival rate from now on (benchmarks ramp the load with it). */
+export interface LoadSetRate { readonly type: 'LoadSetRate'; readonly ratePerMs: number }
+export type LoadMsg = LoadStart | LoadArrival | SessionTimeout | LoadInvoke | LoadSetRate;
 
 export interface LoadConfig {
   /** This client's number: the switch delivers replies to it by this id. */
@@ -78,6 +80,8 @@ export interface LoadState {
   givenUp: number;
   startedAtMs: number;
   stopped: boolean;
+  /** Open loop: the current arrival rate. */
+  ratePerMs: number;
   /** Latest value read or written per key name, for scripted tests. */
   readonly lastValue: Map<string, string>;
 }
@@ -92,6 +96,7 @@ export function createLoad(cfg: LoadConfig): LoadState {
   return {
     cfg, workload: new Workload(cfg.workload), sessions: new Array(cfg.sessions).fill(undefined), nextReqId: new Array(cfg.sessions).fill(1),
     queue: [], invokes: [], issued: 0, completed: 0, retries: 0, givenUp: 0, startedAtMs: 0, stopped: false, lastValue: new Map(),
+    ratePerMs: cfg.ratePerMs ?? 0,
   };
 }
 
@@ -133,6 +138,11 @@ export function onLoadMsg(s: LoadState, msg: LoadMsg, ctx: AnyCtx, send: SendFn)
       sendOp(s, op, ctx, send);
       return;
     }
+    case 'LoadSetRate':
+      if (!(msg.ratePerMs > 0)) return;
+      s.ratePerMs = msg.ratePerMs;
+      if (s.cfg.mode === 'open' && s.startedAtMs > 0 && !s.stopped) scheduleArrival(s, ctx);
+      return;
     case 'LoadInvoke': {
       s.invokes.push(msg.op);
       const free = s.sessions.indexOf(undefined);
@@ -189,7 +199,7 @@ function mayIssue(s: LoadState, now: number): boolean {
 }
 
 function scheduleArrival(s: LoadState, ctx: AnyCtx): void {
-  const gapMs = -Math.log(1 - ctx.random()) / s.cfg.ratePerMs!;
+  const gapMs = -Math.log(1 - ctx.random()) / s.ratePerMs;
   ctx.startTimer('load-arrival', gapMs, { type: 'LoadArrival' } satisfies LoadArrival);
 }
 
@@ -232,5 +242,5 @@ function timerName(session: number): string {
 
 /** Messages of the load core that may come from outside (LoadInvoke), for topology schemas. */
 export function isLoadMsg(m: Msg): m is LoadMsg {
-  return m.type === 'LoadStart' || m.type === 'LoadArrival' || m.type === 'SessionTimeout' || m.type === 'LoadInvoke';
+  return m.type === 'LoadStart' || m.type === 'LoadArrival' || m.type === 'SessionTimeout' || m.type === 'LoadInvoke' || m.type === 'LoadSetRate';
 }
