@@ -11,6 +11,8 @@ export interface Codec {
 }
 
 const TAG_JSON = 0x4a; // 'J'
+/** JSON whose text is all ASCII: decodes with a byte-per-char copy instead of UTF-8 decoding. */
+const TAG_ASCII_JSON = 0x6a; // 'j'
 const TAG_SUPERJSON = 0x53; // 'S'
 const MAX_PLAIN_DEPTH = 32;
 
@@ -54,7 +56,11 @@ export class TypedCodec implements Codec {
   encode(value: unknown): Buffer {
     if (isPlain(value)) {
       this.counts.json++;
-      return withTag(TAG_JSON, JSON.stringify(value));
+      const text = JSON.stringify(value);
+      const out = Buffer.from(`J${text}`);
+      // One byte per character means every character was ASCII.
+      if (out.length === text.length + 1) out[0] = TAG_ASCII_JSON;
+      return out;
     }
     this.counts.superjson++;
     return withTag(TAG_SUPERJSON, superjson.stringify(value));
@@ -63,16 +69,16 @@ export class TypedCodec implements Codec {
   decode(bytes: Uint8Array): unknown {
     if (bytes.length < 2) throw new CodecError('empty or truncated encoding');
     const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const text = buf.toString('utf8', 1);
     try {
       switch (buf[0]) {
-        case TAG_JSON: return JSON.parse(text);
-        case TAG_SUPERJSON: return superjson.parse(text);
+        case TAG_ASCII_JSON: return JSON.parse(buf.toString('latin1', 1));
+        case TAG_JSON: return JSON.parse(buf.toString('utf8', 1));
+        case TAG_SUPERJSON: return superjson.parse(buf.toString('utf8', 1));
         default: throw new CodecError(`unknown encoding tag 0x${buf[0]!.toString(16)}`);
       }
     } catch (err) {
       if (err instanceof CodecError) throw err;
-      throw new CodecError(`malformed ${buf[0] === TAG_JSON ? 'JSON' : 'superjson'}: ${(err as Error).message}`);
+      throw new CodecError(`malformed ${buf[0] === TAG_SUPERJSON ? 'superjson' : 'JSON'}: ${(err as Error).message}`);
     }
   }
 }

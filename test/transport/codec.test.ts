@@ -53,8 +53,10 @@ describe('codec fast path', () => {
 
   it('marks each encoding with the path that made it', () => {
     const codec = new TypedCodec();
-    assert.equal(codec.encode({ a: 1 })[0], 0x4a);
-    assert.equal(codec.encode({ a: 1n })[0], 0x53);
+    assert.equal(codec.encode({ a: 1 })[0], 0x6a, 'all-ASCII JSON');
+    assert.equal(codec.encode({ a: 'héllo' })[0], 0x4a, 'JSON with non-ASCII text');
+    assert.equal(codec.encode({ a: 1n })[0], 0x53, 'superjson');
+    for (const v of [{ a: 'héllo ✓ 😀' }, { a: 'plain' }, ['x', 'ÿ']]) assert.deepEqual(codec.decode(codec.encode(v)), v);
   });
 
   it('isPlain refuses class instances, functions, symbols and deep nesting', () => {
