@@ -122,8 +122,13 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
     const it = s.store.get(key);
     if (it === undefined) return;
     const targets = Math.min(rf, cfg.servers) - 1;
-    for (let j = 1; j <= targets; j++) {
-      const to = (me + j) % cfg.servers;
+    // Start at a place given by the key, so that the replicas of different hot keys spread over
+    // the rack instead of piling onto the servers next to their homes.
+    const start = (keyhash >>> 0) % cfg.servers;
+    for (let j = 0, sent = 0; sent < targets && j < cfg.servers; j++) {
+      const to = (start + j) % cfg.servers;
+      if (to === me) continue;
+      sent++;
       meter.send(it.valueBytes);
       s.pushes++;
       ctx.send(cfg.uplink, {
