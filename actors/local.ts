@@ -5,7 +5,7 @@
 import { dispatch, spawn, start, stop as stopNact } from 'nact';
 import { interval, map, type Observable } from 'rxjs';
 import type { Cell, Mailbox } from './cell.ts';
-import { countActorDrop } from './metrics.ts';
+import { MessageQueue } from './message-queue.ts';
 import type { Address, Msg } from './ref.ts';
 import { Runtime } from './runtime.ts';
 import { ActorSystem, type Engine, type Receiver, type SystemOptions } from './system.ts';
@@ -34,14 +34,13 @@ const DRAIN: Msg = { type: '$drain' };
  */
 class NactMailbox implements Mailbox {
   private readonly nactRef: NactRef;
-  private queue: Msg[] = [];
-  private froms: (Address | undefined)[] = [];
-  private head = 0;
+  private readonly queue: MessageQueue;
   private scheduled = false;
   private closed = false;
   private count = 0;
 
   constructor(private readonly cell: Cell, nactSystem: NactRef, name: string) {
+    this.queue = new MessageQueue(cell.behavior.mailbox, cell.metrics);
     const handler = (state: unknown): unknown => {
       this.drain();
       return state;
@@ -51,18 +50,8 @@ class NactMailbox implements Mailbox {
 
   accept(msg: Msg, from: Address | undefined): void {
     if (this.closed) return;
-    const m = this.cell.metrics;
-    m.received++;
-    const limit = this.cell.behavior.mailbox;
-    if (limit && this.depth() >= limit.capacity) {
-      countActorDrop(m, 'mailbox-full');
-      if (limit.overflow === 'dropNewest') return;
-      this.head++; // dropOldest
-    }
-    this.queue.push(msg);
-    this.froms.push(from);
-    const depth = this.depth();
-    if (depth > m.maxQueueDepth) m.maxQueueDepth = depth;
+    this.cell.metrics.received++;
+    if (!this.queue.push(msg, from)) return;
     if (!this.scheduled) {
       this.scheduled = true;
       dispatch(this.nactRef, DRAIN);
@@ -70,37 +59,25 @@ class NactMailbox implements Mailbox {
   }
 
   depth(): number {
-    return this.queue.length - this.head;
+    return this.queue.length;
   }
 
   close(): number {
     this.closed = true;
-    const n = this.depth();
-    this.queue = [];
-    this.froms = [];
-    this.head = 0;
     stopNact(this.nactRef);
-    return n;
+    return this.queue.clear();
   }
 
   private drain(): void {
-    for (let n = 0; n < TURN_THROUGHPUT && !this.closed && this.head < this.queue.length; n++) {
-      const i = this.head++;
-      const msg = this.queue[i]!;
-      const from = this.froms[i];
-      this.queue[i] = undefined as unknown as Msg;
-      this.froms[i] = undefined;
-      this.handle(msg, from);
+    for (let n = 0; n < TURN_THROUGHPUT && !this.closed; n++) {
+      const msg = this.queue.shift();
+      if (msg === undefined) break;
+      this.handle(msg, this.queue.from);
     }
     if (this.closed) return;
-    if (this.head < this.queue.length) {
-      dispatch(this.nactRef, DRAIN); // more wait: another turn, after the other actors' turns
-      return;
-    }
-    this.queue = [];
-    this.froms = [];
-    this.head = 0;
-    this.scheduled = false;
+    // More wait: another turn, after the other actors' turns.
+    if (this.queue.length > 0) dispatch(this.nactRef, DRAIN);
+    else this.scheduled = false;
   }
 
   private handle(msg: Msg, from: Address | undefined): void {

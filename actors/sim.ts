@@ -3,7 +3,7 @@
 // always the same, byte for byte (see the trace hash).
 import { Observable, Subject } from 'rxjs';
 import type { Cell, Mailbox } from './cell.ts';
-import { countActorDrop } from './metrics.ts';
+import { MessageQueue } from './message-queue.ts';
 import { hash32, seededRandom } from './random.ts';
 import type { Address, Msg } from './ref.ts';
 import { Runtime } from './runtime.ts';
@@ -29,45 +29,34 @@ export interface RunLimits {
 const DEFAULT_MAX_EVENTS = 50_000_000;
 
 class SimMailbox implements Mailbox {
-  private queue: [Msg, Address | undefined][] = [];
-  private head = 0;
+  private readonly queue: MessageQueue;
   private busyUntilMs = 0;
   private drainScheduled = false;
   private processing = false;
   private closed = false;
 
-  constructor(private readonly cell: Cell, private readonly scheduler: SimScheduler) {}
+  constructor(private readonly cell: Cell, private readonly scheduler: SimScheduler) {
+    this.queue = new MessageQueue(cell.behavior.mailbox, cell.metrics);
+  }
 
   accept(msg: Msg, from: Address | undefined): void {
     if (this.closed) return;
-    const m = this.cell.metrics;
-    m.received++;
-    if (!this.drainScheduled && !this.processing && this.head === this.queue.length && this.scheduler.now() >= this.busyUntilMs) {
+    this.cell.metrics.received++;
+    // Idle and nothing waiting: handle it now (we are inside the event that delivered it).
+    if (!this.drainScheduled && !this.processing && this.queue.length === 0 && this.scheduler.now() >= this.busyUntilMs) {
       this.run(msg, from);
       return;
     }
-    const limit = this.cell.behavior.mailbox;
-    if (limit && this.queue.length - this.head >= limit.capacity) {
-      countActorDrop(m, 'mailbox-full');
-      if (limit.overflow === 'dropNewest') return;
-      this.head++; // dropOldest
-    }
-    this.queue.push([msg, from]);
-    const depth = this.queue.length - this.head;
-    if (depth > m.maxQueueDepth) m.maxQueueDepth = depth;
-    if (!this.drainScheduled) this.scheduleDrain();
+    if (this.queue.push(msg, from) && !this.drainScheduled) this.scheduleDrain();
   }
 
   depth(): number {
-    return this.queue.length - this.head;
+    return this.queue.length;
   }
 
   close(): number {
     this.closed = true;
-    const n = this.depth();
-    this.queue = [];
-    this.head = 0;
-    return n;
+    return this.queue.clear();
   }
 
   private run(msg: Msg, from: Address | undefined): void {
@@ -83,21 +72,17 @@ class SimMailbox implements Mailbox {
 
   private scheduleDrain(): void {
     this.drainScheduled = true;
-    this.scheduler.schedule(Math.max(0, this.busyUntilMs - this.scheduler.now()), this.drain);
+    this.scheduler.schedule(Math.max(0, this.busyUntilMs - this.scheduler.now()), () => this.drain());
   }
 
-  private readonly drain = (): void => {
+  private drain(): void {
     this.drainScheduled = false;
-    if (this.closed || this.head === this.queue.length) return;
-    const [msg, from] = this.queue[this.head]!;
-    this.queue[this.head++] = undefined as unknown as [Msg, Address | undefined];
-    if (this.head === this.queue.length) {
-      this.queue = [];
-      this.head = 0;
-    }
-    this.run(msg, from);
-    if (this.head < this.queue.length && !this.drainScheduled) this.scheduleDrain();
-  };
+    if (this.closed) return;
+    const msg = this.queue.shift();
+    if (msg === undefined) return;
+    this.run(msg, this.queue.from);
+    if (this.queue.length > 0 && !this.drainScheduled) this.scheduleDrain();
+  }
 }
 
 class SimEngine implements Engine {
