@@ -9,6 +9,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   runtime: async () => (await import('../../bench/runtime.ts')).benchRuntime,
   lincheck: async () => (await import('../../bench/lincheck.ts')).benchLincheck,
   switch: async () => (await import('../../bench/switch.ts')).benchSwitch,
+  nopaxos: async () => (await import('../../bench/nopaxos.ts')).benchNopaxos,
   pegasus: async () => (await import('../../bench/pegasus.ts')).benchPegasus,
 };
 
