@@ -80,7 +80,7 @@ function streamTopology(run: StreamRun, onDone: () => void) {
   const nHosts = run.workload === 'chain' ? 2 : 1 + FANOUT;
   const program: SwitchProgram<any> = run.workload === 'chain' ? stageChain() : run.workload === 'l2' ? l2Forwarding() : oumSequencer();
   const r = rack({
-    hosts: nHosts, program, mode: run.mode, peer: (h) => (run.isolated ? { host: 'tor', path: `sink-${h}` } : { host: h, path: 'sink' }),
+    hosts: nHosts, program, mode: run.mode, peer: (h) => (run.isolated ? { host: 'tor', path: `at-${h}` } : { host: h, path: 'sink' }),
     setup: (hs): SwitchSetup => {
       if (run.workload === 'chain') return stageChainSetup([{ mac: hs[1]!.mac, port: 1 }]);
       if (run.workload === 'l2') return l2Setup(hs, hs.length);
@@ -103,7 +103,10 @@ function streamTopology(run: StreamRun, onDone: () => void) {
   // In sim, bursts are paced at 80% of the 100 Gb/s line rate, so queues stay short.
   const burst = 64;
   const gapMs = run.runtime === 'sim' ? (burst * PAYLOAD_BYTES * 8) / (100e6 * 0.8) : 0;
-  const go = r.topology.actor(run.isolated ? r.switchHost : src!.name, 'source', source({ to: src!.ingress, total: run.packets, burst, gapMs, make }));
+  // The source sends to the switch's address, which places it on its host's port (port 0); in
+  // isolated runs it is the actor at the switch end of port 0's cable.
+  const at = run.isolated ? src!.peer : { host: src!.name, path: 'source' };
+  const go = r.topology.actor(at.host, at.path, source({ to: r.switch.address, total: run.packets, burst, gapMs, make }));
   return { topology: r.topology, go, counter, expected };
 }
 

@@ -30,7 +30,12 @@ export class ParserUnit<H> {
 
   /** A message from a port (or the CPU) becomes a packet, or is dropped and counted. */
   parse(rx: Rx): Packet<H> | undefined {
-    if (rx.port >= 0) this.stats.rxPackets[rx.port]!++;
+    return this.parseMsg(rx.msg, rx.port, rx.atMs);
+  }
+
+  /** `msg`, arrived on `port` at `atMs`, becomes a packet, or is dropped and counted. */
+  parseMsg(msg: Msg, port: number, atMs: number): Packet<H> | undefined {
+    if (port >= 0) this.stats.rxPackets[port]!++;
     else this.stats.fromCpu++;
     if (this.rejected !== undefined) {
       countDrop(this.stats, 'program-rejected');
@@ -38,7 +43,7 @@ export class ParserUnit<H> {
     }
     let headers: H | undefined;
     try {
-      headers = this.program.parse(rx.msg, rx.port);
+      headers = this.program.parse(msg, port);
     } catch {
       headers = undefined;
     }
@@ -46,7 +51,12 @@ export class ParserUnit<H> {
       countDrop(this.stats, 'parse-error');
       return undefined;
     }
-    return { type: 'Packet', id: this.nextId++, headers, payloadBytes: this.sizeOf(rx.msg), msg: rx.msg, meta: newMeta(rx.port, rx.atMs) };
+    return { type: 'Packet', id: this.nextId++, headers, payloadBytes: this.sizeOf(msg), msg, meta: newMeta(port, atMs) };
+  }
+
+  /** A message from a sender that is attached to no port: dropped and counted. */
+  unknownPort(): void {
+    countDrop(this.stats, 'unknown-port');
   }
 
   /** A packet back from the recirculation port starts a new pass (its headers are kept). */
@@ -76,20 +86,19 @@ export class ParserUnit<H> {
 
 // ---- traffic manager --------------------------------------------------------------------------
 
-interface QueueEntry<H> {
-  readonly pkt: Packet<H>;
-  readonly bytes: number;
-  /** When it leaves the buffer (dequeued into egress). */
-  readonly dqMs: number;
-  /** When its last bit is on the wire: it is handed on then. */
-  readonly emitMs: number;
-}
-
+/**
+ * One egress queue, as parallel arrays (no object per packet): entry i is pkts[i], its size,
+ * when it leaves the buffer (dequeued into egress) and when its last bit is on the wire (it is
+ * handed on then).
+ */
 class PortQueue<H> {
-  entries: QueueEntry<H>[] = [];
-  /** entries[head..] are not yet emitted */
+  pkts: Packet<H>[] = [];
+  sizes: number[] = [];
+  dqMs: number[] = [];
+  emitMs: number[] = [];
+  /** entries [head..] are not yet emitted */
   head = 0;
-  /** entries[counted..] are still in the buffer (not yet dequeued) */
+  /** entries [counted..] are still in the buffer (not yet dequeued) */
   counted = 0;
   bytes = 0;
   maxBytes = 0;
@@ -176,9 +185,9 @@ export class TrafficManager<H> {
 
   private enqueue(qi: number, pkt: Packet<H>, t: number): void {
     const q = this.queues[qi]!;
-    const e = q.entries;
+    const n = q.pkts.length;
     // Packets dequeued by time t have left the buffer.
-    while (q.counted < e.length && e[q.counted]!.dqMs <= t) q.bytes -= e[q.counted++]!.bytes;
+    while (q.counted < n && q.dqMs[q.counted]! <= t) q.bytes -= q.sizes[q.counted++]!;
     const bytes = pkt.payloadBytes;
     if (q.bytes + bytes > q.limitBytes) {
       countDrop(this.stats, 'tail-drop');
@@ -188,8 +197,11 @@ export class TrafficManager<H> {
     const wire = wireMs(bytes, q.gbps);
     const dqMs = t > q.freeAtMs ? t : q.freeAtMs;
     q.freeAtMs = dqMs + wire;
-    if (q.head === e.length) this.newlyBusy[this.busyCount++] = qi;
-    e.push({ pkt, bytes, dqMs, emitMs: dqMs + q.egressLatencyMs + wire });
+    if (q.head === n) this.newlyBusy[this.busyCount++] = qi;
+    q.pkts.push(pkt);
+    q.sizes.push(bytes);
+    q.dqMs.push(dqMs);
+    q.emitMs.push(dqMs + q.egressLatencyMs + wire);
     q.bytes += bytes;
     if (q.bytes > q.maxBytes) {
       q.maxBytes = q.bytes;
@@ -200,7 +212,7 @@ export class TrafficManager<H> {
   /** When the next packet of queue `qi` is due, or undefined if it is empty. */
   headEmitMs(qi: number): number | undefined {
     const q = this.queues[qi]!;
-    return q.head < q.entries.length ? q.entries[q.head]!.emitMs : undefined;
+    return q.head < q.pkts.length ? q.emitMs[q.head]! : undefined;
   }
 
   /**
@@ -212,20 +224,26 @@ export class TrafficManager<H> {
     const out = this.out;
     let n = 0;
     const q = this.queues[qi]!;
-    const e = q.entries;
-    while (q.head < e.length) {
-      const entry = e[q.head]!;
-      if (!(force && n === 0) && entry.emitMs > nowMs + EPS_MS) break;
-      if (q.counted <= q.head) {
-        q.bytes -= entry.bytes;
-        q.counted = q.head + 1;
+    const pkts = q.pkts;
+    const len = pkts.length;
+    while (q.head < len) {
+      const i = q.head;
+      if (!(force && n === 0) && q.emitMs[i]! > nowMs + EPS_MS) break;
+      if (q.counted <= i) {
+        q.bytes -= q.sizes[i]!;
+        q.counted = i + 1;
       }
-      e[q.head++] = undefined as unknown as QueueEntry<H>;
-      entry.pkt.meta.egressTimestampMs = entry.dqMs;
-      out[n++] = entry.pkt;
+      const pkt = pkts[i]!;
+      pkts[i] = undefined as unknown as Packet<H>;
+      pkt.meta.egressTimestampMs = q.dqMs[i]!;
+      out[n++] = pkt;
+      q.head = i + 1;
     }
-    if (q.head === e.length) {
-      q.entries = [];
+    if (q.head === len) {
+      pkts.length = 0;
+      q.sizes.length = 0;
+      q.dqMs.length = 0;
+      q.emitMs.length = 0;
       q.head = 0;
       q.counted = 0;
     }

@@ -1,23 +1,29 @@
-// The switch as actors on a switch host. Hosts are attached to ports: port i has an ingress
-// actor (`<name>/port<i>`) that a host sends its messages to, and a peer, the host's actor at
-// the other end of the cable, that receives what leaves on port i. A port's ingress actor
-// stamps the port number and arrival time on each message, so the program knows where a packet
-// came from, as hardware does from the physical port.
+// The switch as actors on a switch host. Hosts are attached to ports: port i has a peer, the
+// host's actor at the other end of the cable, that receives what leaves on port i. A host sends
+// into the switch in one of two ways:
+//   - to the switch's address (`SwitchRefs.address`: the parser, or the fused pipeline): the
+//     switch takes the ingress port from the sender (ctx.sender), as hardware knows the physical
+//     port a frame came in on: the port whose peer is on the sender's host (or, for a host with
+//     several ports, the port whose peer is the sender itself). No extra actor on the way;
+//   - to port i's ingress actor (`<name>/port<i>`), which stamps the port number and arrival
+//     time and hands the message on: for senders the switch cannot place by their address
+//     (messages injected from outside the system, actors on unattached hosts), at the cost of
+//     one more actor delivery.
 //
 // Two execution modes run the same program, with the same stage code and the same results:
 //   staged: parser, each ingress stage, the traffic manager, each egress stage and the deparser
 //           are separate actors (the reference: stages share nothing, as on the chip);
 //   fused:  all of them run inside one actor `<name>/pipeline` (fast).
 // In both, the control plane is the actor `<name>/control`.
-import { behavior, type ActorRef, type AnyRef, type Behavior, type Ctx, type Msg, type Topology } from '../actors/index.ts';
+import { behavior, type ActorRef, type Address, type AnyRef, type Behavior, type Ctx, type Msg, type Topology } from '../actors/index.ts';
 import { applyStageSetup, applyTmSetup, stageControl, type SwitchSetup } from './control.ts';
 import { controlPlane, type ControlPlaneRoutes } from './control-plane.ts';
 import type {
-  AnyPacket, ControlReply, ControlRequest, MulticastGroupSet, PacketIn, QueueTimer, Reject, Rx, StageControl, StatsQuery, StatsReport,
-  SwitchStats,
+  AnyPacket, ControlReply, ControlRequest, MulticastGroupSet, PacketIn, QueuePoll, QueueTimer, Reject, Rx, StageControl, StatsQuery,
+  StatsReport, SwitchStats,
 } from './messages.ts';
 import { emptyStats, mergeStats } from './messages.ts';
-import { PORT_CPU } from './packet.ts';
+import { PORT_CPU, PORT_NONE } from './packet.ts';
 import { DeparserUnit, ParserUnit, TrafficManager } from './pipeline.ts';
 import type { TargetProfile } from './profile.ts';
 import { TOFINO_LIKE } from './profile.ts';
@@ -48,7 +54,14 @@ export interface SwitchRefs {
   readonly host: string;
   readonly name: string;
   readonly mode: SwitchMode;
-  /** ports[i]: where a host attached to port i sends its messages. */
+  /**
+   * The switch's own address: a message that an actor on an attached host sends here arrives on
+   * that host's port (for a host with several ports: the port whose peer is the sender). From
+   * anyone else (outside the system, an unattached host) it is dropped as 'unknown-port': send
+   * to `ports[i]` instead.
+   */
+  readonly address: ActorRef<Msg>;
+  /** ports[i]: port i's ingress actor; whatever is sent there arrived on port i (one actor more on the way). */
   readonly ports: readonly ActorRef<Msg>[];
   readonly control: ActorRef<ControlRequest>;
   readonly resources: ResourceReport;
@@ -81,14 +94,17 @@ export function placeSwitch<H>(t: Topology, host: string, cfg: SwitchConfig<H>):
   const at = <M extends Msg>(path: string): ActorRef<M> => ({ host, path });
   const controlRef = at<ControlRequest | PacketIn>(`${name}/control`);
   const portRefs = cfg.ports as readonly ActorRef<Msg>[];
-  const wiring: Wiring<H> = { name: `${host}/${name}`, program, profile, nPorts, portRefs, setup: cfg.setup, control: controlRef };
+  const wiring: Wiring<H> = {
+    name: `${host}/${name}`, host, prefix: `${name}/`, program, profile, nPorts, portRefs, setup: cfg.setup, control: controlRef,
+    portOf: senderPorts(portRefs),
+  };
   const paths: string[] = [];
   const place = <S, M extends Msg>(path: string, b: Behavior<S, M>): ActorRef<M> => {
     paths.push(path);
     return t.actor(host, path, b);
   };
 
-  let entry: ActorRef<Rx | AnyPacket>;
+  let entry: ActorRef<Rx>;
   let routes: ControlPlaneRoutes;
   if (mode === 'fused') {
     const pipeline = at<FusedMsg>(`${name}/pipeline`);
@@ -99,7 +115,7 @@ export function placeSwitch<H>(t: Topology, host: string, cfg: SwitchConfig<H>):
     entry = parser;
     const ingress = program.ingress.map((s) => at<AnyPacket | StageControl | StatsQuery>(`${name}/ingress/${s.name}`));
     const egress = program.egress.map((s) => at<AnyPacket | StageControl | StatsQuery>(`${name}/egress/${s.name}`));
-    const tm = at<AnyPacket | QueueTimer | MulticastGroupSet | StatsQuery>(`${name}/tm`);
+    const tm = at<TmMsg>(`${name}/tm`);
     const deparser = at<AnyPacket | StatsQuery>(`${name}/deparser`);
     const stageRef = new Map<string, ActorRef<AnyPacket | StageControl | StatsQuery>>();
     program.ingress.forEach((s, i) => stageRef.set(s.name, ingress[i]!));
@@ -120,18 +136,51 @@ export function placeSwitch<H>(t: Topology, host: string, cfg: SwitchConfig<H>):
   place(`${name}/control`, controlPlane({
     name: wiring.name, program, routes, ports: nPorts, packetIn: cfg.packetIn,
   }));
-  return { host, name, mode, ports, control: controlRef as ActorRef<ControlRequest>, resources, paths };
+  return { host, name, mode, address: entry as ActorRef<Msg>, ports, control: controlRef as ActorRef<ControlRequest>, resources, paths };
 }
 
 /** What every actor of one switch is built from. */
 interface Wiring<H> {
+  /** `host/name`, for logs. */
   readonly name: string;
+  readonly host: string;
+  /** `name/`: the paths of this switch's actors start with it. */
+  readonly prefix: string;
   readonly program: SwitchProgram<H>;
   readonly profile: TargetProfile;
   readonly nPorts: number;
   readonly portRefs: readonly ActorRef<Msg>[];
   readonly setup: SwitchSetup | undefined;
   readonly control: ActorRef<PacketIn>;
+  /** The ingress port of a message sent to the switch's address by `from`, or PORT_NONE. */
+  readonly portOf: (from: Address | undefined) => number;
+}
+
+/** Whether `from` is one of this switch's own actors (internal messages come only from them). */
+function ours(w: { readonly host: string; readonly prefix: string }, from: Address | undefined): boolean {
+  return from !== undefined && from.host === w.host && from.path.startsWith(w.prefix);
+}
+
+/**
+ * Port i's peer is the actor at the other end of its cable. A message from host h arrives on the
+ * port whose peer is on h; when several ports' peers are on h, on the port whose peer sent it.
+ */
+export function senderPorts(peers: readonly AnyRef[]): (from: Address | undefined) => number {
+  const byHost = new Map<string, number>();
+  const byPeer = new Map<string, Map<string, number>>();
+  peers.forEach((p, i) => {
+    byHost.set(p.host, byHost.has(p.host) ? -1 : i);
+    let paths = byPeer.get(p.host);
+    if (!paths) byPeer.set(p.host, (paths = new Map()));
+    if (!paths.has(p.path)) paths.set(p.path, i);
+  });
+  return (from) => {
+    if (from === undefined) return PORT_NONE;
+    const p = byHost.get(from.host);
+    if (p === undefined) return PORT_NONE;
+    if (p >= 0) return p;
+    return byPeer.get(from.host)!.get(from.path) ?? PORT_NONE;
+  };
 }
 
 /** Build every part once and apply the setup: the errors it would meet at start-up. */
@@ -191,45 +240,88 @@ export function portActor(port: number, entry: ActorRef<Rx>): Behavior<null, Msg
   });
 }
 
-// ---- the traffic manager's timers -------------------------------------------------------------
+// ---- waiting for a queue's head ----------------------------------------------------------------
 
-interface TimerNames {
-  readonly names: string[];
-  readonly msgs: QueueTimer[];
+/**
+ * How the traffic manager waits until the head of a queue is due. In sim, on a timer set for the
+ * exact (virtual) time. In real time (local and distributed mode) the modelled delays are well
+ * under a microsecond, and a Node timer takes a millisecond or more: a head due in less than
+ * POLL_BELOW_MS is waited for with a message to itself instead (it comes back after the messages
+ * already waiting), until its time has passed. Which of the two applies is seen once, when the
+ * actor starts: in sim the clock stands still while an actor runs; in real time it moves.
+ */
+class QueueWaker {
+  private readonly names: string[] = [];
+  private readonly timerMsgs: QueueTimer[] = [];
+  private readonly pollMsgs: QueuePoll[] = [];
+  private readonly polling: boolean[] = [];
+  /** Real time: a timer may fire late but never early, so a timer never forces a release. */
+  readonly realTime: boolean;
+
+  constructor(queues: number, ctx: Ctx<never>) {
+    for (let q = 0; q < queues; q++) {
+      this.names.push(`queue${q}`);
+      this.timerMsgs.push({ type: 'QueueTimer', queue: q });
+      this.pollMsgs.push({ type: 'QueuePoll', queue: q });
+      this.polling.push(false);
+    }
+    this.realTime = clockRunsByItself(ctx);
+  }
+
+  /** Call `drain(q)` again once `delayMs` have passed. */
+  wait<M extends Msg>(q: number, delayMs: number, ctx: Ctx<M>): void {
+    if (this.realTime && delayMs < POLL_BELOW_MS) {
+      if (!this.polling[q]) {
+        this.polling[q] = true;
+        ctx.send(ctx.self, this.pollMsgs[q] as unknown as M);
+      }
+      return;
+    }
+    ctx.startTimer(this.names[q]!, delayMs, this.timerMsgs[q] as unknown as M);
+  }
+
+  polled(q: number): void {
+    this.polling[q] = false;
+  }
 }
 
-function timerNames(queues: number): TimerNames {
-  const names: string[] = [];
-  const msgs: QueueTimer[] = [];
-  for (let q = 0; q < queues; q++) {
-    names.push(`queue${q}`);
-    msgs.push({ type: 'QueueTimer', queue: q });
-  }
-  return { names, msgs };
+/** Real-time heads due sooner than this are polled for rather than waited for on a timer. */
+const POLL_BELOW_MS = 1;
+
+function clockRunsByItself(ctx: Ctx<never>): boolean {
+  const t0 = ctx.now();
+  for (let i = 0; i < 2000; i++) if (ctx.now() !== t0) return true;
+  return false;
+}
+
+/** Timer slack: the scheduler adds delays to the current time, which may round by an ulp. */
+const EPS_MS = 1e-9;
+
+type Emit = (q: number, pkt: AnyPacket) => void;
+
+/** After `admit`: hand on the head of every queue that just became busy if it is due, else wait for it. */
+function armQueues<H, M extends Msg>(tm: TrafficManager<H>, waker: QueueWaker, ctx: Ctx<M>, emit: Emit): void {
+  const busy = tm.newlyBusy;
+  const n = tm.busyCount;
+  for (let i = 0; i < n; i++) drainQueue(tm, busy[i]!, waker, ctx, emit, false);
 }
 
 /**
- * After `admit`: for every queue that just became busy, hand on its head now if it is already
- * due (real time), else set the queue's timer for it.
+ * Hand on every packet of queue q that is due, then wait for the next. `fromTimer`: in sim, the
+ * timer was set for the head, which is released even if rounding put the timer a hair early.
  */
-function armQueues<H, M extends Msg>(tm: TrafficManager<H>, timers: TimerNames, ctx: Ctx<M>, emit: (q: number, pkt: AnyPacket) => void): void {
-  const busy = tm.newlyBusy;
-  const n = tm.busyCount;
-  for (let i = 0; i < n; i++) drainQueue(tm, busy[i]!, timers, ctx, emit, false);
-}
-
-function drainQueue<H, M extends Msg>(tm: TrafficManager<H>, q: number, timers: TimerNames, ctx: Ctx<M>, emit: (q: number, pkt: AnyPacket) => void, force: boolean): void {
-  let first = force;
+function drainQueue<H, M extends Msg>(tm: TrafficManager<H>, q: number, waker: QueueWaker, ctx: Ctx<M>, emit: Emit, fromTimer: boolean): void {
+  let force = fromTimer && !waker.realTime;
   for (;;) {
     const head = tm.headEmitMs(q);
     if (head === undefined) return;
     const now = ctx.now();
-    if (!first && head > now + 1e-9) {
-      ctx.startTimer(timers.names[q]!, head - now, timers.msgs[q] as unknown as M);
+    if (!force && head > now + EPS_MS) {
+      waker.wait(q, head - now, ctx);
       return;
     }
-    const n = tm.release(q, now, first);
-    first = false;
+    const n = tm.release(q, now, force);
+    force = false;
     const out = tm.out;
     for (let i = 0; i < n; i++) emit(q, out[i]!);
   }
@@ -240,28 +332,40 @@ function drainQueue<H, M extends Msg>(tm: TrafficManager<H>, q: number, timers: 
 type ParserMsg = Rx | AnyPacket | Reject | StatsQuery;
 
 function parserActor<H>(w: Wiring<H>, next: ActorRef<AnyPacket>): Behavior<ParserUnit<H>, ParserMsg> {
+  /** A message from a host, sent to the switch's address. */
+  const arrive = (unit: ParserUnit<H>, msg: Msg, ctx: Ctx<ParserMsg>): void => {
+    const port = w.portOf(ctx.sender);
+    if (port === PORT_NONE) return unit.unknownPort();
+    const pkt = unit.parseMsg(msg, port, ctx.now());
+    if (pkt) ctx.send(next, pkt);
+  };
   return behavior<ParserUnit<H>, ParserMsg>({
     init: () => new ParserUnit(w.program, w.nPorts),
     receive: (unit, msg, ctx) => {
       switch (msg.type) {
         case 'Rx': {
+          if (!ours(w, ctx.sender)) break;
           const pkt = unit.parse(msg);
           if (pkt) ctx.send(next, pkt);
-          break;
+          return unit;
         }
         case 'Packet': {
+          if (!ours(w, ctx.sender)) break;
           const pkt = unit.reenter(msg, ctx.now());
           if (pkt) ctx.send(next, pkt);
-          break;
+          return unit;
         }
         case 'Reject':
+          if (!ours(w, ctx.sender)) break;
           if (unit.rejected === undefined) ctx.log.error({ reason: msg.reason }, `switch ${w.name}: program '${w.program.name}' rejected`);
           unit.reject(msg.reason);
-          break;
+          return unit;
         case 'StatsQuery':
+          if (!ours(w, ctx.sender)) break;
           ctx.send(msg.replyTo, { type: 'StatsReport', stats: copyStats(unit.stats, w.nPorts) });
-          break;
+          return unit;
       }
+      arrive(unit, msg, ctx);
       return unit;
     },
     supervision: RESUME,
@@ -295,18 +399,18 @@ function stageActor<H>(w: Wiring<H>, stageName: string, next: ActorRef<AnyPacket
   });
 }
 
-type TmMsg = AnyPacket | QueueTimer | MulticastGroupSet | StatsQuery;
+type TmMsg = AnyPacket | QueueTimer | QueuePoll | MulticastGroupSet | StatsQuery;
 
 interface TmState<H> {
   readonly tm: TrafficManager<H>;
-  emit: (q: number, pkt: AnyPacket) => void;
+  readonly waker: QueueWaker;
+  emit: Emit;
   emitCtx: Ctx<TmMsg> | undefined;
 }
 
 function tmActor<H>(w: Wiring<H>, egress: ActorRef<AnyPacket>, deparser: ActorRef<AnyPacket>, parser: ActorRef<AnyPacket>): Behavior<TmState<H>, TmMsg> {
-  const timers = timerNames(w.nPorts + 2);
-  // Made once per ctx, not per message: creating a named closure is not free (see bench/switch.ts).
-  const emitterFor = (s: TmState<H>, ctx: Ctx<TmMsg>): ((q: number, pkt: AnyPacket) => void) => {
+  // Made once per ctx, not per message: creating a closure per packet is not free.
+  const emitterFor = (s: TmState<H>, ctx: Ctx<TmMsg>): Emit => {
     if (s.emitCtx !== ctx) {
       s.emitCtx = ctx;
       s.emit = (q, pkt) => {
@@ -318,16 +422,20 @@ function tmActor<H>(w: Wiring<H>, egress: ActorRef<AnyPacket>, deparser: ActorRe
     return s.emit;
   };
   return behavior<TmState<H>, TmMsg>({
-    init: () => ({ tm: newTm(w), emit: () => {}, emitCtx: undefined }),
+    init: (ctx) => ({ tm: newTm(w), waker: new QueueWaker(w.nPorts + 2, ctx as Ctx<never>), emit: () => {}, emitCtx: undefined }),
     receive: (s, msg, ctx) => {
       const tm = s.tm;
       switch (msg.type) {
         case 'Packet':
           tm.admit(msg);
-          if (tm.busyCount > 0) armQueues(tm, timers, ctx, emitterFor(s, ctx));
+          if (tm.busyCount > 0) armQueues(tm, s.waker, ctx, emitterFor(s, ctx));
           break;
         case 'QueueTimer':
-          drainQueue(tm, msg.queue, timers, ctx, emitterFor(s, ctx), true);
+          drainQueue(tm, msg.queue, s.waker, ctx, emitterFor(s, ctx), true);
+          break;
+        case 'QueuePoll':
+          s.waker.polled(msg.queue);
+          drainQueue(tm, msg.queue, s.waker, ctx, emitterFor(s, ctx), false);
           break;
         case 'MulticastGroupSet': {
           const err = tm.setGroup(msg.group, msg.ports);
@@ -382,15 +490,15 @@ interface Fused<H> {
   readonly deparser: DeparserUnit<H>;
   /** table/register/counter name -> the stage that owns it */
   readonly owners: ReadonlyMap<string, StageRuntime<H>>;
+  readonly waker: QueueWaker;
   /** The queue emitter, made on first use for the ctx it sends with (made again if that changes). */
-  emit: (q: number, pkt: AnyPacket) => void;
+  emit: Emit;
   emitCtx: Ctx<FusedMsg> | undefined;
 }
 
-type FusedMsg = Rx | AnyPacket | QueueTimer | StageControl | MulticastGroupSet | StatsQuery;
+type FusedMsg = Rx | AnyPacket | QueueTimer | QueuePoll | StageControl | MulticastGroupSet | StatsQuery;
 
 function fusedActor<H>(w: Wiring<H>): Behavior<Fused<H>, FusedMsg> {
-  const timers = timerNames(w.nPorts + 2);
   /** Hand on a packet the traffic manager released from queue q. */
   const emitFrom = (f: Fused<H>, q: number, pkt: AnyPacket, ctx: Ctx<FusedMsg>): void => {
     if (q < w.nPorts) {
@@ -410,9 +518,9 @@ function fusedActor<H>(w: Wiring<H>): Behavior<Fused<H>, FusedMsg> {
     for (let i = 0; i < stages.length; i++) stages[i]!.run(pkt);
     checkRejected(f, stages, ctx);
     f.tm.admit(pkt);
-    if (f.tm.busyCount > 0) armQueues(f.tm, timers, ctx, emitterFor(f, ctx));
+    if (f.tm.busyCount > 0) armQueues(f.tm, f.waker, ctx, emitterFor(f, ctx));
   };
-  const emitterFor = (f: Fused<H>, ctx: Ctx<FusedMsg>): ((q: number, pkt: AnyPacket) => void) => {
+  const emitterFor = (f: Fused<H>, ctx: Ctx<FusedMsg>): Emit => {
     if (f.emitCtx !== ctx) {
       f.emitCtx = ctx;
       f.emit = (q, p) => emitFrom(f, q, p, ctx);
@@ -421,7 +529,8 @@ function fusedActor<H>(w: Wiring<H>): Behavior<Fused<H>, FusedMsg> {
   };
   const checkRejected = (f: Fused<H>, stages: readonly StageRuntime<H>[], ctx: Ctx<FusedMsg>): void => {
     if (f.parser.rejected !== undefined) return;
-    for (const s of stages) {
+    for (let i = 0; i < stages.length; i++) {
+      const s = stages[i]!;
       if (s.rejected !== undefined) {
         ctx.log.error({ reason: s.rejected }, `switch ${w.name}: program '${w.program.name}' rejected`);
         f.parser.reject(s.rejected);
@@ -429,8 +538,15 @@ function fusedActor<H>(w: Wiring<H>): Behavior<Fused<H>, FusedMsg> {
       }
     }
   };
+  /** A message from a host, sent to the switch's address. */
+  const arrive = (f: Fused<H>, msg: Msg, ctx: Ctx<FusedMsg>): void => {
+    const port = w.portOf(ctx.sender);
+    if (port === PORT_NONE) return f.parser.unknownPort();
+    const pkt = f.parser.parseMsg(msg, port, ctx.now());
+    if (pkt) runIngress(f, pkt, ctx);
+  };
   return behavior<Fused<H>, FusedMsg>({
-    init: () => {
+    init: (ctx) => {
       const ingress = w.program.ingress.map((s) => newStage(w, s.name));
       const egress = w.program.egress.map((s) => newStage(w, s.name));
       const owners = new Map<string, StageRuntime<H>>();
@@ -439,41 +555,60 @@ function fusedActor<H>(w: Wiring<H>): Behavior<Fused<H>, FusedMsg> {
       }
       return {
         parser: new ParserUnit(w.program, w.nPorts), ingress, tm: newTm(w), egress, deparser: new DeparserUnit(w.program, w.nPorts), owners,
-        emit: () => {}, emitCtx: undefined,
+        waker: new QueueWaker(w.nPorts + 2, ctx as Ctx<never>), emit: () => {}, emitCtx: undefined,
       };
     },
     receive: (f, msg, ctx) => {
       switch (msg.type) {
         case 'Rx': {
+          if (!ours(w, ctx.sender)) break;
           const pkt = f.parser.parse(msg);
           if (pkt) runIngress(f, pkt, ctx);
-          break;
+          return f;
         }
         case 'Packet': {
+          if (!ours(w, ctx.sender)) break;
           const pkt = f.parser.reenter(msg, ctx.now());
           if (pkt) runIngress(f, pkt, ctx);
-          break;
+          return f;
         }
         case 'QueueTimer':
-          drainQueue(f.tm, msg.queue, timers, ctx, emitterFor(f, ctx), true);
-          break;
+          if (!ours(w, ctx.sender)) break;
+          drainQueue(f.tm, msg.queue, f.waker, ctx, emitterFor(f, ctx), true);
+          return f;
+        case 'QueuePoll':
+          if (!ours(w, ctx.sender)) break;
+          f.waker.polled(msg.queue);
+          drainQueue(f.tm, msg.queue, f.waker, ctx, emitterFor(f, ctx), false);
+          return f;
         case 'MulticastGroupSet':
+          if (!ours(w, ctx.sender)) break;
           ctx.send(msg.replyTo, reply(msg, f.tm.setGroup(msg.group, msg.ports)));
-          break;
+          return f;
         case 'StatsQuery': {
+          if (!ours(w, ctx.sender)) break;
           const s = copyStats(f.parser.stats, w.nPorts);
           for (const rt of [...f.ingress, ...f.egress]) mergeStats(s, stageStats(rt as StageRuntime<unknown>, w.nPorts));
           mergeStats(s, f.tm.stats);
           mergeStats(s, f.deparser.stats);
           ctx.send(msg.replyTo, { type: 'StatsReport', stats: s } satisfies StatsReport);
-          break;
+          return f;
         }
-        default: {
+        case 'TableInsert':
+        case 'TableDelete':
+        case 'TableSetDefault':
+        case 'RegisterRead':
+        case 'RegisterWrite':
+        case 'RegisterReset':
+        case 'CounterRead': {
+          if (!ours(w, ctx.sender)) break;
           const name = 'table' in msg ? msg.table : 'register' in msg ? msg.register : msg.counter;
           const rt = f.owners.get(name);
           ctx.send(msg.replyTo, rt ? stageControl(rt, msg) : reply(msg, `no table, register or counter '${name}'`));
+          return f;
         }
       }
+      arrive(f, msg, ctx);
       return f;
     },
     supervision: RESUME,
