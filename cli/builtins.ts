@@ -5,24 +5,10 @@
 // done (`watch`, for the "finished" summary) and what it counts live (`status`).
 import { Type } from '@sinclair/typebox';
 import { defineBuilder, type BuilderRegistry } from '../actors/topology-file.ts';
-import type { NodeRuntime } from '../actors/index.ts';
 import type { PingerState, PongerState } from '../apps/pingpong/pingpong.ts';
 import { pingPongTopology } from '../apps/pingpong/topology.ts';
-
-const POLL_MS = 20;
-
-/** Resolves with `summary(state)` once `done(state)` holds for the actor's state. */
-function whenState<S>(node: NodeRuntime, ref: { host: string; path: string }, done: (s: S) => boolean,
-  summary: (s: S) => Record<string, unknown>): Promise<Record<string, unknown>> {
-  return new Promise((resolve) => {
-    const poll = setInterval(() => {
-      const s = node.stateOf<S>(ref as never);
-      if (s === undefined || !done(s)) return;
-      clearInterval(poll);
-      resolve(summary(s));
-    }, POLL_MS);
-  });
-}
+import { whenState } from './builders/common.ts';
+import { nopaxos, paxos, unreplicated } from './builders/replication.ts';
 
 const pingpong = defineBuilder({
   description: 'a pinger on host a keeps `window` pings in flight until `count` are answered by the ponger on host b',
@@ -54,5 +40,5 @@ const pingpong = defineBuilder({
 });
 
 export const builders: BuilderRegistry = {
-  pingpong,
+  pingpong, nopaxos, paxos, unreplicated,
 };

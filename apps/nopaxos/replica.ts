@@ -87,6 +87,11 @@ export interface ReplicaConfig {
   readonly timeouts?: Partial<NopaxosTimeouts>;
   /** Sim cost model (see apps/kv/cost.ts). */
   readonly costs?: ServiceCosts;
+  /**
+   * Log entries per state-transfer message, at most (default MAX_TRANSFER_OPS). Distributed runs
+   * over UDP set it low, so that one reply fits a datagram (the transport does not fragment).
+   */
+  readonly maxTransferOps?: number;
 }
 
 export type ReplicaStatus = 'normal' | 'gapCommit' | 'viewChange' | 'recovering';
@@ -169,6 +174,7 @@ export class NopaxosReplica {
   /** While copying the leader's log to recover, send no replies. */
   private silent = false;
   private readonly t: NopaxosTimeouts;
+  private readonly maxTransferOps: number;
 
   constructor(private readonly cfg: ReplicaConfig, private readonly meter: ServiceMeter, ctx: C) {
     this.idx = cfg.idx;
@@ -176,6 +182,7 @@ export class NopaxosReplica {
     this.f = Math.floor((this.n - 1) / 2);
     check(this.n >= 1 && this.idx >= 0 && this.idx < this.n, `replica index ${this.idx} of ${this.n}`);
     this.t = { ...REFERENCE_TIMEOUTS, ...cfg.timeouts };
+    this.maxTransferOps = Math.max(1, Math.min(cfg.maxTransferOps ?? MAX_TRANSFER_OPS, MAX_TRANSFER_OPS));
     this.sessNum = cfg.initialSession ?? 0;
     this.lastNormalSessNum = this.sessNum;
     this.receiver = createReceiver<Request>(this.sessNum, 1, MAX_PENDING_REQUESTS);
@@ -485,7 +492,7 @@ export class NopaxosReplica {
   private sendStateTransferRequest(ctx: C): void {
     const st = this.stateTransfer!;
     const begin = this.transferHas(st) + 1;
-    const end = Math.min(st.end + 1, begin + MAX_TRANSFER_OPS);
+    const end = Math.min(st.end + 1, begin + this.maxTransferOps);
     const req: StateTransferRequest = { type: 'StateTransferRequest', sessNum: this.sessNum, view: this.view, begin, end, replicaIdx: this.idx };
     this.send(ctx, this.cfg.replicas[st.replicaIdx]!, req);
     ctx.startTimer('stateTransfer', this.t.stateTransferMs, { type: 'StateTransferTimeout' });
@@ -508,7 +515,7 @@ export class NopaxosReplica {
     if (msg.sessNum !== this.sessNum || msg.view !== this.view) return;
     const to = this.cfg.replicas[msg.replicaIdx];
     if (to === undefined || msg.begin < 1 || msg.begin > this.lastOp) return;
-    const end = Math.min(msg.end, this.lastOp + 1, msg.begin + MAX_TRANSFER_OPS);
+    const end = Math.min(msg.end, this.lastOp + 1, msg.begin + this.maxTransferOps);
     if (end <= msg.begin) return;
     const entries = this.log.slice(msg.begin - 1, end - 1);
     this.meter.entries(entries.length);

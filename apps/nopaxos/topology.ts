@@ -23,6 +23,11 @@ export interface NopaxosOptions {
   /** Replicas, n = 2f+1. Default 5 (the paper's). */
   readonly replicas?: number;
   readonly clients?: number;
+  /**
+   * Extra client hosts k0, k1, ... (role 'cli') with no workload, for operations run from
+   * outside (`switchboard kv`): the controller routes them like the others.
+   */
+  readonly cliClients?: number;
   /** Operations of the closed-loop workload, per client. */
   readonly opsPerClient?: number;
   readonly workload?: WorkloadOptions;
@@ -37,6 +42,8 @@ export interface NopaxosOptions {
   readonly timeouts?: Partial<NopaxosTimeouts>;
   readonly requestTimeoutMs?: number;
   readonly costs?: ServiceCosts;
+  /** Log entries per state-transfer message (see ReplicaConfig.maxTransferOps). */
+  readonly maxTransferOps?: number;
   /** Controller probe settings; false: no controller. */
   readonly controller?: Partial<Pick<ControllerConfig, 'probeIntervalMs' | 'failAfterMs'>> | false;
 }
@@ -45,9 +52,10 @@ export interface NopaxosTopology {
   readonly topology: Topology;
   readonly replicas: readonly ActorRef<ReplicaMsg>[];
   readonly clients: readonly ActorRef<ClientMsg>[];
+  readonly cliClients: readonly ActorRef<ClientMsg>[];
   readonly sequencers: readonly ActorRef<SequencerMsg>[];
   readonly controller: ActorRef<ControllerMsg> | undefined;
-  readonly hosts: { readonly replicas: readonly string[]; readonly clients: readonly string[]; readonly sequencers: readonly string[]; readonly controller: string | undefined };
+  readonly hosts: { readonly replicas: readonly string[]; readonly clients: readonly string[]; readonly cliClients: readonly string[]; readonly sequencers: readonly string[]; readonly controller: string | undefined };
   /** A new session on the active sequencer, through the controller (the reference's sessionChange()). */
   sessionChange(rt: Runtime): void;
   /** Move to the next sequencer now, through the controller. */
@@ -64,6 +72,7 @@ export function nopaxosTopology(opts: NopaxosOptions = {}): NopaxosTopology {
   const replicaHosts = Array.from({ length: n }, (_, i) => t.host(`r${i}`, { role: 'replica' }));
   const seqHosts = Array.from({ length: nSeq }, (_, i) => t.host(`seq${i}`, { role: 'sequencer' }));
   const clientHosts = Array.from({ length: nClients }, (_, i) => t.host(`c${i}`, { role: 'client' }));
+  const cliHosts = Array.from({ length: opts.cliClients ?? 0 }, (_, i) => t.host(`k${i}`, { role: 'cli' }));
   const ctrlHost = opts.controller === false ? undefined : t.host('ctrl', { role: 'controller' });
 
   const replicas: ActorRef<ReplicaMsg>[] = replicaHosts.map((h) => ({ host: h, path: REPLICA_PATH }));
@@ -74,6 +83,7 @@ export function nopaxosTopology(opts: NopaxosOptions = {}): NopaxosTopology {
   const sequencerRefs = sequencers as unknown as readonly ActorRef<Msg>[];
   replicaHosts.forEach((h, i) => t.actor(h, REPLICA_PATH, nopaxosReplica({
     idx: i, replicas, initialSession, ...(opts.timeouts ? { timeouts: opts.timeouts } : {}), ...(opts.costs ? { costs: opts.costs } : {}),
+    ...(opts.maxTransferOps ? { maxTransferOps: opts.maxTransferOps } : {}),
   })));
   const clients = clientHosts.map((h, i) => t.actor(h, CLIENT_PATH, nopaxosClient({
     group: GROUP, sequencer: sequencerRefs[0]!, replicas: n, ops: opts.opsPerClient ?? 0,
@@ -83,13 +93,17 @@ export function nopaxosTopology(opts: NopaxosOptions = {}): NopaxosTopology {
     ...(opts.requestTimeoutMs ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
     startDelayMs: (opts.clientStartMs ?? 0) * i,
   })));
+  const cliClients = cliHosts.map((h) => t.actor(h, CLIENT_PATH, nopaxosClient({
+    group: GROUP, sequencer: sequencerRefs[0]!, replicas: n, ops: 0,
+    ...(opts.requestTimeoutMs ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
+  })));
   const ctrl = ctrlHost === undefined ? undefined : t.actor(ctrlHost, CONTROLLER_PATH, controller({
-    group: GROUP, sequencers: sequencerRefs, members, senders: clients, initialSession,
+    group: GROUP, sequencers: sequencerRefs, members, senders: [...clients, ...cliClients], initialSession,
     ...(opts.controller ? opts.controller : {}),
   }));
   return {
-    topology: t, replicas, clients, sequencers, controller: ctrl,
-    hosts: { replicas: replicaHosts, clients: clientHosts, sequencers: seqHosts, controller: ctrlHost },
+    topology: t, replicas, clients, cliClients, sequencers, controller: ctrl,
+    hosts: { replicas: replicaHosts, clients: clientHosts, cliClients: cliHosts, sequencers: seqHosts, controller: ctrlHost },
     sessionChange(rt) {
       if (!ctrl) throw new Error('this topology has no controller');
       rt.send(ctrl, { type: 'SessionChange' });

@@ -18,6 +18,8 @@ export interface PaxosOptions {
   readonly batchSize?: number;
   readonly clients?: number;
   readonly opsPerClient?: number;
+  /** Extra client hosts k0, k1, ... (role 'cli') with no workload, for operations run from outside (`switchboard kv`). */
+  readonly cliClients?: number;
   readonly workload?: WorkloadOptions;
   readonly thinkMs?: number;
   readonly clientStartMs?: number;
@@ -30,7 +32,8 @@ export interface PaxosTopology {
   readonly topology: Topology;
   readonly replicas: readonly ActorRef<ReplicaMsg>[];
   readonly clients: readonly ActorRef<ClientMsg>[];
-  readonly hosts: { readonly replicas: readonly string[]; readonly clients: readonly string[] };
+  readonly cliClients: readonly ActorRef<ClientMsg>[];
+  readonly hosts: { readonly replicas: readonly string[]; readonly clients: readonly string[]; readonly cliClients: readonly string[] };
 }
 
 export function paxosTopology(opts: PaxosOptions = {}): PaxosTopology {
@@ -49,5 +52,10 @@ export function paxosTopology(opts: PaxosOptions = {}): PaxosTopology {
     ...(opts.thinkMs ? { thinkMs: opts.thinkMs } : {}),
     ...(opts.requestTimeoutMs ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
   })));
-  return { topology: t, replicas, clients, hosts: { replicas: replicaHosts, clients: clientHosts } };
+  const cliHosts = Array.from({ length: opts.cliClients ?? 0 }, (_, i) => t.host(`k${i}`, { role: 'cli' }));
+  const cliClients = cliHosts.map((h) => t.actor(h, CLIENT_PATH, paxosClient({
+    server: replicas[0]! as ActorRef<Request>, ops: 0,
+    ...(opts.requestTimeoutMs ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
+  })));
+  return { topology: t, replicas, clients, cliClients, hosts: { replicas: replicaHosts, clients: clientHosts, cliClients: cliHosts } };
 }

@@ -14,6 +14,8 @@ export const CLIENT_PATH = 'unreplicated/client';
 export interface UnreplicatedOptions {
   readonly clients?: number;
   readonly opsPerClient?: number;
+  /** Extra client hosts k0, k1, ... (role 'cli') with no workload, for operations run from outside (`switchboard kv`). */
+  readonly cliClients?: number;
   readonly workload?: WorkloadOptions;
   readonly thinkMs?: number;
   readonly clientStartMs?: number;
@@ -26,7 +28,8 @@ export interface UnreplicatedTopology {
   readonly topology: Topology;
   readonly server: ActorRef<ServerMsg>;
   readonly clients: readonly ActorRef<ClientMsg>[];
-  readonly hosts: { readonly server: string; readonly clients: readonly string[] };
+  readonly cliClients: readonly ActorRef<ClientMsg>[];
+  readonly hosts: { readonly server: string; readonly clients: readonly string[]; readonly cliClients: readonly string[] };
 }
 
 export function unreplicatedTopology(opts: UnreplicatedOptions = {}): UnreplicatedTopology {
@@ -41,5 +44,9 @@ export function unreplicatedTopology(opts: UnreplicatedOptions = {}): Unreplicat
     ...(opts.thinkMs ? { thinkMs: opts.thinkMs } : {}),
     ...(opts.requestTimeoutMs ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
   })));
-  return { topology: t, server, clients, hosts: { server: serverHost, clients: clientHosts } };
+  const cliHosts = Array.from({ length: opts.cliClients ?? 0 }, (_, i) => t.host(`k${i}`, { role: 'cli' }));
+  const cliClients = cliHosts.map((h) => t.actor(h, CLIENT_PATH, unreplicatedClient({
+    server, ops: 0, ...(opts.requestTimeoutMs ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
+  })));
+  return { topology: t, server, clients, cliClients, hosts: { server: serverHost, clients: clientHosts, cliClients: cliHosts } };
 }

@@ -2,17 +2,36 @@
 // on loopback (see cli/launcher.ts). Exit code: 0 when every host with a job finished it, 1 if
 // a host crashed (or every host ended, or --timeout passed, before the jobs were done), 130 when
 // stopped by Ctrl-C/SIGTERM before then, 2 for a bad file or flag.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+//
+// Hosts whose role is 'cli' (kept for `switchboard kv`) are not started. With --check, every
+// host writes the history its clients recorded (SWITCHBOARD_HISTORY_DIR), and at the end the
+// histories are merged and checked for linearizability: exit 1 if they are not.
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { formatTopologyFile, type TopologyFile, type TransportName } from '../../actors/topology-file.ts';
-import { Launcher } from '../launcher.ts';
+import { Launcher, type LaunchResult } from '../launcher.ts';
+import { checkHistory, decodeHistory } from '../../apps/linearizability/checker.ts';
+import { formatJsonHistory, parseJsonHistory, type History } from '../../apps/linearizability/history.ts';
+import { kvModel } from '../../apps/linearizability/models.ts';
 import { parseChoice, parseInteger } from '../options.ts';
 import { secretOf, tlsOf, TRANSPORTS } from '../transports.ts';
-import { loadFile } from './node.ts';
+import { HISTORY_DIR_ENV, loadFile } from './node.ts';
+
+/** Role of the hosts launch leaves out: kept for ad-hoc clients (`switchboard kv`). */
+export const CLI_ROLE = 'cli';
+/**
+ * Every operation's interval is widened by this much on both sides when histories of several
+ * processes are merged: their clocks (one machine's, read through each process's time origin)
+ * may disagree by a little, and a wider interval only removes real-time constraints, so the
+ * check stays sound for a skew up to twice this.
+ */
+export const CLOCK_SLACK_MS = 1;
+/** The linearizability check gives up (verdict unknown) after this long. */
+const CHECK_TIMEOUT_MS = 60_000;
 
 interface LaunchFlags {
   topology: string;
@@ -21,6 +40,8 @@ interface LaunchFlags {
   graceMs: number;
   timeout?: number;
   json?: boolean;
+  check?: boolean;
+  historyOut?: string;
 }
 
 export function registerLaunch(program: Command): void {
@@ -32,6 +53,8 @@ export function registerLaunch(program: Command): void {
     .option('--grace-ms <ms>', 'time hosts get to stop after SIGTERM before SIGKILL', parseInteger(0, 600_000), 5000)
     .option('--timeout <s>', 'stop after this many seconds even if jobs are unfinished (exit 1)', parseInteger(1, 7 * 86_400))
     .option('--json', 'print a JSON summary on stdout at the end (host output then goes to stderr)')
+    .option('--check', 'collect the histories the client hosts record and check them for linearizability at the end (exit 1 if not)')
+    .option('--history-out <file>', 'with --check: also write the merged history here (the checker\'s JSON format)')
     .action(async (opts: LaunchFlags) => {
       const loaded = loadFile(opts.topology);
       let file: TopologyFile = loaded.file;
@@ -52,10 +75,17 @@ export function registerLaunch(program: Command): void {
       const dir = mkdtempSync(join(tmpdir(), 'switchboard-launch-'));
       const path = join(dir, 'topology.json');
       writeFileSync(path, formatTopologyFile(file));
+      const historyDir = join(dir, 'histories');
+      if (opts.check) mkdirSync(historyDir);
       const tty = Boolean(process.stderr.isTTY);
+      const roleOf = (name: string): string | undefined => loaded.built.topology.hostSpec(name).options.role;
+      const skipped = Object.keys(file.hosts).filter((h) => roleOf(h) === CLI_ROLE);
+      if (skipped.length) process.stderr.write(`[launch] not started: ${skipped.join(', ')} (kept for \`switchboard kv\`)\n`);
       const launcher = new Launcher({
         name: file.name, transport, file: path,
-        hosts: Object.entries(file.hosts).map(([name, h]) => ({ name, address: h.address, port: h.port, ...(h.role ? { role: h.role } : {}) })),
+        hosts: Object.entries(file.hosts).filter(([name]) => roleOf(name) !== CLI_ROLE)
+          .map(([name, h]) => ({ name, address: h.address, port: h.port, ...(h.role ? { role: h.role } : {}) })),
+        ...(opts.check ? { env: { [HISTORY_DIR_ENV]: historyDir } } : {}),
         statusEveryMs: opts.statusEvery ?? (tty ? 1000 : 5000),
         graceMs: opts.graceMs,
         ...(opts.timeout !== undefined ? { timeoutMs: opts.timeout * 1000 } : {}),
@@ -68,7 +98,18 @@ export function registerLaunch(program: Command): void {
       process.on('SIGTERM', onSignal);
       try {
         launcher.start();
-        const result = await launcher.done;
+        let result: LaunchResult & { linearizability?: LinearizabilityReport } = await launcher.done;
+        if (opts.check) {
+          const report = checkHistories(historyDir, opts.historyOut);
+          process.stderr.write(`[launch] linearizability: ${report.verdict} (${report.operations} operations from `
+            + `${report.hosts.length} host${report.hosts.length === 1 ? '' : 's'}: ${report.hosts.join(', ') || 'none'}`
+            + `${report.unknown ? `, ${report.unknown} with unknown outcome` : ''}, checked in ${report.checkMs} ms)`
+            + `${report.violation ? `\n[launch]   ${report.violation}` : ''}\n`);
+          result = { ...result, linearizability: report };
+          if (report.verdict !== 'linearizable' && result.exitCode === 0) {
+            result = { ...result, exitCode: 1, reason: `the history is ${report.verdict}` };
+          }
+        }
         if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
         process.exitCode = result.exitCode;
       } finally {
@@ -77,6 +118,50 @@ export function registerLaunch(program: Command): void {
         rmSync(dir, { recursive: true, force: true });
       }
     });
+}
+
+export interface LinearizabilityReport {
+  readonly verdict: 'linearizable' | 'not-linearizable' | 'unknown';
+  readonly operations: number;
+  /** Operations whose outcome is unknown (still open when their host stopped). */
+  readonly unknown: number;
+  /** Hosts whose histories were merged. */
+  readonly hosts: string[];
+  readonly checkMs: number;
+  readonly violation?: string;
+  readonly reason?: string;
+}
+
+/**
+ * Merge the histories the hosts wrote into `dir` (HOST.json, times in ms since the epoch) and
+ * check them with the kv model. No history at all is 'unknown'.
+ */
+export function checkHistories(dir: string, out?: string): LinearizabilityReport {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  const hosts = files.map((f) => f.slice(0, -'.json'.length));
+  const merged: History<unknown, unknown> = { model: 'kv', operations: [] };
+  for (const f of files) {
+    const h = parseJsonHistory(readFileSync(join(dir, f), 'utf8'));
+    for (const op of h.operations) {
+      merged.operations.push({
+        ...op, id: 0, invokeTime: op.invokeTime - CLOCK_SLACK_MS, returnTime: op.returnTime === null ? null : op.returnTime + CLOCK_SLACK_MS,
+      });
+    }
+  }
+  merged.operations.sort((a, b) => a.invokeTime - b.invokeTime);
+  merged.operations.forEach((op, i) => { op.id = i; });
+  if (out) writeFileSync(out, formatJsonHistory(merged));
+  const unknown = merged.operations.filter((op) => op.returnTime === null).length;
+  const base = { operations: merged.operations.length, unknown, hosts };
+  if (merged.operations.length === 0) return { ...base, verdict: 'unknown', checkMs: 0, reason: 'no host wrote a history' };
+  const t0 = performance.now();
+  const model = kvModel();
+  const res = checkHistory(model, decodeHistory(model, merged), { timeoutMs: CHECK_TIMEOUT_MS, now: () => performance.now() });
+  return {
+    ...base, verdict: res.verdict, checkMs: Math.round(performance.now() - t0),
+    ...(res.violation ? { violation: res.violation.text.slice(0, 4000) } : {}),
+    ...(res.reason ? { reason: res.reason } : {}),
+  };
 }
 
 function isLoopback(address: string): boolean {

@@ -7,17 +7,29 @@
 //                                                                       every --status-every ms
 //   {"event":"finished", host, ...summary, transportStats}             when its job is done
 // Logs (pino JSON) go to stderr. SIGINT/SIGTERM shut it down cleanly and exit 0.
+//
+// A host whose clients record a history writes it (the checker's JSON format, times in ms since
+// the epoch so that files of several hosts merge) to --history-out FILE, or to
+// $SWITCHBOARD_HISTORY_DIR/HOST.json, once its job is done (or when it is stopped before).
+// --rejoin starts a host that crashed and lost its state: its actors start as restarted ones
+// (ctx.incarnation > 0) and recover from their peers (a NOPaxos replica runs its recovery).
 import { Option, type Command } from 'commander';
 import { pino } from 'pino';
-import { runNode, type NodeRuntime } from '../../actors/index.ts';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { NodeRuntime } from '../../actors/index.ts';
 import { loadTopologyFile, TopologyFileError, type LoadedTopology } from '../../actors/topology-file.ts';
 import { builders } from '../builtins.ts';
+import { epochOffsetMs, historyJson, historyOf } from '../builders/common.ts';
 import { UsageError } from '../main.ts';
 import { parseInteger } from '../options.ts';
 import { transportForHost } from '../transports.ts';
 
 /** The environment variable exported files name for the cluster secret. */
 export const SECRET_ENV = 'SWITCHBOARD_SECRET';
+
+/** The folder where hosts write their histories as HOST.json (what `launch --check` sets). */
+export const HISTORY_DIR_ENV = 'SWITCHBOARD_HISTORY_DIR';
 
 /** How often a node started with --parent-pid checks that its parent is still there. */
 const PARENT_CHECK_MS = 500;
@@ -29,18 +41,37 @@ export function registerNode(program: Command): void {
     .requiredOption('--host <name>', 'the host of the file this process runs')
     .option('--exit-when-done', 'exit once this host has finished its job')
     .option('--status-every <ms>', 'print a status line on stdout this often', parseInteger(10, 3_600_000))
+    .option('--history-out <file>', `write the history this host's clients recorded here (default: $${HISTORY_DIR_ENV}/HOST.json if set)`)
+    .option('--rejoin', 'this host crashed and lost its state: its actors start as restarted and recover from their peers')
     .addOption(new Option('--parent-pid <pid>', 'exit when this process is no longer our parent (used by launch)')
       .argParser(parseInteger(1)).hideHelp())
-    .action(async (opts: { topology: string; host: string; exitWhenDone?: boolean; statusEvery?: number; parentPid?: number }) => {
+    .action(async (opts: {
+      topology: string; host: string; exitWhenDone?: boolean; statusEvery?: number; parentPid?: number; historyOut?: string; rejoin?: boolean;
+    }) => {
       /** The running node, once it is up. */
       const up: { node?: NodeRuntime } = {};
       let stopping = false;
+      let historyWritten: { path: string; operations: number } | undefined;
+      const historyPath = opts.historyOut ?? (process.env[HISTORY_DIR_ENV] ? join(process.env[HISTORY_DIR_ENV], `${opts.host}.json`) : undefined);
+      const writeHistory = (node: NodeRuntime): void => {
+        const source = historyOf(loaded.built);
+        if (!historyPath || !source || historyWritten) return;
+        const h = source.history();
+        if (h.operations.length === 0) return;
+        writeFileSync(historyPath, historyJson(h, epochOffsetMs(node)));
+        historyWritten = { path: historyPath, operations: h.operations.length };
+      };
       const stop = async (code = 0): Promise<void> => {
         if (stopping) return;
         stopping = true;
         if (up.node) {
           // A last status line, so that whoever watches has the final counts.
           if (opts.statusEvery) emit(statusOf(up.node, loaded, opts.host));
+          try {
+            writeHistory(up.node);
+          } catch (err) {
+            process.stderr.write(`error: cannot write the history to ${historyPath}: ${(err as Error).message}\n`);
+          }
           await up.node.shutdown();
         }
         process.exit(code);
@@ -61,7 +92,11 @@ export function registerNode(program: Command): void {
       const transport = transportForHost(loaded, opts.host, logger);
       let running: NodeRuntime;
       try {
-        running = await runNode(loaded.built.topology, opts.host, { transport });
+        running = new NodeRuntime(loaded.built.topology, opts.host, { transport });
+        // A rejoining host's actors see ctx.incarnation > 0, as after a restart in sim (and a
+        // client's id, which includes it, is new). The clock makes it unique across rejoins.
+        if (opts.rejoin) running.system.host(opts.host).incarnation = Date.now();
+        await running.start();
       } catch (err) {
         await transport.close().catch(() => {});
         throw new UsageError(`host '${opts.host}' cannot start on ${entry.address}:${entry.port}: ${(err as Error).message}`);
@@ -81,7 +116,12 @@ export function registerNode(program: Command): void {
       }
       if (done) {
         const summary = await done;
-        emit({ event: 'finished', host: opts.host, ...summary, transportStats: transport.stats() });
+        writeHistory(running);
+        emit({
+          event: 'finished', host: opts.host, ...summary,
+          ...(historyWritten ? { history: historyWritten.path, historyOps: historyWritten.operations } : {}),
+          transportStats: transport.stats(),
+        });
         if (opts.exitWhenDone) await stop();
       }
       // Servers, and hosts whose job is done, run until signalled.
