@@ -1,8 +1,9 @@
 // The replication scenarios of `switchboard sim` and `switchboard sweep`: nopaxos, paxos
 // (Multi-Paxos) and unreplicated. Each seed draws its whole fault plan from the seed itself
 // (apps/<protocol>/scenario.ts: the network's drop, duplicate and jitter rates, and the timed
-// events: partitions, crashes and restarts, for NOPaxos leader crashes and sequencer failures),
-// so `switchboard sim nopaxos --seed N` replays a sweep's seed exactly. `--faults` overrides
+// events: partitions, crashes and restarts, for NOPaxos leader crashes and sequencer failures;
+// and the workload: how many clients, back to back or spread over the faults), so
+// `switchboard sim nopaxos --seed N` replays a sweep's seed exactly. See docs/nopaxos.md. `--faults` overrides
 // the plan's network rates (the sweep passes the plan's own, which changes nothing); `--no-plan`
 // runs without the timed events, with only the faults given.
 import type { LinkOptions } from '../transport/memory/sim-network.ts';
