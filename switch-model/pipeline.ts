@@ -87,18 +87,21 @@ export class ParserUnit<H> {
 // ---- traffic manager --------------------------------------------------------------------------
 
 /**
- * One egress queue, as parallel arrays (no object per packet): entry i is pkts[i], its size,
- * when it leaves the buffer (dequeued into egress) and when its last bit is on the wire (it is
- * handed on then).
+ * One egress queue, as parallel arrays (no object per packet): entry i < len is pkts[i], its
+ * size, when it leaves the buffer (dequeued into egress) and when its last bit is on the wire
+ * (it is handed on then). The arrays keep their length when the queue empties, so a busy
+ * period reuses them.
  */
 class PortQueue<H> {
-  pkts: Packet<H>[] = [];
-  sizes: number[] = [];
-  dqMs: number[] = [];
-  emitMs: number[] = [];
-  /** entries [head..] are not yet emitted */
+  readonly pkts: (Packet<H> | undefined)[] = [];
+  readonly sizes: number[] = [];
+  readonly dqMs: number[] = [];
+  readonly emitMs: number[] = [];
+  /** entries [0..len) are in use */
+  len = 0;
+  /** entries [head..len) are not yet emitted */
   head = 0;
-  /** entries [counted..] are still in the buffer (not yet dequeued) */
+  /** entries [counted..len) are still in the buffer (not yet dequeued) */
   counted = 0;
   bytes = 0;
   maxBytes = 0;
@@ -185,7 +188,7 @@ export class TrafficManager<H> {
 
   private enqueue(qi: number, pkt: Packet<H>, t: number): void {
     const q = this.queues[qi]!;
-    const n = q.pkts.length;
+    const n = q.len;
     // Packets dequeued by time t have left the buffer.
     while (q.counted < n && q.dqMs[q.counted]! <= t) q.bytes -= q.sizes[q.counted++]!;
     const bytes = pkt.payloadBytes;
@@ -198,10 +201,18 @@ export class TrafficManager<H> {
     const dqMs = t > q.freeAtMs ? t : q.freeAtMs;
     q.freeAtMs = dqMs + wire;
     if (q.head === n) this.newlyBusy[this.busyCount++] = qi;
-    q.pkts.push(pkt);
-    q.sizes.push(bytes);
-    q.dqMs.push(dqMs);
-    q.emitMs.push(dqMs + q.egressLatencyMs + wire);
+    if (n < q.pkts.length) {
+      q.pkts[n] = pkt;
+      q.sizes[n] = bytes;
+      q.dqMs[n] = dqMs;
+      q.emitMs[n] = dqMs + q.egressLatencyMs + wire;
+    } else {
+      q.pkts.push(pkt);
+      q.sizes.push(bytes);
+      q.dqMs.push(dqMs);
+      q.emitMs.push(dqMs + q.egressLatencyMs + wire);
+    }
+    q.len = n + 1;
     q.bytes += bytes;
     if (q.bytes > q.maxBytes) {
       q.maxBytes = q.bytes;
@@ -212,7 +223,7 @@ export class TrafficManager<H> {
   /** When the next packet of queue `qi` is due, or undefined if it is empty. */
   headEmitMs(qi: number): number | undefined {
     const q = this.queues[qi]!;
-    return q.head < q.pkts.length ? q.emitMs[q.head]! : undefined;
+    return q.head < q.len ? q.emitMs[q.head]! : undefined;
   }
 
   /**
@@ -225,7 +236,7 @@ export class TrafficManager<H> {
     let n = 0;
     const q = this.queues[qi]!;
     const pkts = q.pkts;
-    const len = pkts.length;
+    const len = q.len;
     while (q.head < len) {
       const i = q.head;
       if (!(force && n === 0) && q.emitMs[i]! > nowMs + EPS_MS) break;
@@ -234,16 +245,13 @@ export class TrafficManager<H> {
         q.counted = i + 1;
       }
       const pkt = pkts[i]!;
-      pkts[i] = undefined as unknown as Packet<H>;
+      pkts[i] = undefined;
       pkt.meta.egressTimestampMs = q.dqMs[i]!;
       out[n++] = pkt;
       q.head = i + 1;
     }
     if (q.head === len) {
-      pkts.length = 0;
-      q.sizes.length = 0;
-      q.dqMs.length = 0;
-      q.emitMs.length = 0;
+      q.len = 0;
       q.head = 0;
       q.counted = 0;
     }

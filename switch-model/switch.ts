@@ -332,40 +332,43 @@ function drainQueue<H, M extends Msg>(tm: TrafficManager<H>, q: number, waker: Q
 type ParserMsg = Rx | AnyPacket | Reject | StatsQuery;
 
 function parserActor<H>(w: Wiring<H>, next: ActorRef<AnyPacket>): Behavior<ParserUnit<H>, ParserMsg> {
-  /** A message from a host, sent to the switch's address. */
-  const arrive = (unit: ParserUnit<H>, msg: Msg, ctx: Ctx<ParserMsg>): void => {
-    const port = w.portOf(ctx.sender);
-    if (port === PORT_NONE) return unit.unknownPort();
-    const pkt = unit.parseMsg(msg, port, ctx.now());
-    if (pkt) ctx.send(next, pkt);
+  /** A message from one of the switch's own actors; false if it is none of theirs. */
+  const internal = (unit: ParserUnit<H>, msg: ParserMsg, ctx: Ctx<ParserMsg>): boolean => {
+    switch (msg.type) {
+      case 'Rx': {
+        const pkt = unit.parse(msg);
+        if (pkt) ctx.send(next, pkt);
+        return true;
+      }
+      case 'Packet': {
+        const pkt = unit.reenter(msg, ctx.now());
+        if (pkt) ctx.send(next, pkt);
+        return true;
+      }
+      case 'Reject':
+        if (unit.rejected === undefined) ctx.log.error({ reason: msg.reason }, `switch ${w.name}: program '${w.program.name}' rejected`);
+        unit.reject(msg.reason);
+        return true;
+      case 'StatsQuery':
+        ctx.send(msg.replyTo, { type: 'StatsReport', stats: copyStats(unit.stats, w.nPorts) });
+        return true;
+      default:
+        return false;
+    }
   };
   return behavior<ParserUnit<H>, ParserMsg>({
     init: () => new ParserUnit(w.program, w.nPorts),
     receive: (unit, msg, ctx) => {
-      switch (msg.type) {
-        case 'Rx': {
-          if (!ours(w, ctx.sender)) break;
-          const pkt = unit.parse(msg);
-          if (pkt) ctx.send(next, pkt);
-          return unit;
-        }
-        case 'Packet': {
-          if (!ours(w, ctx.sender)) break;
-          const pkt = unit.reenter(msg, ctx.now());
-          if (pkt) ctx.send(next, pkt);
-          return unit;
-        }
-        case 'Reject':
-          if (!ours(w, ctx.sender)) break;
-          if (unit.rejected === undefined) ctx.log.error({ reason: msg.reason }, `switch ${w.name}: program '${w.program.name}' rejected`);
-          unit.reject(msg.reason);
-          return unit;
-        case 'StatsQuery':
-          if (!ours(w, ctx.sender)) break;
-          ctx.send(msg.replyTo, { type: 'StatsReport', stats: copyStats(unit.stats, w.nPorts) });
-          return unit;
+      // Internal messages come from the switch's own actors; anything else is a packet from a host.
+      const from = ctx.sender;
+      if (ours(w, from) && internal(unit, msg, ctx)) return unit;
+      const port = w.portOf(from);
+      if (port === PORT_NONE) {
+        unit.unknownPort();
+        return unit;
       }
-      arrive(unit, msg, ctx);
+      const pkt = unit.parseMsg(msg, port, ctx.now());
+      if (pkt) ctx.send(next, pkt);
       return unit;
     },
     supervision: RESUME,
@@ -538,12 +541,52 @@ function fusedActor<H>(w: Wiring<H>): Behavior<Fused<H>, FusedMsg> {
       }
     }
   };
-  /** A message from a host, sent to the switch's address. */
-  const arrive = (f: Fused<H>, msg: Msg, ctx: Ctx<FusedMsg>): void => {
-    const port = w.portOf(ctx.sender);
-    if (port === PORT_NONE) return f.parser.unknownPort();
-    const pkt = f.parser.parseMsg(msg, port, ctx.now());
-    if (pkt) runIngress(f, pkt, ctx);
+  /** A message from one of the switch's own actors; false if it is none of theirs. */
+  const internal = (f: Fused<H>, msg: FusedMsg, ctx: Ctx<FusedMsg>): boolean => {
+    switch (msg.type) {
+      case 'QueueTimer':
+        drainQueue(f.tm, msg.queue, f.waker, ctx, emitterFor(f, ctx), true);
+        return true;
+      case 'QueuePoll':
+        f.waker.polled(msg.queue);
+        drainQueue(f.tm, msg.queue, f.waker, ctx, emitterFor(f, ctx), false);
+        return true;
+      case 'Rx': {
+        const pkt = f.parser.parse(msg);
+        if (pkt) runIngress(f, pkt, ctx);
+        return true;
+      }
+      case 'Packet': {
+        const pkt = f.parser.reenter(msg, ctx.now());
+        if (pkt) runIngress(f, pkt, ctx);
+        return true;
+      }
+      case 'MulticastGroupSet':
+        ctx.send(msg.replyTo, reply(msg, f.tm.setGroup(msg.group, msg.ports)));
+        return true;
+      case 'StatsQuery': {
+        const s = copyStats(f.parser.stats, w.nPorts);
+        for (const rt of [...f.ingress, ...f.egress]) mergeStats(s, stageStats(rt as StageRuntime<unknown>, w.nPorts));
+        mergeStats(s, f.tm.stats);
+        mergeStats(s, f.deparser.stats);
+        ctx.send(msg.replyTo, { type: 'StatsReport', stats: s } satisfies StatsReport);
+        return true;
+      }
+      case 'TableInsert':
+      case 'TableDelete':
+      case 'TableSetDefault':
+      case 'RegisterRead':
+      case 'RegisterWrite':
+      case 'RegisterReset':
+      case 'CounterRead': {
+        const name = 'table' in msg ? msg.table : 'register' in msg ? msg.register : msg.counter;
+        const rt = f.owners.get(name);
+        ctx.send(msg.replyTo, rt ? stageControl(rt, msg) : reply(msg, `no table, register or counter '${name}'`));
+        return true;
+      }
+      default:
+        return false;
+    }
   };
   return behavior<Fused<H>, FusedMsg>({
     init: (ctx) => {
@@ -559,56 +602,17 @@ function fusedActor<H>(w: Wiring<H>): Behavior<Fused<H>, FusedMsg> {
       };
     },
     receive: (f, msg, ctx) => {
-      switch (msg.type) {
-        case 'Rx': {
-          if (!ours(w, ctx.sender)) break;
-          const pkt = f.parser.parse(msg);
-          if (pkt) runIngress(f, pkt, ctx);
-          return f;
-        }
-        case 'Packet': {
-          if (!ours(w, ctx.sender)) break;
-          const pkt = f.parser.reenter(msg, ctx.now());
-          if (pkt) runIngress(f, pkt, ctx);
-          return f;
-        }
-        case 'QueueTimer':
-          if (!ours(w, ctx.sender)) break;
-          drainQueue(f.tm, msg.queue, f.waker, ctx, emitterFor(f, ctx), true);
-          return f;
-        case 'QueuePoll':
-          if (!ours(w, ctx.sender)) break;
-          f.waker.polled(msg.queue);
-          drainQueue(f.tm, msg.queue, f.waker, ctx, emitterFor(f, ctx), false);
-          return f;
-        case 'MulticastGroupSet':
-          if (!ours(w, ctx.sender)) break;
-          ctx.send(msg.replyTo, reply(msg, f.tm.setGroup(msg.group, msg.ports)));
-          return f;
-        case 'StatsQuery': {
-          if (!ours(w, ctx.sender)) break;
-          const s = copyStats(f.parser.stats, w.nPorts);
-          for (const rt of [...f.ingress, ...f.egress]) mergeStats(s, stageStats(rt as StageRuntime<unknown>, w.nPorts));
-          mergeStats(s, f.tm.stats);
-          mergeStats(s, f.deparser.stats);
-          ctx.send(msg.replyTo, { type: 'StatsReport', stats: s } satisfies StatsReport);
-          return f;
-        }
-        case 'TableInsert':
-        case 'TableDelete':
-        case 'TableSetDefault':
-        case 'RegisterRead':
-        case 'RegisterWrite':
-        case 'RegisterReset':
-        case 'CounterRead': {
-          if (!ours(w, ctx.sender)) break;
-          const name = 'table' in msg ? msg.table : 'register' in msg ? msg.register : msg.counter;
-          const rt = f.owners.get(name);
-          ctx.send(msg.replyTo, rt ? stageControl(rt, msg) : reply(msg, `no table, register or counter '${name}'`));
-          return f;
-        }
+      // Internal messages come from the switch's own actors (its timers and polls from itself);
+      // anything else is a packet from a host.
+      const from = ctx.sender;
+      if ((from === ctx.self || ours(w, from)) && internal(f, msg, ctx)) return f;
+      const port = w.portOf(from);
+      if (port === PORT_NONE) {
+        f.parser.unknownPort();
+        return f;
       }
-      arrive(f, msg, ctx);
+      const pkt = f.parser.parseMsg(msg, port, ctx.now());
+      if (pkt) runIngress(f, pkt, ctx);
       return f;
     },
     supervision: RESUME,
