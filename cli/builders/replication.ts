@@ -24,6 +24,9 @@ import { latencySummary, whenState, withExtras, type CliAccess } from './common.
 /** Refs of any message type: the builders only read states and send from outside. */
 type Ref = Address;
 
+/** A cli client waits this long for a sequencer's answer to its ping, per round. */
+const PING_TIMEOUT_MS = 1500;
+
 /** Parameters every kv builder here takes. */
 const clientParams = {
   clients: Type.Integer({ minimum: 0, maximum: 64, default: 2, description: 'workload client hosts c0..' }),
@@ -94,13 +97,13 @@ function kvBuilt(p: ClientParams, topo: { topology: BuiltTopology['topology']; c
   }, { ...(history ? { history } : {}), cli: { hosts: topo.cliClients.map((r) => r.host), ...cli } });
 }
 
-function kvCli(cliClients: readonly Ref[], before?: (node: NodeRuntime, ref: Ref) => Promise<void>): Omit<CliAccess, 'hosts'> {
+function kvCli(cliClients: readonly Ref[], before?: (node: NodeRuntime, ref: Ref, deadline: number) => Promise<void>): Omit<CliAccess, 'hosts'> {
   return {
     async invoke(node, op, timeoutMs) {
       const ref = onHost(cliClients, node.hostName);
       if (!ref) throw new Error(`host '${node.hostName}' is not a cli client host`);
       const t0 = performance.now();
-      await before?.(node, ref);
+      await before?.(node, ref, t0 + timeoutMs);
       const r = await invokeOn(node, ref, op, Math.max(1, timeoutMs - (performance.now() - t0)));
       return { result: r.result, latencyMs: r.latencyMs };
     },
@@ -161,13 +164,19 @@ export const nopaxos = defineBuilder({
     // A cli client host that starts after a failover would still send to seq0, and the
     // controller, which may have had its acknowledgement of an earlier route, would not route
     // it again: ask the sequencers which one stamps (the highest session) and route there.
-    const route = async (node: NodeRuntime, ref: Ref): Promise<void> => {
-      const pongs = await Promise.allSettled(sequencers.map((q, i) => node.ask<Msg, OumPong>(q as ActorRef<Msg>,
-        (replyTo) => ({ type: 'OumPing', seq: i, replyTo }), 1000)));
+    const route = async (node: NodeRuntime, ref: Ref, deadline: number): Promise<void> => {
       let best: { i: number; session: number } | undefined;
-      pongs.forEach((r, i) => {
-        if (r.status === 'fulfilled' && r.value.sessionNum >= 0 && (!best || r.value.sessionNum > best.session)) best = { i, session: r.value.sessionNum };
-      });
+      let seq = 0;
+      // Rounds of pings until one stamps (a new ws link takes a moment to open; a dead
+      // sequencer never answers): each round waits for every answer or its timeout.
+      while (!best && performance.now() < deadline) {
+        const wait = Math.max(1, Math.min(PING_TIMEOUT_MS, deadline - performance.now()));
+        const pongs = await Promise.allSettled(sequencers.map((q) => node.ask<Msg, OumPong>(q as ActorRef<Msg>,
+          (replyTo) => ({ type: 'OumPing', seq: seq++, replyTo }), wait)));
+        pongs.forEach((r, i) => {
+          if (r.status === 'fulfilled' && r.value.sessionNum >= 0 && (!best || r.value.sessionNum > best.session)) best = { i, session: r.value.sessionNum };
+        });
+      }
       if (!best) throw new Error('no sequencer answered with a session');
       const msg: OumRoute = {
         type: 'OumRoute', group: GROUP, sequencer: sequencers[best.i]! as ActorRef<Msg>, sessionNum: best.session,

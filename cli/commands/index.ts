@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { registerBench } from './bench.ts';
 import { registerDemo } from './demo.ts';
+import { registerKv } from './kv.ts';
 import { registerLaunch } from './launch.ts';
 import { registerLincheck } from './lincheck.ts';
 import { registerNode } from './node.ts';
@@ -18,4 +19,5 @@ export function registerCommands(program: Command): void {
   registerNode(program);
   registerLaunch(program);
   registerTopology(program);
+  registerKv(program);
 }
