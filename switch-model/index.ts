@@ -33,6 +33,6 @@ export { l2Forwarding, l2Setup, l2Learner, FLOOD_GROUP, isFrame, type L2Headers,
 export { l3Forwarding, l3Setup, ipv4, type L3Headers, type L3Options, type Route } from './programs/l3-forwarding.ts';
 export {
   oumSequencer, oumController, oumMulticastGroup,
-  type OumHeaders, type OumSequencerOptions, type OumControllerConfig, type OumControllerMsg,
+  type OumHeaders, type OumSequencerOptions, type OumControllerConfig, type OumControllerMsg, type OumControllerState, type OumToCpu,
 } from './programs/oum-sequencer.ts';
 export { stageChain, stageChainSetup, type ChainHeaders } from './programs/stage-chain.ts';

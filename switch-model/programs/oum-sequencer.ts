@@ -12,11 +12,20 @@
 // A new session is one register write (`session`), so it is atomic: every later packet carries
 // the new session number and restarts its group's count at 1, with no window in which a packet
 // could be stamped with the new session and an old count.
+//
+// The control messages of a sequencer (OumPing, OumSetGroup, OumStartSession) sent to the switch
+// are recognised by the parser and sent to the CPU port, as a P4 program traps control traffic,
+// with the value of the `session` register as the packet passed `classify`; the switch's
+// controller (oumController, a PacketIn subscriber) carries them out and answers OumPing with
+// OumPong carrying that session (-1 for none). So a NOPaxos controller can watch, reconfigure and
+// fail over an in-switch sequencer exactly as a host-based one, at one address, the switch's: a
+// pong proves the data plane alive and says what it stamps with now; a switch that restarted
+// (its registers lost) answers -1, and the controller installs a new session.
 import { behavior, type ActorRef, type AnyRef, type Behavior, type Msg } from '../../actors/index.ts';
-import type { OumHeader, OumMessage, OumSetGroup, OumStartSession } from '../../apps/oum/messages.ts';
+import type { OumHeader, OumMessage, OumPing, OumPong, OumSetGroup, OumStartSession } from '../../apps/oum/messages.ts';
 import { stamp } from '../../apps/oum/messages.ts';
-import type { ControlReply, ControlRequest } from '../messages.ts';
-import { markDrop } from '../packet.ts';
+import type { ControlReply, ControlRequest, PacketIn, PacketInSubscribe, PacketOut } from '../messages.ts';
+import { markDrop, PORT_CPU } from '../packet.ts';
 import { defineProgram, register, stage, table, type SwitchProgram } from '../program.ts';
 
 export interface OumHeaders {
@@ -27,7 +36,19 @@ export interface OumHeaders {
   counter: number;
   /** Metadata: 1 when this is the group's first message in the current session. */
   newSession: number;
+  /** 1 for a sequencer control message (OumPing, OumSetGroup, OumStartSession): it goes to the CPU. */
+  control: number;
 }
+
+/** What a sequencer control message becomes on its way to the CPU: the message and the session register as it passed. */
+export interface OumToCpu {
+  readonly type: 'OumToCpu';
+  readonly msg: OumPing | OumSetGroup | OumStartSession;
+  /** The `session` register (0: none). */
+  readonly sessionNum: number;
+}
+
+const CONTROL_TYPES: ReadonlySet<string> = new Set(['OumPing', 'OumSetGroup', 'OumStartSession']);
 
 export interface OumSequencerOptions {
   /** Multicast groups the sequencer can serve (size of the table and the registers). Default 1024. */
@@ -70,13 +91,24 @@ export function oumSequencer(opts: OumSequencerOptions = {}): SwitchProgram<OumH
   return defineProgram<OumHeaders>({
     name: 'oum-sequencer',
     parse: (msg) => {
+      if (CONTROL_TYPES.has(msg.type)) return { group: 0, sessionNum: 0, msgNum: 0, counter: 0, newSession: 0, control: 1 };
       const h = oumHeaderOf(msg);
-      return h ? { group: h.group, sessionNum: 0, msgNum: 0, counter: 0, newSession: 0 } : undefined;
+      return h ? { group: h.group, sessionNum: 0, msgNum: 0, counter: 0, newSession: 0, control: 0 } : undefined;
     },
-    deparse: (pkt) => stamp(pkt.msg as OumMessage, pkt.headers.sessionNum, pkt.headers.msgNum),
+    deparse: (pkt) => {
+      const h = pkt.headers;
+      if (h.control) return { type: 'OumToCpu', msg: pkt.msg as OumToCpu['msg'], sessionNum: h.sessionNum } satisfies OumToCpu;
+      return stamp(pkt.msg as OumMessage, h.sessionNum, h.msgNum);
+    },
     ingress: [
       stage<OumHeaders>('classify', { tables: [groups], registers: [session] }, (pkt, env) => {
         const s = env.register(session).read(0);
+        if (pkt.headers.control) {
+          // To the controller, with the session this sequencer stamps with now.
+          pkt.headers.sessionNum = s;
+          pkt.meta.egressPort = PORT_CPU;
+          return;
+        }
         if (s === 0) {
           // No session installed yet (or the switch restarted): stamping now would be stamping
           // "unstamped". The controller must install a session first.
@@ -88,10 +120,12 @@ export function oumSequencer(opts: OumSequencerOptions = {}): SwitchProgram<OumH
       }),
       stage<OumHeaders>('epoch', { registers: [groupSession] }, (pkt, env) => {
         const h = pkt.headers;
+        if (h.control) return;
         h.newSession = env.register(groupSession).exchange(h.counter, h.sessionNum) !== h.sessionNum ? 1 : 0;
       }),
       stage<OumHeaders>('sequence', { registers: [counters] }, (pkt, env) => {
         const h = pkt.headers;
+        if (h.control) return;
         const n = env.register(counters).rmw(h.counter, (old) => (h.newSession ? 1n : old + 1n));
         h.msgNum = Number(n);
       }),
@@ -108,62 +142,109 @@ export interface OumControllerConfig {
   readonly ports: readonly AnyRef[];
   /** Groups the program serves (its `groups` option). Default 1024. */
   readonly groups?: number;
-  /** Install this session at start. */
+  /** Install this session when the controller first starts (not after its host restarts). */
   readonly initialSessionNum?: number;
 }
 
-interface OumControllerState {
+export interface OumControllerState {
+  /** The last session installed (0: none yet). */
   sessionNum: number;
-  readonly installed: Set<number>;
+  /** OumPong answers sent. */
+  pongs: number;
 }
 
-export type OumControllerMsg = OumSetGroup | OumStartSession | ControlReply;
+export type OumControllerMsg = OumSetGroup | OumStartSession | OumPing | PacketIn | ControlReply;
 
 /**
- * Configures an in-switch sequencer with the same messages a host-based sequencer takes
- * (OumSetGroup, OumStartSession), through the switch's control plane.
+ * The in-switch sequencer's controller: the switch's CPU side of the OUM contract. It takes the
+ * messages a host-based sequencer takes (apps/oum/host-sequencer.ts) and carries them out
+ * through the switch's control plane:
+ *   - OumSetGroup: the group's multicast group (members -> ports), then its `groups` entry;
+ *   - OumStartSession: the `session` register (one write: atomic);
+ *   - OumPing: answered with OumPong carrying the session the data plane stamps with (-1 for
+ *     none), read from the `session` register by the ping itself on its way through the pipeline.
+ * They may be sent to the switch (its address, as to a host-based sequencer: the program sends
+ * them to the CPU and the switch hands them to this controller as PacketIn) or to this actor
+ * (a ping is then injected into the pipeline with PacketOut, so that its answer still says what
+ * the data plane does). It subscribes to PacketIn when it starts; give it as the switch's
+ * `packetIn` too, so that it still hears them after the switch restarts.
  */
 export function oumController(cfg: OumControllerConfig): Behavior<OumControllerState, OumControllerMsg> {
   const size = cfg.groups ?? 1024;
   const portOf = (r: AnyRef): number => cfg.ports.findIndex((p) => p.host === r.host && p.path === r.path);
   return behavior<OumControllerState, OumControllerMsg>({
     init: (ctx) => {
-      if (cfg.initialSessionNum !== undefined) ctx.send(ctx.self, { type: 'OumStartSession', sessionNum: cfg.initialSessionNum });
-      return { sessionNum: 0, installed: new Set() };
+      ctx.send(cfg.control, { type: 'PacketInSubscribe', subscriber: ctx.self as ActorRef<PacketIn> } satisfies PacketInSubscribe);
+      // Only at first start: after a restart (of this controller's host) the switch may be
+      // stamping a later session, and installing the first one again would number it anew.
+      if (cfg.initialSessionNum !== undefined && ctx.incarnation === 0) ctx.send(ctx.self, { type: 'OumStartSession', sessionNum: cfg.initialSessionNum });
+      return { sessionNum: 0, pongs: 0 };
     },
     receive: (s, msg, ctx) => {
       const replyTo = ctx.self as ActorRef<ControlReply>;
+      const setGroup = (m: OumSetGroup): void => {
+        const ports = m.members.map(portOf);
+        const missing = m.members.filter((_, i) => ports[i]! < 0);
+        if (missing.length > 0 || !(Number.isInteger(m.group) && m.group >= 0 && m.group < size)) {
+          ctx.log.error({ group: m.group, missing }, `oum controller: group must be 0..${size - 1} and its members attached to the switch`);
+          return;
+        }
+        // The multicast group first, so that no packet is stamped before it has somewhere to go.
+        ctx.send(cfg.control, { type: 'MulticastGroupSet', group: oumMulticastGroup(m.group), ports, replyTo });
+        // Always: a switch that restarted has lost the entry (one that has it refuses the
+        // duplicate, which is fine).
+        ctx.send(cfg.control, {
+          type: 'TableInsert', id: GROUP_INSERT, table: 'groups', match: [m.group], action: 'sequence',
+          params: { counter: m.group, mgid: oumMulticastGroup(m.group) }, replyTo,
+        });
+      };
+      const startSession = (m: OumStartSession): void => {
+        if (!(Number.isInteger(m.sessionNum) && m.sessionNum > s.sessionNum && m.sessionNum < 2 ** 32)) {
+          ctx.log.warn({ sessionNum: m.sessionNum, current: s.sessionNum }, 'oum controller: a new session must be higher (and fit 32 bits)');
+          return;
+        }
+        s.sessionNum = m.sessionNum;
+        ctx.send(cfg.control, { type: 'RegisterWrite', register: 'session', index: 0, value: m.sessionNum, replyTo });
+      };
       switch (msg.type) {
-        case 'OumSetGroup': {
-          const ports = msg.members.map(portOf);
-          const missing = msg.members.filter((_, i) => ports[i]! < 0);
-          if (missing.length > 0 || !(Number.isInteger(msg.group) && msg.group >= 0 && msg.group < size)) {
-            ctx.log.error({ group: msg.group, missing }, `oum controller: group must be 0..${size - 1} and its members attached to the switch`);
-            return s;
-          }
-          // The multicast group first, so that no packet is stamped before it has somewhere to go.
-          ctx.send(cfg.control, { type: 'MulticastGroupSet', group: oumMulticastGroup(msg.group), ports, replyTo });
-          if (!s.installed.has(msg.group)) {
-            s.installed.add(msg.group);
-            ctx.send(cfg.control, {
-              type: 'TableInsert', table: 'groups', match: [msg.group], action: 'sequence',
-              params: { counter: msg.group, mgid: oumMulticastGroup(msg.group) }, replyTo,
-            });
+        case 'OumSetGroup':
+          setGroup(msg);
+          return s;
+        case 'OumStartSession':
+          startSession(msg);
+          return s;
+        case 'OumPing':
+          // Through the data plane, like a ping sent to the switch.
+          ctx.send(cfg.control, { type: 'PacketOut', msg } satisfies PacketOut);
+          return s;
+        case 'PacketIn': {
+          const m = msg.msg as OumToCpu;
+          if (m.type !== 'OumToCpu') return s;
+          switch (m.msg.type) {
+            case 'OumPing': {
+              const pong: OumPong = { type: 'OumPong', seq: m.msg.seq, sessionNum: m.sessionNum === 0 ? -1 : m.sessionNum };
+              ctx.send(m.msg.replyTo, pong);
+              s.pongs++;
+              break;
+            }
+            case 'OumSetGroup':
+              setGroup(m.msg);
+              break;
+            case 'OumStartSession':
+              startSession(m.msg);
+              break;
           }
           return s;
         }
-        case 'OumStartSession':
-          if (!(Number.isInteger(msg.sessionNum) && msg.sessionNum > s.sessionNum && msg.sessionNum < 2 ** 32)) {
-            ctx.log.warn({ sessionNum: msg.sessionNum, current: s.sessionNum }, 'oum controller: a new session must be higher (and fit 32 bits)');
-            return s;
-          }
-          s.sessionNum = msg.sessionNum;
-          ctx.send(cfg.control, { type: 'RegisterWrite', register: 'session', index: 0, value: msg.sessionNum, replyTo });
-          return s;
         case 'ControlReply':
-          if (!msg.ok) ctx.log.error({ error: msg.error }, 'oum controller: the switch refused');
+          if (!msg.ok && !(msg.id === GROUP_INSERT && msg.error.includes('already has an entry'))) {
+            ctx.log.error({ error: msg.error }, 'oum controller: the switch refused');
+          }
           return s;
       }
     },
   });
 }
+
+/** The id of the controller's `groups` inserts (a refusal as a duplicate is expected). */
+const GROUP_INSERT = 1;
