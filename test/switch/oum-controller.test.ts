@@ -3,12 +3,14 @@
 // OumPing and gets OumPong carrying the session the data plane stamps with; a session change
 // (SessionChange) installs the next session through OumSetGroup and OumStartSession and routes the
 // client to it; a switch that restarts (its registers lost) answers -1, and the controller
-// installs a new session on it, after which stamping resumes from 1. Both execution modes,
+// installs a new session on it, after which stamping resumes from 1; a switch that stays down is
+// replaced by a host-based standby with a higher session. Both execution modes,
 // compared message for message and virtual time for virtual time.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { behavior, probe, runSim, Topology, type ActorRef, type Behavior, type Msg } from '../../actors/index.ts';
 import { controller, type ControllerState } from '../../apps/nopaxos/controller.ts';
+import { hostSequencer } from '../../apps/oum/host-sequencer.ts';
 import type { ControllerMsg } from '../../apps/nopaxos/messages.ts';
 import {
   oumHeader, oumSchemas, type OumMessage, type OumPing, type OumPong, type OumRoute, type OumRouteAck,
@@ -40,7 +42,7 @@ function client(first: ActorRef<Msg>): Behavior<{ route: ActorRef<Msg>; routes: 
   });
 }
 
-async function scenario(mode: SwitchMode) {
+async function scenario(mode: SwitchMode, opts: { readonly standby?: boolean } = {}) {
   const t = new Topology('oum-ctl').messages(oumSchemas);
   // The NOPaxos controller's host is attached to the rack like any other: its probes reach the
   // switch on its port. The switch's own OUM controller runs on the switch host.
@@ -57,8 +59,10 @@ async function scenario(mode: SwitchMode) {
   t.actor('tor', 'oum/controller', oumController({ control: r.switch.control, ports: r.hosts.map((h) => h.peer), initialSessionNum: 1 }));
   const c0 = t.actor('c0', 'client', client(r.switch.address));
   const members = REPLICAS.map((h) => r.host(h).peer as ActorRef<Msg>);
+  // A host-based standby off the rack (it sends to the replicas over the network).
+  const standby = opts.standby ? [t.actor(t.host('seq1'), 'oum/sequencer', hostSequencer()) as ActorRef<Msg>] : [];
   const ctl = t.actor('ctrl', 'nopaxos/controller', controller({
-    group: GROUP, sequencers: [r.switch.address], members, senders: [c0 as ActorRef<OumRoute>], initialSession: 1,
+    group: GROUP, sequencers: [r.switch.address, ...standby], members, senders: [c0 as ActorRef<OumRoute>], initialSession: 1,
   }));
   const rt = runSim(t, { seed: 3, logLevel: 'silent' });
   const replicas = REPLICAS.map((h) => probe<Stamped>(rt, h, 'replica'));
@@ -85,18 +89,30 @@ async function scenario(mode: SwitchMode) {
   const afterChange = ctlState().events.map((e) => ({ kind: e.kind, sessionNum: e.sessionNum }));
   assert.equal(ctlState().unacked.size, 0, 'the client should have taken the new route');
 
-  // The switch restarts and loses its registers: it answers -1 and gets a new session.
-  rt.crash('tor');
-  rt.restart('tor');
+  if (opts.standby) {
+    // The switch fails for good: the controller moves the group to the standby.
+    rt.crash('tor');
+  } else {
+    // The switch restarts and loses its registers: it answers -1 and gets a new session.
+    rt.crash('tor');
+    rt.restart('tor');
+  }
   rt.advance(30);
   send(5, 2);
   rt.advance(30);
+  if (opts.standby) {
+    return {
+      events: ctlState().events.map((e) => ({ kind: e.kind, sequencer: e.sequencer, sessionNum: e.sessionNum, atMs: e.atMs })),
+      routes: rt.stateOf<{ routes: number[] }>(c0)!.routes,
+      got: replicas.map((p) => p.pending.map((x) => ({ session: x.msg.oum.sessionNum, msgNum: x.msg.oum.msgNum, n: x.msg.n, atMs: x.atMs }))),
+    };
+  }
 
   const replies = probe<ControlReply>(rt, 'tor', 'stats');
   const st = await stats({ rt, control: r.switch.control, replies });
   return {
     direct,
-    events: ctlState().events.map((e) => ({ kind: e.kind, sessionNum: e.sessionNum, atMs: e.atMs })),
+    events: ctlState().events.map((e) => ({ kind: e.kind, sequencer: e.sequencer, sessionNum: e.sessionNum, atMs: e.atMs })),
     afterChange,
     routes: rt.stateOf<{ routes: number[] }>(c0)!.routes,
     got: replicas.map((p) => p.pending.map((x) => ({ session: x.msg.oum.sessionNum, msgNum: x.msg.oum.msgNum, n: x.msg.n, atMs: x.atMs }))),
@@ -107,7 +123,7 @@ async function scenario(mode: SwitchMode) {
 
 describe('the in-switch OUM sequencer under a NOPaxos controller', () => {
   it('answers probes with its session, takes a session change, and gets a new session after a restart', async () => {
-    const out = await bothModes(scenario);
+    const out = await bothModes((mode) => scenario(mode));
     assert.deepEqual(out.direct, { type: 'OumPong', seq: 1, sessionNum: 1 });
     assert.deepEqual(out.afterChange, [{ kind: 'session-change', sessionNum: 2 }]);
     assert.deepEqual(out.events.map((e) => [e.kind, e.sessionNum]), [['session-change', 2], ['sequencer-restarted', 3]]);
@@ -120,5 +136,17 @@ describe('the in-switch OUM sequencer under a NOPaxos controller', () => {
     for (const got of out.got) assert.deepEqual(got.map(({ session, msgNum, n }) => ({ session, msgNum, n })), expected);
     assert.ok(out.pongs > 0, 'the switch controller of the restarted switch answered probes');
     assert.deepEqual(out.drops, {}, 'nothing is lost when no request is sent while the switch has no session');
+  });
+
+  it('fails over to a host-based standby when the switch stays down', async () => {
+    const out = await bothModes((mode) => scenario(mode, { standby: true }));
+    assert.deepEqual(out.events.map((e) => [e.kind, e.sequencer, e.sessionNum]), [['session-change', 0, 2], ['failover', 1, 3]]);
+    assert.deepEqual(out.routes, [2, 3]);
+    const expected = [
+      { session: 1, msgNum: 1, n: 0 }, { session: 1, msgNum: 2, n: 1 }, { session: 1, msgNum: 3, n: 2 },
+      { session: 2, msgNum: 1, n: 3 }, { session: 2, msgNum: 2, n: 4 },
+      { session: 3, msgNum: 1, n: 5 }, { session: 3, msgNum: 2, n: 6 },
+    ];
+    for (const got of out.got) assert.deepEqual(got.map(({ session, msgNum, n }) => ({ session, msgNum, n })), expected);
   });
 });
