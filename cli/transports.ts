@@ -8,6 +8,7 @@ import { loadSecret } from '../transport/auth.ts';
 import { FrameCodec } from '../transport/frame.ts';
 import type { SchemaRegistry } from '../transport/schemas.ts';
 import type { Transport } from '../transport/types.ts';
+import { MAX_UDP_PAYLOAD_BYTES } from '../transport/udp/datagram.ts';
 import { UdpTransport } from '../transport/udp/udp-transport.ts';
 import { WebSocketTransport } from '../transport/websocket/websocket-transport.ts';
 import { UsageError } from './main.ts';
@@ -35,6 +36,18 @@ export interface TransportSettings {
   readonly schemas: SchemaRegistry;
   readonly tls?: TlsMaterial;
   readonly logger?: Logger;
+  /** UDP: the largest datagram (default the transport's: 1472, an Ethernet MTU's worth). */
+  readonly maxDatagramBytes?: number;
+}
+
+/**
+ * UDP datagrams on loopback may be as large as UDP allows: the loopback interface's MTU (64 KiB)
+ * means they are never fragmented, and large protocol messages (a NOPaxos state transfer) fit.
+ */
+export const LOOPBACK_MAX_DATAGRAM_BYTES = MAX_UDP_PAYLOAD_BYTES;
+
+export function isLoopbackAddress(address: string): boolean {
+  return /^127\.\d+\.\d+\.\d+$/.test(address) || address === '::1' || address.toLowerCase() === 'localhost';
 }
 
 export function makeTransport(s: TransportSettings): Transport {
@@ -47,7 +60,7 @@ export function makeTransport(s: TransportSettings): Transport {
   };
   if (s.kind === 'udp') {
     if (s.tls) throw new UsageError('TLS is for the ws transport only');
-    return new UdpTransport(common);
+    return new UdpTransport({ ...common, ...(s.maxDatagramBytes ? { maxDatagramBytes: s.maxDatagramBytes } : {}) });
   }
   return new WebSocketTransport({ ...common, ...(s.tls ? { tls: s.tls } : {}) });
 }
@@ -82,8 +95,11 @@ export function transportForHost(loaded: LoadedTopology, host: string, logger?: 
   const { file } = loaded;
   const peers = Object.fromEntries(Object.entries(file.hosts).map(([h, e]) => [h, { address: e.address, port: e.port }]));
   const tls = tlsOf(file.tls);
+  // Every host computes the same from the same file, as they must (a larger datagram than the
+  // receiver's limit is refused).
+  const loopback = Object.values(file.hosts).every((h) => isLoopbackAddress(h.address));
   return makeTransport({
     kind: file.transport, host, peers, secret: secretOf(loaded), schemas: loaded.built.topology.schemas,
-    ...(tls ? { tls } : {}), ...(logger ? { logger } : {}),
+    ...(tls ? { tls } : {}), ...(logger ? { logger } : {}), ...(loopback ? { maxDatagramBytes: LOOPBACK_MAX_DATAGRAM_BYTES } : {}),
   });
 }

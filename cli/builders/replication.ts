@@ -124,7 +124,10 @@ export const nopaxos = defineBuilder({
     syncMs: Type.Integer({ minimum: 1, maximum: 600_000, default: 200, description: 'the leader synchronizes this often' }),
     leaderTimeoutMs: Type.Integer({ minimum: 1, maximum: 600_000, default: 800, description: 'a follower that hears no sync this long suspects the leader' }),
     viewChangeMs: Type.Integer({ minimum: 1, maximum: 600_000, default: 200, description: 'view change, start view, state transfer and recovery resend timeout' }),
-    transferOps: Type.Integer({ minimum: 1, maximum: 1000, default: 4, description: 'log entries per state-transfer message (4 fit one UDP datagram)' }),
+    transferOps: Type.Integer({
+      minimum: 1, maximum: 1000, default: 100,
+      description: 'log entries per state-transfer message: 100 fit a loopback UDP datagram (64 KiB); give 2 for UDP between machines (1472 bytes)',
+    }),
   }, { additionalProperties: false }),
   build: (p) => {
     const history = p.history ? new KvHistory() : undefined;

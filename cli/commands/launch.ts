@@ -18,7 +18,7 @@ import { checkHistory, decodeHistory } from '../../apps/linearizability/checker.
 import { formatJsonHistory, parseJsonHistory, type History } from '../../apps/linearizability/history.ts';
 import { kvModel } from '../../apps/linearizability/models.ts';
 import { parseChoice, parseInteger } from '../options.ts';
-import { secretOf, tlsOf, TRANSPORTS } from '../transports.ts';
+import { isLoopbackAddress, secretOf, tlsOf, TRANSPORTS } from '../transports.ts';
 import { HISTORY_DIR_ENV, loadFile } from './node.ts';
 
 /** Role of the hosts launch leaves out: kept for ad-hoc clients (`switchboard kv`). */
@@ -164,16 +164,12 @@ export function checkHistories(dir: string, out?: string): LinearizabilityReport
   };
 }
 
-function isLoopback(address: string): boolean {
-  return /^127\.\d+\.\d+\.\d+$/.test(address) || address === '::1' || address.toLowerCase() === 'localhost';
-}
-
 /**
  * The file as it runs on this machine: as it is when every host is on loopback already; else
  * (a file for several machines) every host on 127.0.0.1 with a port free now.
  */
 async function onLoopback(file: TopologyFile): Promise<TopologyFile> {
-  if (Object.values(file.hosts).every((h) => isLoopback(h.address))) return file;
+  if (Object.values(file.hosts).every((h) => isLoopbackAddress(h.address))) return file;
   const hosts: TopologyFile['hosts'] = {};
   const moved: string[] = [];
   for (const [name, h] of Object.entries(file.hosts)) {

@@ -17,13 +17,19 @@ export interface WrittenFile {
 }
 
 /** A ping-pong topology file on free loopback ports; `edit` may change it before it is written. */
-export async function pingpongFile(kind: TransportName, params: Record<string, unknown>,
+export function pingpongFile(kind: TransportName, params: Record<string, unknown>,
   edit: (f: TopologyFile) => TopologyFile = (f) => f): Promise<WrittenFile> {
-  const exported = exportTopologyFile(builders, { builder: 'pingpong', params, transport: kind, basePort: 1, secret: { env: SECRET_ENV } });
+  return topologyFile('pingpong', kind, params, edit);
+}
+
+/** The file of a registered builder on free loopback ports, in a fresh folder. */
+export async function topologyFile(builder: string, kind: TransportName, params: Record<string, unknown>,
+  edit: (f: TopologyFile) => TopologyFile = (f) => f): Promise<WrittenFile> {
+  const exported = exportTopologyFile(builders, { builder, params, transport: kind, basePort: 1, secret: { env: SECRET_ENV } });
   for (const h of Object.values(exported.hosts)) h.port = await freePort(kind === 'ws' ? 'tcp' : 'udp');
   const file = edit(exported);
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-test-'));
-  const path = join(dir, 'pingpong.json');
+  const path = join(dir, `${builder}.json`);
   writeFileSync(path, formatTopologyFile(file));
   return { dir, path, file };
 }

@@ -1,0 +1,133 @@
+// A cluster of `switchboard node` processes for multi-process failure tests: every host of a
+// topology file started on its own, its status lines kept (the builder's counters: completed,
+// view, normal, active, ...), hosts killed with SIGKILL and started again with --rejoin, the
+// client hosts' histories written to a folder and checked at the end.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { BIN } from '../../bench/children.ts';
+
+export type Status = Record<string, number>;
+
+interface Proc {
+  readonly proc: ChildProcess;
+  ready: boolean;
+  exited: boolean;
+  status: Status;
+  finished: Record<string, unknown> | undefined;
+  stderr: string;
+}
+
+export class Cluster {
+  private readonly procs = new Map<string, Proc>();
+  private readonly waiters = new Set<() => void>();
+  readonly historyDir: string;
+  /** What happened, for the failure message of a test. */
+  readonly log: string[] = [];
+  private readonly t0 = Date.now();
+
+  constructor(private readonly file: string, dir: string, private readonly env: Record<string, string>, private readonly statusEveryMs = 100) {
+    this.historyDir = join(dir, 'histories');
+    mkdirSync(this.historyDir, { recursive: true });
+  }
+
+  note(line: string): void {
+    this.log.push(`${((Date.now() - this.t0) / 1000).toFixed(1)}s ${line}`);
+  }
+
+  /** Start `host` (again, with --rejoin, if it ran before). */
+  start(host: string, opts: { rejoin?: boolean } = {}): void {
+    const old = this.procs.get(host);
+    if (old && !old.exited) throw new Error(`${host} is running`);
+    const args = [BIN, 'node', '--topology', this.file, '--host', host, '--status-every', String(this.statusEveryMs),
+      '--history-out', join(this.historyDir, `${host}.json`), ...(opts.rejoin ? ['--rejoin'] : [])];
+    const proc = spawn(process.execPath, args, { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p: Proc = { proc, ready: false, exited: false, status: {}, finished: undefined, stderr: '' };
+    this.procs.set(host, p);
+    this.note(`start ${host}${opts.rejoin ? ' --rejoin' : ''} (pid ${proc.pid})`);
+    proc.stderr!.on('data', (d: Buffer) => { p.stderr = (p.stderr + d.toString()).slice(-3000); });
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      let ev: Record<string, unknown>;
+      try {
+        ev = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      if (ev.event === 'ready') p.ready = true;
+      else if (ev.event === 'status') p.status = Object.fromEntries(Object.entries(ev).filter(([, v]) => typeof v === 'number')) as Status;
+      else if (ev.event === 'finished') p.finished = ev;
+      this.poke();
+    });
+    proc.on('exit', () => {
+      p.exited = true;
+      this.poke();
+    });
+  }
+
+  /** SIGKILL, and wait until it is gone. */
+  async kill9(host: string): Promise<void> {
+    const p = this.procs.get(host);
+    if (!p || p.exited) return;
+    this.note(`kill -9 ${host}`);
+    p.proc.kill('SIGKILL');
+    await this.until(() => p.exited, 5000, `${host} to die`);
+  }
+
+  /** SIGTERM (the node writes its history) and wait; SIGKILL after 5 s. */
+  async stop(host: string): Promise<void> {
+    const p = this.procs.get(host);
+    if (!p || p.exited) return;
+    p.proc.kill('SIGTERM');
+    const hard = setTimeout(() => p.proc.kill('SIGKILL'), 5000);
+    await this.until(() => p.exited, 10_000, `${host} to stop`);
+    clearTimeout(hard);
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.procs.keys()].map((h) => this.stop(h)));
+  }
+
+  status(host: string): Status {
+    return this.procs.get(host)?.status ?? {};
+  }
+
+  isUp(host: string): boolean {
+    const p = this.procs.get(host);
+    return !!p && p.ready && !p.exited;
+  }
+
+  /** The sum of a status counter over some hosts. */
+  sum(hosts: readonly string[], key: string): number {
+    return hosts.reduce((n, h) => n + (this.status(h)[key] ?? 0), 0);
+  }
+
+  /** Resolves once `cond` holds (checked on every line from any host), or rejects after `timeoutMs`. */
+  until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (!cond()) return;
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        reject(new Error(`no ${what} within ${timeoutMs} ms\n${this.report()}`));
+      }, timeoutMs);
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  /** What happened and what every host said last, for a failure message. */
+  report(): string {
+    const hosts = [...this.procs].map(([h, p]) => `  ${h}${p.exited ? ' (exited)' : ''}: ${JSON.stringify(p.status)}`
+      + (p.exited || /"level":50|error/i.test(p.stderr) ? `\n    stderr: ${p.stderr.trim().split('\n').slice(-4).join('\n    ')}` : ''));
+    return `events:\n  ${this.log.join('\n  ')}\nhosts:\n${hosts.join('\n')}`;
+  }
+
+  private poke(): void {
+    for (const w of [...this.waiters]) w();
+  }
+}

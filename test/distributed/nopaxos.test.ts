@@ -1,0 +1,126 @@
+// NOPaxos across real processes, over UDP and over WebSocket: 3 replicas, two host-based OUM
+// sequencers (one active, one standby), the controller and two workload clients, each host a
+// `switchboard node` process. While the clients run: kill -9 a follower, restart it (it
+// recovers its log from the others and rejoins), kill -9 the leader (view change), restart it,
+// kill -9 the active sequencer (the controller moves the group to the standby). Each failure
+// must leave the clients making progress; at the end `switchboard kv get` reads every key
+// through a cli client host, and the merged history of the clients and those reads must be
+// linearizable: no acknowledged write is lost.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { BIN, freshSecret } from '../../bench/children.ts';
+import { checkHistories } from '../../cli/commands/launch.ts';
+import { formatJsonHistory } from '../../apps/linearizability/history.ts';
+import { Cluster } from './cluster.ts';
+import { SECRET_ENV, topologyFile } from './files.ts';
+
+const run = promisify(execFile);
+
+const KEYS = 4;
+const REPLICAS = ['r0', 'r1', 'r2'];
+const CLIENTS = ['c0', 'c1'];
+const PARAMS = {
+  replicas: 3, sequencers: 2, clients: 2, cliClients: KEYS, ops: 100_000_000, keys: KEYS, thinkMs: 1,
+  probeMs: 20, failAfterMs: 400, syncMs: 150, leaderTimeoutMs: 600, viewChangeMs: 150, requestTimeoutMs: 100,
+};
+/** Each step must see the clients complete this many more operations. */
+const PROGRESS = 60;
+const STEP_MS = 20_000;
+
+/** One `switchboard kv get` per key, at once, each as its own cli client host; recorded as a history. */
+async function finalReads(file: string, env: Record<string, string>, out: string): Promise<Record<string, string>> {
+  const ops = await Promise.all(Array.from({ length: KEYS }, async (_, k) => {
+    const invokeTime = Date.now();
+    const { stdout } = await run(process.execPath, [BIN, 'kv', 'get', '--json', '--topology', file, '--host', `k${k}`, '--timeout-ms', '15000', `k${k}`],
+      { env: { ...process.env, ...env }, timeout: 30_000 });
+    const r = JSON.parse(stdout) as { result: { value: string } };
+    return { client: `final-k${k}`, input: { op: 'get', key: `k${k}` }, output: r.result, invokeTime, returnTime: Date.now() };
+  }));
+  writeFileSync(out, formatJsonHistory({ model: 'kv', operations: ops.map((o, id) => ({ id, ...o })) }));
+  return Object.fromEntries(ops.map((o) => [o.input.key, o.output.value]));
+}
+
+for (const kind of ['udp', 'ws'] as const) {
+  describe(`NOPaxos across processes over ${kind}`, () => {
+    it('survives a follower, the leader and the active sequencer killed with SIGKILL; restarted replicas rejoin; the history is linearizable',
+      { timeout: 150_000 }, async () => {
+        const { path, dir } = await topologyFile('nopaxos', kind, PARAMS);
+        const env = { [SECRET_ENV]: freshSecret() };
+        const c = new Cluster(path, dir, env);
+        const completed = (): number => c.sum(CLIENTS, 'completed');
+        const progress = async (what: string): Promise<void> => {
+          const from = completed();
+          await c.until(() => completed() >= from + PROGRESS, STEP_MS, `progress after ${what} (from ${from} completed)`);
+          c.note(`progress after ${what}: ${completed()} completed`);
+        };
+        const leader = (): string => {
+          const views = REPLICAS.filter((h) => c.isUp(h) && c.status(h).normal === 1).map((h) => c.status(h).view!);
+          return `r${Math.max(...views) % REPLICAS.length}`;
+        };
+        const normalIn = async (host: string, what: string): Promise<void> => {
+          await c.until(() => c.isUp(host) && c.status(host).normal === 1 && c.status(host).recovering === 0, STEP_MS, what);
+        };
+        try {
+          // Servers first: a controller that starts before its sequencer is up fails over at once.
+          const servers = [...REPLICAS, 'seq0', 'seq1'];
+          for (const h of servers) c.start(h);
+          await c.until(() => servers.every((h) => c.isUp(h)), STEP_MS, 'the servers up');
+          c.start('ctrl');
+          for (const h of CLIENTS) c.start(h);
+          await progress('start');
+
+          // A follower dies; the other two go on. It restarts empty and recovers.
+          const follower = REPLICAS.find((h) => h !== leader())!;
+          await c.kill9(follower);
+          await progress(`killing follower ${follower}`);
+          c.start(follower, { rejoin: true });
+          await normalIn(follower, `${follower} recovered`);
+          assert.ok(c.status(follower).recoveries! >= 1, `${follower} is normal without a recovery: ${JSON.stringify(c.status(follower))}`);
+          c.note(`${follower} recovered: ${JSON.stringify(c.status(follower))}`);
+          await progress(`${follower} rejoined`);
+
+          // The leader dies: a view change elects the next one. It restarts and recovers too.
+          const oldLeader = leader();
+          const viewBefore = c.status(oldLeader).view!;
+          await c.kill9(oldLeader);
+          await c.until(() => REPLICAS.some((h) => h !== oldLeader && c.status(h).normal === 1 && c.status(h).view! > viewBefore),
+            STEP_MS, 'a view change after the leader died');
+          c.note(`new leader ${leader()}`);
+          await progress(`killing leader ${oldLeader}`);
+          c.start(oldLeader, { rejoin: true });
+          await normalIn(oldLeader, `${oldLeader} recovered`);
+          await progress(`${oldLeader} rejoined`);
+
+          // The active sequencer dies: the controller starts a session on the standby.
+          const active = c.status('ctrl').active!;
+          const sessionBefore = c.status('ctrl').session!;
+          await c.kill9(`seq${active}`);
+          await c.until(() => c.status('ctrl').active !== active && c.status('ctrl').session! > sessionBefore, STEP_MS, 'the controller failing over');
+          c.note(`sequencer failover to seq${c.status('ctrl').active}`);
+          await progress(`killing sequencer seq${active}`);
+
+          // Stop the clients (each writes its history, an operation in flight has an unknown
+          // outcome), then read every key through the cli client hosts.
+          await Promise.all(CLIENTS.map((h) => c.stop(h)));
+          const finals = await finalReads(path, env, join(c.historyDir, 'final.json'));
+          c.note(`final reads: ${JSON.stringify(finals)}`);
+          const report = checkHistories(c.historyDir);
+          c.note(`history: ${JSON.stringify(report)}`);
+          assert.deepEqual(report.hosts.sort(), ['c0', 'c1', 'final'], c.report());
+          assert.ok(report.operations > 6 * PROGRESS, c.report());
+          assert.equal(report.verdict, 'linearizable', c.report());
+          if (process.env.SWITCHBOARD_TEST_VERBOSE) process.stderr.write(`${c.report()}\n`);
+        } catch (err) {
+          (err as Error).message += `\n${c.report()}`;
+          throw err;
+        } finally {
+          await c.stopAll();
+          rmSync(dir, { recursive: true, force: true });
+        }
+      });
+  });
+}
