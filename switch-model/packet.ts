@@ -88,8 +88,13 @@ export function withFields<M extends Msg>(msg: M, fields: Partial<M>): M {
 export function cloneHeaders<H>(h: H): H {
   if (h === null || typeof h !== 'object') return h;
   if (Array.isArray(h)) return h.map(cloneHeaders) as H;
-  const out: Record<string, unknown> = {};
-  for (const k in h) out[k] = cloneHeaders((h as Record<string, unknown>)[k]);
+  // A spread first (V8 copies a flat object in one step, several times faster than adding the
+  // fields one by one), then copies of any nested objects.
+  const out: Record<string, unknown> = { ...(h as Record<string, unknown>) };
+  for (const k in out) {
+    const v = out[k];
+    if (v !== null && typeof v === 'object') out[k] = cloneHeaders(v);
+  }
   return out as H;
 }
 

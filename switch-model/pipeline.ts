@@ -87,28 +87,58 @@ export class ParserUnit<H> {
 // ---- traffic manager --------------------------------------------------------------------------
 
 /**
- * One egress queue, as parallel arrays (no object per packet): entry i < len is pkts[i], its
- * size, when it leaves the buffer (dequeued into egress) and when its last bit is on the wire
- * (it is handed on then). The arrays keep their length when the queue empties, so a busy
- * period reuses them.
+ * One egress queue: a ring of parallel arrays (no object per packet). Entry i (a running count;
+ * its slot is i & mask) is pkts, its size, when it leaves the buffer (dequeued into egress) and
+ * when its last bit is on the wire (it is handed on then). Entries [head, tail) are not yet
+ * handed on; of them, [counted, tail) may still be in the buffer. A queue under steady load may
+ * never be empty (packets in the pipeline's latency overlap the next arrivals), so the ring
+ * reuses its slots rather than growing.
  */
 class PortQueue<H> {
-  readonly pkts: (Packet<H> | undefined)[] = [];
-  readonly sizes: number[] = [];
-  readonly dqMs: number[] = [];
-  readonly emitMs: number[] = [];
-  /** entries [0..len) are in use */
-  len = 0;
-  /** entries [head..len) are not yet emitted */
+  pkts: (Packet<H> | undefined)[];
+  sizes: Float64Array;
+  dqMs: Float64Array;
+  emitMs: Float64Array;
+  mask: number;
   head = 0;
-  /** entries [counted..len) are still in the buffer (not yet dequeued) */
   counted = 0;
+  tail = 0;
   bytes = 0;
   maxBytes = 0;
   /** When the port finishes serialising the last dequeued packet. */
   freeAtMs = 0;
 
-  constructor(readonly gbps: number, readonly limitBytes: number, readonly egressLatencyMs: number) {}
+  constructor(readonly gbps: number, readonly limitBytes: number, readonly egressLatencyMs: number) {
+    const cap = 16;
+    this.mask = cap - 1;
+    this.pkts = new Array<Packet<H> | undefined>(cap).fill(undefined);
+    this.sizes = new Float64Array(cap);
+    this.dqMs = new Float64Array(cap);
+    this.emitMs = new Float64Array(cap);
+  }
+
+  /** Twice the slots, the entries [head, tail) kept at their running counts. */
+  grow(): void {
+    const cap = (this.mask + 1) * 2;
+    const mask = cap - 1;
+    const pkts = new Array<Packet<H> | undefined>(cap).fill(undefined);
+    const sizes = new Float64Array(cap);
+    const dqMs = new Float64Array(cap);
+    const emitMs = new Float64Array(cap);
+    for (let i = this.head; i < this.tail; i++) {
+      const from = i & this.mask;
+      const to = i & mask;
+      pkts[to] = this.pkts[from];
+      sizes[to] = this.sizes[from]!;
+      dqMs[to] = this.dqMs[from]!;
+      emitMs[to] = this.emitMs[from]!;
+    }
+    this.pkts = pkts;
+    this.sizes = sizes;
+    this.dqMs = dqMs;
+    this.emitMs = emitMs;
+    this.mask = mask;
+  }
 }
 
 /** Timer slack: the scheduler adds delays to the current time, which may round by an ulp. */
@@ -188,9 +218,8 @@ export class TrafficManager<H> {
 
   private enqueue(qi: number, pkt: Packet<H>, t: number): void {
     const q = this.queues[qi]!;
-    const n = q.len;
     // Packets dequeued by time t have left the buffer.
-    while (q.counted < n && q.dqMs[q.counted]! <= t) q.bytes -= q.sizes[q.counted++]!;
+    while (q.counted < q.tail && q.dqMs[q.counted & q.mask]! <= t) q.bytes -= q.sizes[q.counted++ & q.mask]!;
     const bytes = pkt.payloadBytes;
     if (q.bytes + bytes > q.limitBytes) {
       countDrop(this.stats, 'tail-drop');
@@ -200,19 +229,13 @@ export class TrafficManager<H> {
     const wire = wireMs(bytes, q.gbps);
     const dqMs = t > q.freeAtMs ? t : q.freeAtMs;
     q.freeAtMs = dqMs + wire;
-    if (q.head === n) this.newlyBusy[this.busyCount++] = qi;
-    if (n < q.pkts.length) {
-      q.pkts[n] = pkt;
-      q.sizes[n] = bytes;
-      q.dqMs[n] = dqMs;
-      q.emitMs[n] = dqMs + q.egressLatencyMs + wire;
-    } else {
-      q.pkts.push(pkt);
-      q.sizes.push(bytes);
-      q.dqMs.push(dqMs);
-      q.emitMs.push(dqMs + q.egressLatencyMs + wire);
-    }
-    q.len = n + 1;
+    if (q.head === q.tail) this.newlyBusy[this.busyCount++] = qi;
+    else if (q.tail - q.head > q.mask) q.grow();
+    const j = q.tail++ & q.mask;
+    q.pkts[j] = pkt;
+    q.sizes[j] = bytes;
+    q.dqMs[j] = dqMs;
+    q.emitMs[j] = dqMs + q.egressLatencyMs + wire;
     q.bytes += bytes;
     if (q.bytes > q.maxBytes) {
       q.maxBytes = q.bytes;
@@ -223,7 +246,7 @@ export class TrafficManager<H> {
   /** When the next packet of queue `qi` is due, or undefined if it is empty. */
   headEmitMs(qi: number): number | undefined {
     const q = this.queues[qi]!;
-    return q.head < q.len ? q.emitMs[q.head]! : undefined;
+    return q.head < q.tail ? q.emitMs[q.head & q.mask]! : undefined;
   }
 
   /**
@@ -235,25 +258,25 @@ export class TrafficManager<H> {
     const out = this.out;
     let n = 0;
     const q = this.queues[qi]!;
-    const pkts = q.pkts;
-    const len = q.len;
-    while (q.head < len) {
+    const mask = q.mask;
+    while (q.head < q.tail) {
       const i = q.head;
-      if (!(force && n === 0) && q.emitMs[i]! > nowMs + EPS_MS) break;
+      const j = i & mask;
+      if (!(force && n === 0) && q.emitMs[j]! > nowMs + EPS_MS) break;
       if (q.counted <= i) {
-        q.bytes -= q.sizes[i]!;
+        q.bytes -= q.sizes[j]!;
         q.counted = i + 1;
       }
-      const pkt = pkts[i]!;
-      pkts[i] = undefined;
-      pkt.meta.egressTimestampMs = q.dqMs[i]!;
+      const pkt = q.pkts[j]!;
+      q.pkts[j] = undefined;
+      pkt.meta.egressTimestampMs = q.dqMs[j]!;
       out[n++] = pkt;
       q.head = i + 1;
     }
-    if (q.head === len) {
-      q.len = 0;
+    if (q.head === q.tail) {
       q.head = 0;
       q.counted = 0;
+      q.tail = 0;
     }
     // Keep no references to packets that have left.
     for (let i = n; i < this.outCount; i++) out[i] = undefined as unknown as Packet<H>;

@@ -174,12 +174,18 @@ export function senderPorts(peers: readonly AnyRef[]): (from: Address | undefine
     if (!paths) byPeer.set(p.host, (paths = new Map()));
     if (!paths.has(p.path)) paths.set(p.path, i);
   });
+  // The last sender and its port: an actor's ref is one object, so a stream from one sender
+  // is placed by one comparison.
+  let lastFrom: Address | undefined;
+  let lastPort = PORT_NONE;
   return (from) => {
+    if (from === lastFrom) return lastPort;
     if (from === undefined) return PORT_NONE;
     const p = byHost.get(from.host);
-    if (p === undefined) return PORT_NONE;
-    if (p >= 0) return p;
-    return byPeer.get(from.host)!.get(from.path) ?? PORT_NONE;
+    const port = p === undefined ? PORT_NONE : p >= 0 ? p : byPeer.get(from.host)!.get(from.path) ?? PORT_NONE;
+    lastFrom = from;
+    lastPort = port;
+    return port;
   };
 }
 
@@ -507,7 +513,7 @@ function fusedActor<H>(w: Wiring<H>): Behavior<Fused<H>, FusedMsg> {
     if (q < w.nPorts) {
       const stages = f.egress;
       for (let i = 0; i < stages.length; i++) stages[i]!.run(pkt);
-      checkRejected(f, stages, ctx);
+      if (pkt.meta.drop) checkRejected(f, stages, ctx);
       sendOut(w, f.deparser, pkt, ctx);
     } else if (q === f.tm.cpuQueue) {
       sendOut(w, f.deparser, pkt, ctx);
@@ -519,7 +525,8 @@ function fusedActor<H>(w: Wiring<H>): Behavior<Fused<H>, FusedMsg> {
   const runIngress = (f: Fused<H>, pkt: AnyPacket, ctx: Ctx<FusedMsg>): void => {
     const stages = f.ingress;
     for (let i = 0; i < stages.length; i++) stages[i]!.run(pkt);
-    checkRejected(f, stages, ctx);
+    // A stage rejects the program only while dropping the packet in hand.
+    if (pkt.meta.drop) checkRejected(f, stages, ctx);
     f.tm.admit(pkt);
     if (f.tm.busyCount > 0) armQueues(f.tm, f.waker, ctx, emitterFor(f, ctx));
   };
