@@ -8,6 +8,7 @@ import { defineBuilder, type BuilderRegistry } from '../actors/topology-file.ts'
 import type { PingerState, PongerState } from '../apps/pingpong/pingpong.ts';
 import { pingPongTopology } from '../apps/pingpong/topology.ts';
 import { whenState } from './builders/common.ts';
+import { pegasus } from './builders/pegasus.ts';
 import { nopaxos, paxos, unreplicated } from './builders/replication.ts';
 
 const pingpong = defineBuilder({
@@ -40,5 +41,5 @@ const pingpong = defineBuilder({
 });
 
 export const builders: BuilderRegistry = {
-  pingpong, nopaxos, paxos, unreplicated,
+  pingpong, nopaxos, paxos, unreplicated, pegasus,
 };

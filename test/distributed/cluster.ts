@@ -92,6 +92,11 @@ export class Cluster {
     return this.procs.get(host)?.status ?? {};
   }
 
+  /** The host's 'finished' event, once it came. */
+  finished(host: string): Record<string, unknown> | undefined {
+    return this.procs.get(host)?.finished;
+  }
+
   isUp(host: string): boolean {
     const p = this.procs.get(host);
     return !!p && p.ready && !p.exited;

@@ -1,0 +1,56 @@
+// Pegasus across real processes over WebSocket, in 2-rack chain mode: each rack a switch host
+// (the coherence directory in the software switch) and two storage servers, a client and the
+// controller, each host a `switchboard node` process. A storage server is killed with SIGKILL
+// while the client runs: the controller fails it over (its successor takes its state from the
+// other rack), the client finishes every operation, reads every key at the end, and its
+// history is linearizable: no acknowledged write is lost.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { freshSecret } from '../../bench/children.ts';
+import { checkHistories } from '../../cli/commands/launch.ts';
+import { Cluster } from './cluster.ts';
+import { SECRET_ENV, topologyFile } from './files.ts';
+
+const SERVERS = ['r0s0', 'r0s1', 'r1s0', 'r1s1'];
+const OPS = 3000;
+const STEP_MS = 20_000;
+
+describe('Pegasus across processes over ws', () => {
+  it('survives a storage server killed with SIGKILL in 2-rack chain mode; the history is linearizable', { timeout: 120_000 }, async () => {
+    const { path, dir } = await topologyFile('pegasus', 'ws', {
+      racks: 2, servers: 2, clients: 1, sessions: 4, ops: OPS, keys: 12, readRatio: 0.5, timeoutMs: 100, failAfterMs: 500,
+    });
+    const c = new Cluster(path, dir, { [SECRET_ENV]: freshSecret() });
+    try {
+      const servers = ['tor0', 'tor1', ...SERVERS];
+      for (const h of servers) c.start(h);
+      await c.until(() => servers.every((h) => c.isUp(h)), STEP_MS, 'the switches and servers up');
+      c.start('ctrl');
+      c.start('c0');
+      await c.until(() => (c.status('c0').completed ?? 0) >= 300, STEP_MS, 'the client under way');
+      c.note(`client at ${c.status('c0').completed}`);
+
+      await c.kill9('r0s1');
+      await c.until(() => (c.status('ctrl').failovers ?? 0) >= 1, STEP_MS, 'the controller failing r0s1 over');
+      c.note(`failover: ${JSON.stringify(c.status('ctrl'))}; client at ${c.status('c0').completed}`);
+
+      await c.until(() => c.finished('c0') !== undefined, 60_000, 'the client finishing its operations');
+      const done = c.finished('c0')!;
+      c.note(`finished: ${JSON.stringify(done)}`);
+      assert.equal(done.completed, OPS);
+      assert.equal(done.finalReads, 12);
+      const report = checkHistories(c.historyDir);
+      c.note(`history: ${JSON.stringify(report)}`);
+      assert.deepEqual(report.hosts, ['c0'], c.report());
+      assert.equal(report.verdict, 'linearizable', c.report());
+      if (process.env.SWITCHBOARD_TEST_VERBOSE) process.stderr.write(`${c.report()}\n`);
+    } catch (err) {
+      (err as Error).message += `\n${c.report()}`;
+      throw err;
+    } finally {
+      await c.stopAll();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
