@@ -24,7 +24,7 @@ export {
   type RegisterRead, type RegisterWrite, type RegisterReset, type CounterRead, type MulticastGroupSet, type StatsRead,
   type PacketIn, type PacketOut, type PacketInSubscribe, type Rx,
 } from './messages.ts';
-export { placeSwitch, portPath, SwitchSetupError, type SwitchConfig, type SwitchRefs, type SwitchMode } from './switch.ts';
+export { placeSwitch, portPath, addressPath, senderPorts, SwitchSetupError, type SwitchConfig, type SwitchRefs, type SwitchMode } from './switch.ts';
 export {
   rack, leafSpine, addSwitchSchemas, hostMac,
   type Rack, type RackOptions, type LeafSpine, type LeafSpineOptions, type AttachedHost, type LeafSpineHost,

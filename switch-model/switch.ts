@@ -107,11 +107,11 @@ export function placeSwitch<H>(t: Topology, host: string, cfg: SwitchConfig<H>):
   let entry: ActorRef<Rx>;
   let routes: ControlPlaneRoutes;
   if (mode === 'fused') {
-    const pipeline = at<FusedMsg>(`${name}/pipeline`);
+    const pipeline = at<FusedMsg>(addressPath(name, mode));
     entry = pipeline;
     routes = { entry, tm: pipeline, owners: new Map([...program.owner.keys()].map((d) => [d.name, pipeline])), components: [pipeline] };
   } else {
-    const parser = at<ParserMsg>(`${name}/parser`);
+    const parser = at<ParserMsg>(addressPath(name, mode));
     entry = parser;
     const ingress = program.ingress.map((s) => at<AnyPacket | StageControl | StatsQuery>(`${name}/ingress/${s.name}`));
     const egress = program.egress.map((s) => at<AnyPacket | StageControl | StatsQuery>(`${name}/egress/${s.name}`));
@@ -228,6 +228,11 @@ function stageStats(rt: StageRuntime<unknown>, nPorts: number): SwitchStats {
 const copyStats = (s: SwitchStats, nPorts: number): SwitchStats => mergeStats(emptyStats(nPorts), s);
 
 // ---- ports ----------------------------------------------------------------------------------
+
+/** The path of the address of the switch named `name` in `mode` (see SwitchRefs.address). */
+export function addressPath(name: string, mode: SwitchMode): string {
+  return mode === 'fused' ? `${name}/pipeline` : `${name}/parser`;
+}
 
 /** Where port `port` of the switch named `name` takes its messages. */
 export function portPath(name: string, port: number): string {

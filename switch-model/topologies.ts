@@ -9,7 +9,7 @@ import { controlSchemas, frameSchemas, type PacketIn } from './messages.ts';
 import { ipv4, l3Forwarding, l3Setup, type Route } from './programs/l3-forwarding.ts';
 import type { TargetProfile } from './profile.ts';
 import type { SwitchProgram } from './program.ts';
-import { placeSwitch, portPath, type SwitchMode, type SwitchRefs } from './switch.ts';
+import { addressPath, placeSwitch, portPath, type SwitchMode, type SwitchRefs } from './switch.ts';
 
 /** Add the switch model's message schemas to a topology (once). */
 export function addSwitchSchemas(t: Topology): void {
@@ -125,7 +125,8 @@ export interface LeafSpine {
  * routes its own hosts by /32 and each other leaf's /24 over one spine, chosen statically as
  * (from + to) mod spines, so different leaf pairs spread over the spines; a spine routes each
  * leaf's /24 down to it. Leaf ports 0..hostsPerLeaf-1 go to hosts, then one port per spine;
- * spine port l goes to leaf l.
+ * spine port l goes to leaf l. Switches send to each other's address (a switch host is attached
+ * to one port of the other: the port is the sender's).
  */
 export function leafSpine(opts: LeafSpineOptions): LeafSpine {
   const { leaves, spines, hostsPerLeaf } = opts;
@@ -140,6 +141,7 @@ export function leafSpine(opts: LeafSpineOptions): LeafSpine {
   const leafMac = (l: number): number => 0x020000010000 + l;
   const spineMac = (s: number): number => 0x020000020000 + s;
   const spineFor = (from: number, to: number): number => (from + to) % spines;
+  const address = addressPath(name, opts.mode ?? 'staged');
   const peerOf = opts.peer ?? ((host: string) => ({ host, path: 'nic' }));
   const program = l3Forwarding();
 
@@ -165,7 +167,7 @@ export function leafSpine(opts: LeafSpineOptions): LeafSpine {
       routes.push({ prefix: ipv4(10, 0, m, 0), prefixLen: 24, port: hostsPerLeaf + s, dmac: spineMac(s), smac: leafMac(l) });
     }
     const ports: AnyRef[] = [...mine.map((h) => h.peer)];
-    for (let s = 0; s < spines; s++) ports.push({ host: spineHost(s), path: portPath(name, l) });
+    for (let s = 0; s < spines; s++) ports.push({ host: spineHost(s), path: address });
     leafRefs.push(placeSwitch(t, leafHost(l), { name, program, mode: opts.mode, profile: opts.profile, ports, setup: l3Setup(routes) }));
   }
   const spineRefs: SwitchRefs[] = [];
@@ -174,7 +176,7 @@ export function leafSpine(opts: LeafSpineOptions): LeafSpine {
     const ports: AnyRef[] = [];
     for (let l = 0; l < leaves; l++) {
       routes.push({ prefix: ipv4(10, 0, l, 0), prefixLen: 24, port: l, dmac: leafMac(l), smac: spineMac(s) });
-      ports.push({ host: leafHost(l), path: portPath(name, hostsPerLeaf + s) });
+      ports.push({ host: leafHost(l), path: address });
     }
     spineRefs.push(placeSwitch(t, spineHost(s), { name, program, mode: opts.mode, profile: opts.profile, ports, setup: l3Setup(routes) }));
   }
