@@ -11,6 +11,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   switch: async () => (await import('../../bench/switch.ts')).benchSwitch,
   nopaxos: async () => (await import('../../bench/nopaxos.ts')).benchNopaxos,
   pegasus: async () => (await import('../../bench/pegasus.ts')).benchPegasus,
+  distributed: async () => (await import('../../bench/distributed.ts')).benchDistributed,
 };
 
 export function registerBench(program: Command): void {
