@@ -22,6 +22,13 @@ export interface Mailbox {
 
 type AnyBehavior = Behavior<unknown, Msg>;
 
+/** The sender of a timer's message: the actor itself, marked with the timer's generation. */
+interface TimerFrom extends Address {
+  readonly timer: string;
+  readonly timerGen: number;
+  readonly repeat: boolean;
+}
+
 interface Watcher {
   readonly cell: Cell;
   readonly msg: Msg;
@@ -41,6 +48,9 @@ export class Cell implements Receiver {
   private restartTimesMs: number[] = [];
   private initFailuresInARow = 0;
   private chargedMs = 0;
+  /** Timer name -> the generation of its current start: see startTimer. */
+  private readonly timerGens = new Map<string, number>();
+  private timerSeq = 0;
   /** Who sent the message being handled (ctx.sender). */
   private sender: Address | undefined;
   private rng: Random | undefined;
@@ -88,6 +98,10 @@ export class Cell implements Receiver {
   /** Handle one message; called by the mailbox. */
   process(msg: Msg, from: Address | undefined): void {
     if (this.stopped) return;
+    if (from !== undefined && (from as TimerFrom).timerGen !== undefined && !this.timerStillWanted(from as TimerFrom)) {
+      countActorDrop(this.metrics, 'stale-timer');
+      return;
+    }
     this.metrics.processed++;
     const trace = this.system.trace;
     if (trace) trace.record(this.system.engine.now(), from, this.ref, msg);
@@ -206,6 +220,7 @@ export class Cell implements Receiver {
   private cancelAllTimers(): void {
     for (const cancel of this.timers.values()) cancel();
     this.timers.clear();
+    this.timerGens.clear();
   }
 
   // ---- the context -------------------------------------------------------------------------
@@ -234,6 +249,7 @@ export class Cell implements Receiver {
           cancel();
           cell.timers.delete(name);
         }
+        cell.timerGens.delete(name);
       },
       isTimerActive(name) {
         return cell.timers.has(name);
@@ -285,20 +301,32 @@ export class Cell implements Receiver {
     this.timers.get(name)?.();
     const repeat = opts?.repeat === true;
     if (repeat && delayMs === 0) throw new RangeError(`timer '${name}': a repeating timer needs a delay > 0`);
-    this.armTimer(name, delayMs, msg, repeat);
+    // A new generation: a message of the timer's previous start still waiting in the mailbox
+    // is stale and will be dropped, as a cancelled timer's is (Akka's timer semantics).
+    const gen = ++this.timerSeq;
+    this.timerGens.set(name, gen);
+    this.armTimer(name, gen, delayMs, msg, repeat);
   }
 
   // Timers are on the hot path of switch models (one per packet): the callback is an inline
   // arrow, because a named closure costs far more to create under tsx (esbuild's keepNames).
-  private armTimer(name: string, delayMs: number, msg: Msg, repeat: boolean): void {
-    this.timers.set(name, this.system.engine.after(delayMs, () => this.onTimer(name, delayMs, msg, repeat)));
+  private armTimer(name: string, gen: number, delayMs: number, msg: Msg, repeat: boolean): void {
+    this.timers.set(name, this.system.engine.after(delayMs, () => this.onTimer(name, gen, delayMs, msg, repeat)));
   }
 
-  private onTimer(name: string, delayMs: number, msg: Msg, repeat: boolean): void {
+  private onTimer(name: string, gen: number, delayMs: number, msg: Msg, repeat: boolean): void {
     if (this.stopped) return;
-    if (repeat) this.armTimer(name, delayMs, msg, true);
+    if (repeat) this.armTimer(name, gen, delayMs, msg, true);
     else this.timers.delete(name);
-    this.mailbox.accept(msg, this.ref);
+    const from: TimerFrom = { host: this.host.name, path: this.path, timer: name, timerGen: gen, repeat };
+    this.mailbox.accept(msg, from);
+  }
+
+  /** A timer's message is wanted while its timer was neither cancelled nor started again since. */
+  private timerStillWanted(from: TimerFrom): boolean {
+    if (this.timerGens.get(from.timer) !== from.timerGen) return false;
+    if (!from.repeat) this.timerGens.delete(from.timer);
+    return true;
   }
 
   private ask(to: AnyRef, make: (replyTo: AnyRef) => Msg, timeoutMs: number, adapt: (r: AskResult<Msg>) => Msg): void {

@@ -800,3 +800,30 @@ describe('ctx.sender', () => {
     assert.deepEqual(seen.sort(), ['Hi:-', 'Hi:a/src', 'Tick:b/sink']);
   });
 });
+
+describe('timers: a cancelled or restarted timer takes back its waiting message', () => {
+  it('drops a fired timeout still in the mailbox once its timer is cancelled or restarted', async () => {
+    const { Topology: T, behavior: b, runSim: run } = await import('../../actors/index.ts');
+    const t = new T('stale-timers');
+    t.host('a');
+    const got: string[] = [];
+    type M = { type: 'Busy' } | { type: 'Timeout'; n: number } | { type: 'Cancel' } | { type: 'Restart' };
+    const ref = t.actor('a', 'w', b<null, M>({
+      init: (ctx) => { ctx.startTimer('t', 1, { type: 'Timeout', n: 1 }); return null; },
+      // Each message takes 5 ms of virtual CPU, so the timer fires while the actor is busy.
+      serviceTimeMs: (m) => (m.type === 'Busy' ? 5 : 0),
+      receive: (s, msg, ctx) => {
+        got.push(msg.type === 'Timeout' ? `Timeout${msg.n}` : msg.type);
+        if (msg.type === 'Cancel') ctx.cancelTimer('t');
+        if (msg.type === 'Restart') ctx.startTimer('t', 100, { type: 'Timeout', n: 2 });
+        return s;
+      },
+    }));
+    const sim = run(t, { seed: 1, logLevel: 'silent' });
+    sim.send(ref, { type: 'Busy' });    // handled at 0, busy until 5; the timer fires at 1 and waits
+    sim.send(ref, { type: 'Restart' }); // queued before the timeout: restarts the timer first
+    sim.runUntilIdle();
+    assert.deepEqual(got, ['Busy', 'Restart', 'Timeout2']);
+    assert.equal(sim.metrics().actors.find((a) => a.path === 'w')!.dropped['stale-timer'], 1);
+  });
+});
