@@ -107,6 +107,6 @@ describe('switchboard command line', () => {
     assert.match(params.err, /--params\.count: expected integer to be greater or equal to 1/);
     const unknown = run(['topology', 'export', 'nosuch']);
     assert.equal(unknown.code, 2);
-    assert.match(unknown.err, /unknown builder 'nosuch' \(known: pingpong\)/);
+    assert.match(unknown.err, /unknown builder 'nosuch' \(known: pingpong, /);
   });
 });
