@@ -48,7 +48,11 @@ export interface OumToCpu {
   readonly sessionNum: number;
 }
 
-const CONTROL_TYPES: ReadonlySet<string> = new Set(['OumPing', 'OumSetGroup', 'OumStartSession']);
+const increment = (n: bigint): bigint => n + 1n;
+
+function isControl(type: string): boolean {
+  return type === 'OumPing' || type === 'OumSetGroup' || type === 'OumStartSession';
+}
 
 export interface OumSequencerOptions {
   /** Multicast groups the sequencer can serve (size of the table and the registers). Default 1024. */
@@ -91,7 +95,7 @@ export function oumSequencer(opts: OumSequencerOptions = {}): SwitchProgram<OumH
   return defineProgram<OumHeaders>({
     name: 'oum-sequencer',
     parse: (msg) => {
-      if (CONTROL_TYPES.has(msg.type)) return { group: 0, sessionNum: 0, msgNum: 0, counter: 0, newSession: 0, control: 1 };
+      if (isControl(msg.type)) return { group: 0, sessionNum: 0, msgNum: 0, counter: 0, newSession: 0, control: 1 };
       const h = oumHeaderOf(msg);
       return h ? { group: h.group, sessionNum: 0, msgNum: 0, counter: 0, newSession: 0, control: 0 } : undefined;
     },
@@ -126,8 +130,14 @@ export function oumSequencer(opts: OumSequencerOptions = {}): SwitchProgram<OumH
       stage<OumHeaders>('sequence', { registers: [counters] }, (pkt, env) => {
         const h = pkt.headers;
         if (h.control) return;
-        const n = env.register(counters).rmw(h.counter, (old) => (h.newSession ? 1n : old + 1n));
-        h.msgNum = Number(n);
+        // One stateful-ALU operation either way: restart the count, or add one.
+        const cells = env.register(counters);
+        if (h.newSession) {
+          cells.write(h.counter, 1n);
+          h.msgNum = 1;
+        } else {
+          h.msgNum = Number(cells.rmw(h.counter, increment));
+        }
       }),
     ],
   });
