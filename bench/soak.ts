@@ -83,6 +83,9 @@ async function main(): Promise<number> {
   say(`NOPaxos over ${transport}: ${names.length} processes (${names.join(', ')}), ${clients} closed-loop clients, ${minutes} min`);
 
   const completed = (): number => hosts.filter((h) => /^c\d/.test(h.name)).reduce((n, h) => n + (h.status.completed ?? 0), 0);
+  // The clock starts with the first completed operation (processes take seconds to start).
+  const warmUntil = Date.now() + 60_000;
+  while (completed() === 0 && Date.now() < warmUntil) await new Promise((r) => setTimeout(r, 100));
   const timeline: { atS: number; opsPerSec: number; rssMb: Record<string, number> }[] = [];
   const failures: string[] = [];
   const t0 = Date.now();
