@@ -12,6 +12,8 @@ export interface KvHashServerConfig {
   /** Where replies go: this server's port on the switch. */
   readonly uplink: ActorRef<KvHashReply>;
   readonly costs?: StorageCosts;
+  /** What the store holds at start: (key, value bytes). */
+  readonly items?: readonly (readonly [string, number])[];
 }
 
 export interface KvHashServerState {
@@ -24,7 +26,7 @@ export interface KvHashServerState {
 export function kvHashServer(cfg: KvHashServerConfig): Behavior<KvHashServerState, KvHashRequest> {
   const meter = new StorageMeter(cfg.costs);
   return behavior<KvHashServerState, KvHashRequest>({
-    init: () => ({ store: new VersionedStore(), table: new ClientTable(), nextVer: 1, requests: 0 }),
+    init: () => ({ store: new VersionedStore(cfg.items), table: new ClientTable(), nextVer: 1, requests: 0 }),
     receive: (s, msg, ctx) => {
       meter.recv(msg.valueBytes);
       s.requests++;

@@ -32,6 +32,11 @@ export function sessionKey(clientId: number, session: number): number {
 export class VersionedStore {
   readonly items = new Map<string, Item>();
 
+  /** A store that starts holding `initial` (key, value bytes) at version 0, with no value characters. */
+  constructor(initial?: readonly (readonly [string, number])[]) {
+    if (initial) for (const [key, valueBytes] of initial) this.items.set(key, { ver: 0, value: '', valueBytes });
+  }
+
   get(key: string): Item | undefined {
     return this.items.get(key);
   }

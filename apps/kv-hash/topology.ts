@@ -6,8 +6,9 @@ import type { LinkOptions } from '../../transport/memory/sim-network.ts';
 import type { HistorySink } from '../history/history.ts';
 import type { LoadConfig } from '../workload/client.ts';
 import type { LoadStats } from '../workload/stats.ts';
-import type { WorkloadSpec } from '../workload/workload.ts';
+import { keyName, valueBytesOf, type WorkloadSpec } from '../workload/workload.ts';
 import { kvHashClient } from './client.ts';
+import { Ring } from './ring.ts';
 import { kvHashSchemas, type KvHashClientMsg, type KvHashRequest } from './messages.ts';
 import { kvHashServer } from './server.ts';
 import type { StorageCosts } from './store.ts';
@@ -38,12 +39,28 @@ export interface KvRackOptions {
   /** Host-switch links in sim. */
   readonly link?: LinkOptions;
   readonly switchMode?: SwitchMode;
+  /**
+   * Every key of the workload starts stored at its home server with a value of its size
+   * (version 0), as the paper's experiments load the store before measuring. Without it a read
+   * of a key never written answers no value, and value sizes change only what writes cost.
+   */
+  readonly populate?: boolean;
 }
 
 /** A rack: 5 us to the switch, 10 Gb/s per host. */
 export const DEFAULT_LINK: LinkOptions = { latencyMs: 0.005, bandwidthMbps: 10_000 };
 
 export const SMALL_WORKLOAD: WorkloadSpec = { keys: 8, zipf: 0.9, readRatio: 0.5, valueSize: { kind: 'fixed', bytes: 32 } };
+
+/** (key, value bytes) of every key of the workload, by home server (server i: homeItems[i]). */
+export function homeItems(workload: WorkloadSpec, ring: Ring): (readonly [string, number])[][] {
+  const out: (readonly [string, number])[][] = Array.from({ length: ring.servers }, () => []);
+  for (let k = 0; k < workload.keys; k++) {
+    const key = keyName(k);
+    out[ring.homeOf(key)]!.push([key, valueBytesOf(workload.valueSize, k)]);
+  }
+  return out;
+}
 
 export function loadConfig(o: KvRackOptions, clientId: number): LoadConfig {
   return {
@@ -74,8 +91,9 @@ export function kvHashTopology(o: KvRackOptions = {}): KvHashTopology {
         : { table: 'clients', match: [h.port - n], action: 'forward', params: { port: h.port } })),
     }),
   });
+  const items = o.populate ? homeItems(o.workload ?? SMALL_WORKLOAD, new Ring(n)) : undefined;
   const servers = serverHosts.map((h, i) => t.actor(h, SERVER_PATH, kvHashServer({
-    serverId: i, uplink: r.host(h).ingress as ActorRef<Msg>, costs: o.costs,
+    serverId: i, uplink: r.host(h).ingress as ActorRef<Msg>, costs: o.costs, items: items?.[i],
   })));
   const clients = clientHosts.map((h, i) => t.actor(h, CLIENT_PATH, kvHashClient({
     ...loadConfig(o, i), servers: n, uplink: r.host(h).ingress as ActorRef<Msg>,

@@ -12,6 +12,8 @@ export interface NetCacheServerConfig {
   readonly uplink: ActorRef<NetCache>;
   readonly controller: ActorRef<ControllerMsg>;
   readonly costs?: StorageCosts;
+  /** What the store holds at start: (key, value bytes). */
+  readonly items?: readonly (readonly [string, number])[];
 }
 
 export interface NetCacheServerState {
@@ -27,7 +29,7 @@ export function netcacheServer(cfg: NetCacheServerConfig): Behavior<NetCacheServ
     ctx.send(cfg.uplink, { ...m, op, serverId: cfg.serverId, ver, cached: 0, value, valueBytes, sizeBytes: HEADER_BYTES + m.key.length + valueBytes });
   };
   return behavior<NetCacheServerState, ServerMsg>({
-    init: () => ({ store: new VersionedStore(), table: new ClientTable(), requests: 0 }),
+    init: () => ({ store: new VersionedStore(cfg.items), table: new ClientTable(), requests: 0 }),
     receive: (s, msg, ctx) => {
       switch (msg.type) {
         case 'NetCache': {

@@ -3,7 +3,7 @@
 import { Topology, type ActorRef, type Msg } from '../../actors/index.ts';
 import { addSwitchSchemas, placeSwitch, type ControlRequest } from '../../switch-model/index.ts';
 import { Ring } from '../kv-hash/ring.ts';
-import { DEFAULT_LINK, loadConfig, type KvRackOptions } from '../kv-hash/topology.ts';
+import { DEFAULT_LINK, homeItems, loadConfig, SMALL_WORKLOAD, type KvRackOptions } from '../kv-hash/topology.ts';
 import { netcacheClient } from './client.ts';
 import { netcacheController, type NetCacheControllerConfig } from './controller.ts';
 import { netcacheSchemas, type ClientMsg, type ControllerMsg, type ServerMsg } from './messages.ts';
@@ -53,7 +53,8 @@ export function netcacheTopology(o: NetCacheTopologyOptions = {}): NetCacheTopol
       ],
     },
   });
-  const servers = serverHosts.map((h, i) => t.actor(h, SERVER_PATH, netcacheServer({ serverId: i, uplink: sw.ports[i]!, controller, costs: o.costs })));
+  const items = o.populate ? homeItems(o.workload ?? SMALL_WORKLOAD, new Ring(n)) : undefined;
+  const servers = serverHosts.map((h, i) => t.actor(h, SERVER_PATH, netcacheServer({ serverId: i, uplink: sw.ports[i]!, controller, costs: o.costs, items: items?.[i] })));
   const clients = clientHosts.map((h, j) => t.actor(h, CLIENT_PATH, netcacheClient({ ...loadConfig(o, j), servers: n, uplink: sw.ports[n + j]! })));
   t.actor(ctrlHost, CONTROLLER_PATH, netcacheController({
     control: sw.control as ActorRef<ControlRequest>, servers, ring: new Ring(n), cacheSize, preload: o.preload,

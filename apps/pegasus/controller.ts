@@ -55,11 +55,25 @@ export interface ControllerConfig {
   readonly retryMs?: number;
   /** Controller epoch: hot keys are decided this often. */
   readonly epochMs?: number;
-  /** Replacements of rkeys per epoch, at most. */
+  /** Rkeys added (new or replacing) per epoch, at most. */
   readonly maxChurn?: number;
+  /**
+   * Replication factor after a write (the pushes): ceil(rfScale * servers * the key's share of
+   * reads), at least minRf. Every push costs about what a request does, so a key written often
+   * gets as many replicas as its reads need (rfScale 2: each carries half an average server's
+   * load), not all. A new rkey goes to every server whatever its rf.
+   */
+  readonly rfScale?: number;
+  readonly minRf?: number;
 }
 
-export const DEFAULTS = { probeMs: 2, failAfterMs: 8, rackFailAfterMs: 40, retryMs: 2, epochMs: 10, maxChurn: 16 } as const;
+/** Weight of the past in the smoothed hot-key counts, per epoch (about four epochs of memory). */
+export const HEAT_DECAY = 0.75;
+
+/** Smoothed samples a key needs before it can become an rkey. */
+export const HOT_MIN_SAMPLES = 5;
+
+export const DEFAULTS = { probeMs: 2, failAfterMs: 8, rackFailAfterMs: 40, retryMs: 2, epochMs: 10, maxChurn: 16, rfScale: 2, minRf: 1 } as const;
 
 interface Rkey {
   readonly key: string;
@@ -104,7 +118,10 @@ export interface Controller {
   probeSeq: number;
   /** Racks whose init is queued or running. */
   readonly initPending: Set<number>;
+  /** This epoch's sampled reports: key -> keyhash, reads, writes. */
   readonly hot: Map<string, [number, number, number]>;
+  /** The same, smoothed over epochs (each epoch's counts added to HEAT_DECAY times the last). */
+  readonly heat: Map<string, [number, number, number]>;
   readonly log: string[];
   readonly stats: { adds: number; removes: number; failovers: number; flushes: number; rackFailures: number };
 }
@@ -118,6 +135,8 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
   const retryMs = cfg.retryMs ?? DEFAULTS.retryMs;
   const epochMs = cfg.epochMs ?? DEFAULTS.epochMs;
   const maxChurn = cfg.maxChurn ?? DEFAULTS.maxChurn;
+  const rfScale = cfg.rfScale ?? DEFAULTS.rfScale;
+  const minRf = Math.min(cfg.servers, cfg.minRf ?? DEFAULTS.minRf);
   const N = cfg.servers;
   if (N > MAX_SERVERS) throw new RangeError(`pegasus controller: at most ${MAX_SERVERS} servers per rack`);
 
@@ -283,7 +302,10 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
           if (!c2.rackLive[r]) continue;
           for (const k of keys) {
             const home = c2.serving[r]![cfg.ring.home(k.keyhash)]!;
-            if (!c2.dead[r]![home] && k.rf > 1) ctx.send(cfg.serverRefs[r]![home]!, { type: 'RcStart', key: k.key, keyhash: k.keyhash, rf: k.rf });
+            // The new rkey goes to every server of the rack (DESIGN.md "Adding an rkey", as the
+            // reference's home sends RC_REQ to all nodes); `rf` bounds only the pushes after a
+            // write. Replication is not left to writes: a key that is only read is never written.
+            if (!c2.dead[r]![home] && N > 1) ctx.send(cfg.serverRefs[r]![home]!, { type: 'RcStart', key: k.key, keyhash: k.keyhash, rf: N });
           }
         }
       },
@@ -457,14 +479,29 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
 
   const onEpoch = (c: Controller, ctx: C): void => {
     const hot = c.hot;
-    if (!(cfg.autoRkeys ?? true) || c.current !== undefined || c.queue.length > 0 || hot.size === 0) {
+    const heat = c.heat;
+    if (!(cfg.autoRkeys ?? true)) {
       hot.clear();
       return;
     }
+    // Fold this epoch's samples into the smoothed counts: one epoch's samples of a key outside
+    // the top few are a handful, and ranking on them alone replaces rkeys by noise (each change
+    // costs a round over every server and drops the writes routed meanwhile).
+    for (const [key, h] of heat) {
+      h[1] *= HEAT_DECAY;
+      h[2] *= HEAT_DECAY;
+      if (h[1] + h[2] < 0.25 && !c.rkeys.has(key)) heat.delete(key);
+    }
+    for (const [key, [keyhash, rd, wr]] of hot) {
+      const h = heat.get(key);
+      if (h) { h[1] += rd; h[2] += wr; } else if (heat.size < 100_000) heat.set(key, [keyhash, rd, wr]);
+    }
+    hot.clear();
+    if (c.current !== undefined || c.queue.length > 0 || heat.size === 0) return;
     let total = 0;
-    for (const [, [, rd, wr]] of hot) total += rd + wr;
-    const count = (k: string): number => { const h = hot.get(k); return h ? h[1] + h[2] : 0; };
-    const candidates = [...hot].filter(([k]) => !c.rkeys.has(k)).sort((a, b) => b[1][1] + b[1][2] - (a[1][1] + a[1][2]) || (a[0] < b[0] ? -1 : 1));
+    for (const [, [, rd, wr]] of heat) total += rd + wr;
+    const count = (k: string): number => { const h = heat.get(k); return h ? h[1] + h[2] : 0; };
+    const candidates = [...heat].filter(([k]) => !c.rkeys.has(k)).sort((a, b) => b[1][1] + b[1][2] - (a[1][1] + a[1][2]) || (a[0] < b[0] ? -1 : 1));
     const current = [...c.rkeys.values()].sort((a, b) => count(a.key) - count(b.key) || a.index - b.index);
     const adds: Rkey[] = [];
     const removes: Rkey[] = [];
@@ -472,20 +509,27 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
     let coldest = 0;
     for (const [key, [keyhash, rd, wr]] of candidates) {
       const n = rd + wr;
-      if (n < 2) break;
+      // A key sampled a few times may be one of many equally cold keys (under a uniform
+      // workload thousands are sampled twice): only a count beyond such noise makes it hot (the
+      // reference's servers use a threshold of 10 samples).
+      if (n < HOT_MIN_SAMPLES) break;
       if (free === 0) {
         const victim = current[coldest];
-        if (victim === undefined || removes.length >= maxChurn || !(n > 1.2 * count(victim.key) + 1)) break;
+        // Replace only a clearly colder rkey: 20% colder and beyond two standard deviations of
+        // the sampling noise (counts are close to Poisson).
+        const v = victim === undefined ? 0 : count(victim.key);
+        if (victim === undefined || removes.length >= maxChurn || !(n > 1.2 * v + 1 && n - v > 2 * Math.sqrt(n + v))) break;
         removes.push(victim);
         coldest++;
       } else {
         free--;
       }
-      const rf = Math.max(1, Math.min(N, Math.ceil((2 * N * rd) / Math.max(total, 1))));
+      const rf = Math.max(minRf, Math.min(N, Math.ceil((rfScale * N * rd) / Math.max(total, 1))));
       adds.push({ key, keyhash, index: -1, rf });
-      if (adds.length >= maxChurn + c.freeIndices.length) break;
+      // At most maxChurn adds an epoch: every add pushes the key to every server, and many at
+      // once queue that many pushes at each server.
+      if (adds.length >= maxChurn) break;
     }
-    hot.clear();
     if (removes.length > 0) enqueue(c, ctx, removeOp(c, removes));
     if (adds.length > 0) {
       // Indices are taken when the add runs (a removal before it frees some).
@@ -530,7 +574,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         lastPong: Array.from({ length: cfg.racks }, () => new Array(N).fill(ctx.now())),
         lastSwitchReply: new Array(cfg.racks).fill(ctx.now()),
         rkeys: new Map(), freeIndices: Array.from({ length: cfg.capacity }, (_, i) => i), queue: [], current: undefined,
-        epoch: 0, rounds: 0, nextId: 0, probeSeq: 0, initPending: new Set(), hot: new Map(), log: [],
+        epoch: 0, rounds: 0, nextId: 0, probeSeq: 0, initPending: new Set(), hot: new Map(), heat: new Map(), log: [],
         stats: { adds: 0, removes: 0, failovers: 0, flushes: 0, rackFailures: 0 },
       };
       ctx.startTimer('probe', probeMs, { type: 'ProbeTimeout' }, { repeat: true });

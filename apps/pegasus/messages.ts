@@ -104,6 +104,8 @@ export interface HotKeys {
 // ---- timers ----------------------------------------------------------------------------------
 
 export interface ReportTimeout { readonly type: 'ReportTimeout' }
+/** The next round of paced pushes of newly added rkeys. */
+export interface PaceTimeout { readonly type: 'PaceTimeout' }
 export interface ProbeTimeout { readonly type: 'ProbeTimeout' }
 export interface RetryTimeout { readonly type: 'RetryTimeout' }
 export interface EpochTimeout { readonly type: 'EpochTimeout' }
@@ -115,7 +117,7 @@ export interface RemoveRkeys { readonly type: 'RemoveRkeys'; readonly keys: read
 
 export type ServerMsg =
   | Pegasus | Ping | RkeyPrepare | RkeyEntries | RcStart | RkeyRelease | WriteBack | Fence | Recover | FetchState | StateChunk
-  | ChainConfig | ReportTimeout;
+  | ChainConfig | ReportTimeout | PaceTimeout;
 export type ClientMsg = Pegasus | ChainConfig | LoadMsg;
 export type ControllerMsg =
   | Pong | Hello | RkeyPrepared | RkeyReleased | Ack | HotKeys | ControlReply | ProbeTimeout | RetryTimeout | EpochTimeout

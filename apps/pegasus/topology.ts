@@ -7,7 +7,7 @@ import { Topology, type ActorRef, type Msg, type Runtime } from '../../actors/in
 import { addSwitchSchemas, placeSwitch, portPath, type ControlRequest, type SwitchRefs } from '../../switch-model/index.ts';
 import type { LinkOptions } from '../../transport/memory/sim-network.ts';
 import { Ring } from '../kv-hash/ring.ts';
-import { DEFAULT_LINK, loadConfig, type KvRackOptions } from '../kv-hash/topology.ts';
+import { DEFAULT_LINK, homeItems, loadConfig, SMALL_WORKLOAD, type KvRackOptions } from '../kv-hash/topology.ts';
 import { pegasusClient } from './client.ts';
 import { pegasusController, type ControllerConfig } from './controller.ts';
 import type { PegasusInvariants } from './invariants.ts';
@@ -32,7 +32,7 @@ export interface PegasusOptions extends KvRackOptions {
   readonly reportMs?: number;
   readonly reportTop?: number;
   readonly controller?: Partial<Pick<ControllerConfig,
-    'autoRkeys' | 'defaultRf' | 'probeMs' | 'failAfterMs' | 'rackFailAfterMs' | 'retryMs' | 'epochMs' | 'maxChurn'>>;
+    'autoRkeys' | 'defaultRf' | 'probeMs' | 'failAfterMs' | 'rackFailAfterMs' | 'retryMs' | 'epochMs' | 'maxChurn' | 'rfScale' | 'minRf'>>;
   /** Links between the racks' switches. */
   readonly fabricLink?: LinkOptions;
 }
@@ -92,8 +92,9 @@ export function pegasusTopology(o: PegasusOptions = {}): PegasusTopology {
       },
     }));
   }
+  const items = o.populate ? homeItems(o.workload ?? SMALL_WORKLOAD, ring) : undefined;
   const servers = serverHosts.map((hosts, r) => hosts.map((h, i) => t.actor(h, SERVER_PATH, pegasusServer({
-    rack: r, serverId: i, servers: n, uplink: switches[r]!.ports[i]!, controller, chain, costs: o.costs,
+    rack: r, serverId: i, servers: n, uplink: switches[r]!.ports[i]!, controller, chain, costs: o.costs, items: items?.[i],
     sampleEvery: o.sampleEvery, reportMs: o.reportMs, reportTop: o.reportTop,
   }))));
   const clients = clientHosts.map((h, j) => t.actor(h, CLIENT_PATH, pegasusClient({

@@ -115,6 +115,7 @@ export function onLoadMsg(s: LoadState, msg: LoadMsg, ctx: AnyCtx, send: SendFn)
       return;
     case 'LoadArrival': {
       if (!mayIssue(s, ctx.now())) return;
+      s.cfg.stats?.arrived(ctx.now());
       const free = s.sessions.indexOf(undefined);
       if (free >= 0) startOn(s, free, ctx.now(), ctx, send);
       else if (s.queue.length < (s.cfg.maxQueued ?? DEFAULT_MAX_QUEUED)) s.queue.push(ctx.now());

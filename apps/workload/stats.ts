@@ -19,6 +19,8 @@ export class LoadStats {
   /** Operations given up or refused (open loop: no free session and a full queue). */
   dropped = 0;
   retries = 0;
+  /** Open loop: arrivals (issued or not). */
+  arrivals = 0;
   reads = 0;
   writes = 0;
   /** Completions per timeline bucket. */
@@ -41,6 +43,11 @@ export class LoadStats {
     if (read) this.reads++;
     else this.writes++;
     if (this.latencies.length < this.keep) this.latencies.push(endMs - startMs);
+  }
+
+  /** Open loop: an operation arrived at `atMs` (whether it found a session, waited or was refused). */
+  arrived(_atMs: number): void {
+    this.arrivals++;
   }
 
   /** Completions per ms within the window. */

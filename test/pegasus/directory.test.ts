@@ -48,6 +48,25 @@ describe('pegasus directory', () => {
     assertLinearizable(w);
   });
 
+  it('replicates a new rkey to every server even if it is only read (replication is not left to writes)', () => {
+    for (const populate of [false, true]) {
+      // populate: every key starts stored at its home (version 0); otherwise k0 was never written.
+      const w = world({ opsPerClient: 0, populate, controller: { autoRkeys: false, defaultRf: 1 } });
+      const gets = new Map<string, number>();
+      w.sim.network.addFilter((env, info) => {
+        if (env.msg.type === 'Pegasus' && peg(env.msg).op === 'GET' && info.toHost.startsWith('r0s')) gets.set(info.toHost, (gets.get(info.toHost) ?? 0) + 1);
+        return 'deliver';
+      });
+      w.t.addRkeys(w.sim, ['k0']);
+      w.sim.advance(3);
+      assert.deepEqual([...w.rset(0, 'k0')].sort(), [0, 1, 2, 3], `populate ${populate}: every server joined the set`);
+      for (let i = 0; i < 8; i++) invoke(w, 1, { op: 'get', key: 'k0' });
+      w.sim.advance(3);
+      assert.equal(gets.size, 4, `populate ${populate}: reads spread over the whole set (${[...gets]})`);
+      assertLinearizable(w);
+    }
+  });
+
   it('ignores a read reply reordered behind a newer write (reply reordering around a write)', () => {
     const w = world({ opsPerClient: 0, controller: { autoRkeys: false, defaultRf: 1 } });
     w.t.addRkeys(w.sim, ['k0']);
