@@ -230,6 +230,7 @@ export async function benchSwitch(opts: BenchOptions): Promise<BenchResult> {
       pipeline: '12 ingress stages: 11 exact-match tables (one with a register), then an exact-match forwarding table',
       payloadBytes: PAYLOAD_BYTES, fanout: FANOUT, simTrace: false, simPacing: '64-packet bursts at 80% of the 100 Gb/s line rate',
       isolated: 'source and sinks on the switch host: the stream does not cross the simulated network',
+      entry: "sources send to the switch's address (the ingress port is the sender's), not through a port actor",
       bare: 'parser, the 12 stages and the deparser called in a loop (no actors, no traffic manager, no network)',
       ratios: 'median over rounds of the ratio of the two cases, measured side by side',
       node: process.version, note: 'input packets per wall-clock second',
