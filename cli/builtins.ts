@@ -9,7 +9,7 @@ import type { PingerState, PongerState } from '../apps/pingpong/pingpong.ts';
 import { pingPongTopology } from '../apps/pingpong/topology.ts';
 import { whenState } from './builders/common.ts';
 import { pegasus } from './builders/pegasus.ts';
-import { nopaxos, paxos, unreplicated } from './builders/replication.ts';
+import { nopaxos, nopaxosSwitch, paxos, unreplicated } from './builders/replication.ts';
 
 const pingpong = defineBuilder({
   description: 'a pinger on host a keeps `window` pings in flight until `count` are answered by the ponger on host b',
@@ -41,5 +41,5 @@ const pingpong = defineBuilder({
 });
 
 export const builders: BuilderRegistry = {
-  pingpong, nopaxos, paxos, unreplicated, pegasus,
+  pingpong, nopaxos, 'nopaxos-switch': nopaxosSwitch, paxos, unreplicated, pegasus,
 };

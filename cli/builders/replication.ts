@@ -12,6 +12,7 @@ import type { DriverState, InvokeResult } from '../../apps/kv/driver.ts';
 import type { KvOp } from '../../apps/kv/kv.ts';
 import type { ControllerState } from '../../apps/nopaxos/controller.ts';
 import type { NopaxosReplica } from '../../apps/nopaxos/replica.ts';
+import { nopaxosSwitchTopology } from '../../apps/nopaxos/switch-topology.ts';
 import { GROUP, nopaxosTopology } from '../../apps/nopaxos/topology.ts';
 import type { HostSequencerState } from '../../apps/oum/host-sequencer.ts';
 import type { OumPong, OumRoute, OumRouteAck } from '../../apps/oum/messages.ts';
@@ -188,6 +189,42 @@ export const nopaxos = defineBuilder({
       node.send(ref as ActorRef<OumRoute>, msg);
     };
     return kvBuilt(p, t, history, serverStatus, kvCli(t.cliClients, route));
+  },
+});
+
+// ---- NOPaxos sequenced by the software switch ------------------------------------------------
+
+export const nopaxosSwitch = defineBuilder({
+  description: 'NOPaxos sequenced in the network: replicas r0.. and clients c0.. on one top-of-rack switch host whose '
+    + 'pipeline runs the in-switch OUM sequencer (a software switch process); oumctl configures it (no standby)',
+  params: Type.Object({
+    replicas: Type.Integer({ minimum: 1, maximum: 15, default: 3, description: 'replicas, n = 2f+1' }),
+    ...clientParams,
+    syncMs: Type.Integer({ minimum: 1, maximum: 600_000, default: 200, description: 'the leader synchronizes this often' }),
+    leaderTimeoutMs: Type.Integer({ minimum: 1, maximum: 600_000, default: 800, description: 'a follower that hears no sync this long suspects the leader' }),
+    viewChangeMs: Type.Integer({ minimum: 1, maximum: 600_000, default: 200, description: 'view change, start view, state transfer and recovery resend timeout' }),
+  }, { additionalProperties: false }),
+  build: (p) => {
+    const history = p.history ? new KvHistory() : undefined;
+    const t = nopaxosSwitchTopology({
+      replicas: p.replicas, clients: p.clients, clientHosts: Math.max(1, p.clients), opsPerClient: p.ops, workload: { keys: p.keys },
+      thinkMs: p.thinkMs, requestTimeoutMs: p.requestTimeoutMs, clientStartMs: 0, ...(history ? { history } : {}),
+      timeouts: {
+        syncMs: p.syncMs, leaderSyncHeardMs: p.leaderTimeoutMs, viewChangeMs: p.viewChangeMs, startViewMs: p.viewChangeMs,
+        stateTransferMs: p.viewChangeMs, recoveryMs: p.viewChangeMs,
+      },
+    });
+    const replicas = t.replicas as readonly Ref[];
+    const serverStatus = (node: NodeRuntime): Record<string, number> | undefined => {
+      const r = onHost(replicas, node.hostName);
+      if (!r) return undefined;
+      const s = node.stateOf<NopaxosReplica>(r);
+      return s ? {
+        served: s.stats.requests, view: s.view, session: s.sessNum, lastOp: s.lastOp, executed: s.lastExecutedOp,
+        normal: s.status === 'normal' ? 1 : 0, viewChanges: s.stats.viewChanges,
+      } : {};
+    };
+    return kvBuilt(p, { topology: t.topology, clients: t.clients, cliClients: [] }, history, serverStatus, kvCli([]));
   },
 });
 
