@@ -8,7 +8,7 @@ import { defineBuilder, type BuilderRegistry } from '../actors/topology-file.ts'
 import type { PingerState, PongerState } from '../apps/pingpong/pingpong.ts';
 import { pingPongTopology } from '../apps/pingpong/topology.ts';
 import { whenState } from './builders/common.ts';
-import { pegasus } from './builders/pegasus.ts';
+import { kvHash, netcache, pegasus } from './builders/pegasus.ts';
 import { nopaxos, nopaxosSwitch, paxos, unreplicated } from './builders/replication.ts';
 
 const pingpong = defineBuilder({
@@ -41,5 +41,5 @@ const pingpong = defineBuilder({
 });
 
 export const builders: BuilderRegistry = {
-  pingpong, nopaxos, 'nopaxos-switch': nopaxosSwitch, paxos, unreplicated, pegasus,
+  pingpong, nopaxos, 'nopaxos-switch': nopaxosSwitch, paxos, unreplicated, pegasus, 'kv-hash': kvHash, netcache,
 };
