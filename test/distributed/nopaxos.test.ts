@@ -52,9 +52,9 @@ for (const kind of ['udp', 'ws'] as const) {
         const env = { [SECRET_ENV]: freshSecret() };
         const c = new Cluster(path, dir, env);
         const completed = (): number => c.sum(CLIENTS, 'completed');
-        const progress = async (what: string): Promise<void> => {
+        const progress = async (what: string, timeoutMs = STEP_MS): Promise<void> => {
           const from = completed();
-          await c.until(() => completed() >= from + PROGRESS, STEP_MS, `progress after ${what} (from ${from} completed)`);
+          await c.until(() => completed() >= from + PROGRESS, timeoutMs, `progress after ${what} (from ${from} completed)`);
           c.note(`progress after ${what}: ${completed()} completed`);
         };
         const leader = (): string => {
@@ -68,10 +68,10 @@ for (const kind of ['udp', 'ws'] as const) {
           // Servers first: a controller that starts before its sequencer is up fails over at once.
           const servers = [...REPLICAS, 'seq0', 'seq1'];
           for (const h of servers) c.start(h);
-          await c.until(() => servers.every((h) => c.isUp(h)), STEP_MS, 'the servers up');
+          await c.until(() => servers.every((h) => c.isUp(h)), 2 * STEP_MS, 'the servers up');
           c.start('ctrl');
           for (const h of CLIENTS) c.start(h);
-          await progress('start');
+          await progress('start', 2 * STEP_MS);
 
           // A follower dies; the other two go on. It restarts empty and recovers.
           const follower = REPLICAS.find((h) => h !== leader())!;

@@ -25,10 +25,10 @@ describe('Pegasus across processes over ws', () => {
     try {
       const servers = ['tor0', 'tor1', ...SERVERS];
       for (const h of servers) c.start(h);
-      await c.until(() => servers.every((h) => c.isUp(h)), STEP_MS, 'the switches and servers up');
+      await c.until(() => servers.every((h) => c.isUp(h)), 2 * STEP_MS, 'the switches and servers up');
       c.start('ctrl');
       c.start('c0');
-      await c.until(() => (c.status('c0').completed ?? 0) >= 300, STEP_MS, 'the client under way');
+      await c.until(() => (c.status('c0').completed ?? 0) >= 300, 2 * STEP_MS, 'the client under way');
       c.note(`client at ${c.status('c0').completed}`);
 
       await c.kill9('r0s1');
