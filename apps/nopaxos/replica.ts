@@ -28,7 +28,7 @@ import { assertNever, behavior, type ActorRef, type Behavior, type Ctx } from '.
 import { DEFAULT_SERVICE_COSTS, ServiceMeter, type ServiceCosts } from '../kv/cost.ts';
 import { KvStateMachine } from '../kv/state-machine.ts';
 import {
-  advanceTo, createReceiver, listen, nextEvent, offer, type OumReceiver,
+  advanceTo, createReceiver, listen, nextEvent, offer, waiting, type OumReceiver,
 } from '../oum/receiver.ts';
 import {
   MAX_TRANSFER_OPS,
@@ -42,6 +42,11 @@ import {
 
 /** Wait before asking for a missing message: the network may only have reordered it. */
 export const GAP_WAIT_MS = 5;
+/**
+ * Later messages waiting behind a missing one that end the gap wait at once: reordering in the
+ * network is short, so with this many behind it the message was lost (the reference asks at once).
+ */
+export const GAP_CONFIRM_MSGS = 8;
 export const GAP_REQUEST_TIMEOUT_MS = 10;
 export const GAP_COMMIT_TIMEOUT_MS = 50;
 export const VIEW_CHANGE_TIMEOUT_MS = 100;
@@ -156,6 +161,8 @@ export class NopaxosReplica {
 
   private readonly gapReplies = new Set<number>();
   private readonly gapCommitReplies = new Set<number>();
+  /** GapCommits of this view for slots beyond the log: answered once the log reaches them. */
+  private readonly deferredGapCommits = new Set<number>();
   private readonly viewChanges = new Map<number, ViewChange>();
   private readonly startViewReplies = new Set<number>();
   private readonly syncPrepareReplies = new Set<number>();
@@ -277,8 +284,15 @@ export class NopaxosReplica {
           break;
         case 'DropNotification':
           // Ask at most once at a time; the timers resend.
-          if (!ctx.isTimerActive('gapWait') && !ctx.isTimerActive('gapRequest') && !ctx.isTimerActive('gapCommit')) {
-            ctx.startTimer('gapWait', this.t.gapWaitMs, { type: 'GapWaitTimeout' });
+          if (!ctx.isTimerActive('gapRequest') && !ctx.isTimerActive('gapCommit')) {
+            // Many later messages already here: the missing one is lost, not reordered (reordering
+            // is short); ask at once, as the reference always does, instead of blocking the log.
+            if (waiting(this.receiver) >= GAP_CONFIRM_MSGS) {
+              ctx.cancelTimer('gapWait');
+              this.sendGapRequest(ctx);
+            } else if (!ctx.isTimerActive('gapWait')) {
+              ctx.startTimer('gapWait', this.t.gapWaitMs, { type: 'GapWaitTimeout' });
+            }
           }
           return;
         case 'SessionTerminated':
@@ -309,6 +323,7 @@ export class NopaxosReplica {
       }
       if (st === 'noop') {
         this.committedGaps.add(opNum);
+        if (this.deferredGapCommits.delete(opNum)) this.sendGapCommitReply(ctx, opNum);
       } else if (this.leaderOf(view) === this.idx) {
         this.executeUpToOp(ctx, opNum);
       } else {
@@ -391,6 +406,14 @@ export class NopaxosReplica {
     if (e !== undefined) {
       if (e.state === 'received') this.send(ctx, to, { ...base, isFound: true, isGap: false, request: e.request! });
       else this.send(ctx, to, { ...base, isFound: true, isGap: true });
+    } else if (this.status === 'normal' && msg.opNum > this.lastOp + 1 && !this.committedGaps.has(msg.opNum)
+      && this.receiver.sessionNum === this.sessNum) {
+      // Not in the log yet, but maybe received and waiting behind our own gap: in this view and
+      // session slot k holds msgNum nextMsgNum + (k - lastOp - 1) (every slot takes one msgNum),
+      // and that request is what this replica will append there. Answer with it; otherwise stay
+      // silent (it may still be on its way).
+      const m = this.receiver.buffer.get(this.receiver.nextMsgNum + (msg.opNum - this.lastOp - 1));
+      if (m !== undefined) this.send(ctx, to, { ...base, isFound: true, isGap: false, request: m });
     } else if (ctx.isTimerActive('gapRequest') && this.lastOp + 1 === msg.opNum) {
       // Say "not found" only when missing it too (asking for it ourselves).
       this.send(ctx, to, { ...base, isFound: false, isGap: false });
@@ -448,8 +471,10 @@ export class NopaxosReplica {
     if (!this.checkViewNumAndStatus(ctx, msg.sessNum, msg.view)) return;
     check(!this.amLeader(), 'the leader never receives its own GapCommit');
     if (this.lastOp + 1 < msg.opNum) {
-      // Not there yet: remember it, answer once the earlier slots are filled (the leader resends).
+      // Not there yet: remember it, answer once the earlier slots are filled (processNextOperation
+      // answers as soon as the NO-OP is appended, so the leader need not wait for its resend).
       this.committedGaps.add(msg.opNum);
+      this.deferredGapCommits.add(msg.opNum);
       return;
     }
     if (this.lastOp >= msg.opNum) {
@@ -459,7 +484,13 @@ export class NopaxosReplica {
     } else {
       this.processNextOperation(ctx, undefined, this.view, this.sessNum, this.receiver.nextMsgNum, 'noop');
     }
-    const reply: GapCommitReply = { type: 'GapCommitReply', sessNum: this.sessNum, view: this.view, opNum: msg.opNum, replicaIdx: this.idx };
+    this.deferredGapCommits.delete(msg.opNum);
+    this.sendGapCommitReply(ctx, msg.opNum);
+  }
+
+  private sendGapCommitReply(ctx: C, opNum: number): void {
+    if (this.amLeader()) return;
+    const reply: GapCommitReply = { type: 'GapCommitReply', sessNum: this.sessNum, view: this.view, opNum, replicaIdx: this.idx };
     this.send(ctx, this.cfg.replicas[this.leaderOf(this.view)]!, reply);
   }
 
@@ -827,6 +858,7 @@ export class NopaxosReplica {
     for (const t of ['gapWait', 'gapRequest', 'gapCommit', 'viewChange', 'stateTransfer', 'startView', 'sync', 'leaderSyncHeard']) ctx.cancelTimer(t);
     this.gapReplies.clear();
     this.gapCommitReplies.clear();
+    this.deferredGapCommits.clear();
     this.viewChanges.clear();
     this.startViewReplies.clear();
     this.syncPrepareReplies.clear();
