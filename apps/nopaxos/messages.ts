@@ -205,10 +205,12 @@ export interface StartViewTimeout { readonly type: 'StartViewTimeout' }
 export interface SyncTimeout { readonly type: 'SyncTimeout' }
 export interface LeaderSyncHeardTimeout { readonly type: 'LeaderSyncHeardTimeout' }
 export interface RecoveryTimeout { readonly type: 'RecoveryTimeout' }
+/** A follower's next chunk of committed operations to execute. */
+export interface ExecuteTimeout { readonly type: 'ExecuteTimeout' }
 
 export type ReplicaTimer =
   | GapWaitTimeout | GapRequestTimeout | GapCommitTimeout | ViewChangeTimeout | StateTransferTimeout
-  | StartViewTimeout | SyncTimeout | LeaderSyncHeardTimeout | RecoveryTimeout;
+  | StartViewTimeout | SyncTimeout | LeaderSyncHeardTimeout | RecoveryTimeout | ExecuteTimeout;
 
 export type ReplicaMsg =
   | Request | GapRequest | GapReply | GapCommit | GapCommitReply

@@ -47,6 +47,8 @@ export const GAP_WAIT_MS = 5;
  * network is short, so with this many behind it the message was lost (the reference asks at once).
  */
 export const GAP_CONFIRM_MSGS = 8;
+/** Committed operations a follower executes per message handled. */
+export const EXECUTE_CHUNK_OPS = 16;
 export const GAP_REQUEST_TIMEOUT_MS = 10;
 export const GAP_COMMIT_TIMEOUT_MS = 50;
 export const VIEW_CHANGE_TIMEOUT_MS = 100;
@@ -258,10 +260,26 @@ export class NopaxosReplica {
       case 'SyncTimeout': this.onSyncTimeout(ctx); break;
       case 'LeaderSyncHeardTimeout': this.onLeaderSyncHeardTimeout(ctx); break;
       case 'RecoveryTimeout': this.onRecoveryTimeout(ctx); break;
+      case 'ExecuteTimeout': break; // the chunk runs below
       default: assertNever(msg);
     }
     this.maybeFinishStateTransfer(ctx);
     this.processPending(ctx);
+    this.executeCommittedChunk(ctx);
+  }
+
+  /**
+   * A follower executes what is committed in chunks of EXECUTE_CHUNK_OPS, one per message it
+   * handles (and a zero-delay self-message while a backlog remains), not the whole sync
+   * interval at once: a SyncCommit would otherwise stall its replies to clients for as long.
+   */
+  private executeCommittedChunk(ctx: C): void {
+    if (this.status !== 'normal' || this.amLeader()) return;
+    const upTo = this.lastCommittedOp;
+    if (this.app.lastExecuted >= upTo) return;
+    this.executeUpToOp(ctx, Math.min(upTo, this.app.lastExecuted + EXECUTE_CHUNK_OPS));
+    this.app.stabilize(upTo);
+    if (this.app.lastExecuted < upTo && !ctx.isTimerActive('execute')) ctx.startTimer('execute', 0, { type: 'ExecuteTimeout' });
   }
 
   // ---- normal case -------------------------------------------------------------------------
@@ -363,7 +381,8 @@ export class NopaxosReplica {
     check(opNum <= this.lastOp, `commit up to ${opNum} beyond the log (${this.lastOp})`);
     this.lastCommittedOp = opNum;
     if (this.amLeader()) this.sendSyncCommit(ctx);
-    this.executeUpToOp(ctx, opNum);
+    // A Normal follower executes it in chunks (executeCommittedChunk, after every message).
+    if (this.amLeader() || this.status !== 'normal') this.executeUpToOp(ctx, opNum);
     this.app.stabilize(opNum);
   }
 
