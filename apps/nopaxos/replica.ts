@@ -165,6 +165,9 @@ export class NopaxosReplica {
   private readonly gapCommitReplies = new Set<number>();
   /** GapCommits of this view for slots beyond the log: answered once the log reaches them. */
   private readonly deferredGapCommits = new Set<number>();
+  /** GapRequests of this view for slots not in the log yet: answered once the log reaches them. */
+  private readonly deferredGapRequests = new Map<number, Set<number>>();
+  private deferredGapRequestCount = 0;
   private readonly viewChanges = new Map<number, ViewChange>();
   private readonly startViewReplies = new Set<number>();
   private readonly syncPrepareReplies = new Set<number>();
@@ -339,6 +342,7 @@ export class NopaxosReplica {
         ctx.cancelTimer('gapWait');
         this.gapReplies.clear();
       }
+      this.answerDeferredGapRequests(ctx, entry);
       if (st === 'noop') {
         this.committedGaps.add(opNum);
         if (this.deferredGapCommits.delete(opNum)) this.sendGapCommitReply(ctx, opNum);
@@ -433,9 +437,43 @@ export class NopaxosReplica {
       // silent (it may still be on its way).
       const m = this.receiver.buffer.get(this.receiver.nextMsgNum + (msg.opNum - this.lastOp - 1));
       if (m !== undefined) this.send(ctx, to, { ...base, isFound: true, isGap: false, request: m });
+      else this.deferGapRequest(msg);
     } else if (ctx.isTimerActive('gapRequest') && this.lastOp + 1 === msg.opNum) {
       // Say "not found" only when missing it too (asking for it ourselves).
       this.send(ctx, to, { ...base, isFound: false, isGap: false });
+      this.deferGapRequest(msg);
+    } else if (this.status === 'normal' || this.status === 'gapCommit') {
+      this.deferGapRequest(msg);
+    }
+  }
+
+  /**
+   * The leader remembers a follower's GapRequest for a slot it has not filled yet (it is behind
+   * the follower, or resolving the same gap) and answers as soon as it appends that slot, rather
+   * than leaving the follower blocked until its GapRequest timeout resends.
+   */
+  private deferGapRequest(msg: GapRequest): void {
+    if (!this.amLeader() || msg.replicaIdx === this.idx || this.deferredGapRequestCount >= MAX_PENDING_REQUESTS) return;
+    let set = this.deferredGapRequests.get(msg.opNum);
+    if (set === undefined) this.deferredGapRequests.set(msg.opNum, (set = new Set()));
+    if (set.has(msg.replicaIdx)) return;
+    set.add(msg.replicaIdx);
+    this.deferredGapRequestCount++;
+  }
+
+  private answerDeferredGapRequests(ctx: C, e: LogEntry): void {
+    if (this.deferredGapRequestCount === 0) return;
+    const set = this.deferredGapRequests.get(e.opNum);
+    if (set === undefined) return;
+    this.deferredGapRequests.delete(e.opNum);
+    this.deferredGapRequestCount -= set.size;
+    if (e.view !== this.view || e.sessNum !== this.sessNum) return;
+    const base = { type: 'GapReply', view: this.view, sessNum: this.sessNum, opNum: e.opNum, replicaIdx: this.idx } as const;
+    for (const idx of set) {
+      const to = this.cfg.replicas[idx];
+      if (to === undefined) continue;
+      if (e.state === 'received') this.send(ctx, to, { ...base, isFound: true, isGap: false, request: e.request! });
+      else this.send(ctx, to, { ...base, isFound: true, isGap: true });
     }
   }
 
@@ -878,6 +916,8 @@ export class NopaxosReplica {
     this.gapReplies.clear();
     this.gapCommitReplies.clear();
     this.deferredGapCommits.clear();
+    this.deferredGapRequests.clear();
+    this.deferredGapRequestCount = 0;
     this.viewChanges.clear();
     this.startViewReplies.clear();
     this.syncPrepareReplies.clear();
