@@ -50,6 +50,27 @@ export interface OumToCpu {
 
 const increment = (n: bigint): bigint => n + 1n;
 
+/**
+ * The multicast copies of one message are stamped alike, and messages are never mutated: the
+ * deparser gives every copy the same stamped message, as the host-based sequencer sends one
+ * stamped message to every member, instead of building one per copy. (A cache of a pure
+ * function: the deparser's result is the same either way.)
+ */
+class LastStamp {
+  private msg: OumMessage | undefined;
+  private sessionNum = 0;
+  private msgNum = 0;
+  private out: OumMessage | undefined;
+
+  of(msg: OumMessage, sessionNum: number, msgNum: number): OumMessage {
+    if (msg === this.msg && sessionNum === this.sessionNum && msgNum === this.msgNum) return this.out!;
+    this.msg = msg;
+    this.sessionNum = sessionNum;
+    this.msgNum = msgNum;
+    return (this.out = stamp(msg, sessionNum, msgNum));
+  }
+}
+
 function isControl(type: string): boolean {
   return type === 'OumPing' || type === 'OumSetGroup' || type === 'OumStartSession';
 }
@@ -71,6 +92,7 @@ function oumHeaderOf(msg: Msg): OumHeader | undefined {
 
 export function oumSequencer(opts: OumSequencerOptions = {}): SwitchProgram<OumHeaders> {
   const size = opts.groups ?? 1024;
+  const stamped = new LastStamp();
   const groupBits = Math.max(1, Math.ceil(Math.log2(size)));
   const groups = table<OumHeaders>({
     name: 'groups',
@@ -102,7 +124,7 @@ export function oumSequencer(opts: OumSequencerOptions = {}): SwitchProgram<OumH
     deparse: (pkt) => {
       const h = pkt.headers;
       if (h.control) return { type: 'OumToCpu', msg: pkt.msg as OumToCpu['msg'], sessionNum: h.sessionNum } satisfies OumToCpu;
-      return stamp(pkt.msg as OumMessage, h.sessionNum, h.msgNum);
+      return stamped.of(pkt.msg as OumMessage, h.sessionNum, h.msgNum);
     },
     ingress: [
       stage<OumHeaders>('classify', { tables: [groups], registers: [session] }, (pkt, env) => {
