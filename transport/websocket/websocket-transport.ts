@@ -239,13 +239,19 @@ export class WebSocketTransport implements Transport {
     if (link.ws) {
       link.closeReason = 'peer address changed';
       link.ws.terminate();
-    } else if (link.reconnectTimer) {
+    } else {
       // Waiting out a backoff towards an address that was probably wrong: try the new one now.
-      clearTimeout(link.reconnectTimer);
-      link.reconnectTimer = null;
-      link.attempt = 0;
-      this.dial(link);
+      this.redialNow(link);
     }
+  }
+
+  /** Skip the rest of a backoff wait and dial at once (no-op unless waiting). */
+  private redialNow(link: OutboundLink): void {
+    if (!link.reconnectTimer || this.closed) return;
+    clearTimeout(link.reconnectTimer);
+    link.reconnectTimer = null;
+    link.attempt = 0;
+    this.dial(link);
   }
 
   async start(deliver: DeliverFn): Promise<void> {
@@ -676,6 +682,10 @@ export class WebSocketTransport implements Transport {
   private socketUp(host: string): void {
     const n = (this.liveSockets.get(host) ?? 0) + 1;
     this.liveSockets.set(host, n);
+    // The peer just proved it is up (it dialled us, e.g. after a restart): our own link to it
+    // need not sit out the rest of its backoff.
+    const link = this.links.get(host);
+    if (link) this.redialNow(link);
     if (n === 1) {
       this.log.info({ peer: host }, 'peer up');
       this.emit({ type: 'peerUp', host });
