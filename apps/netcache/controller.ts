@@ -23,6 +23,8 @@ export interface NetCacheControllerConfig {
   /** Inserts in flight at most. */
   readonly parallel?: number;
   readonly evictSample?: number;
+  /** Largest value the switch caches (bytes); larger ones are not inserted. Default 128. */
+  readonly maxValueBytes?: number;
 }
 
 interface Insert {
@@ -47,6 +49,8 @@ export interface NetCacheControllerState {
   /** id -> the insert waiting for that control reply */
   readonly byId: Map<number, Insert>;
   readonly queue: string[];
+  /** Keys whose values are too large for the cache. */
+  readonly uncacheable: Set<string>;
   nextId: number;
   inserted: number;
   evicted: number;
@@ -59,6 +63,7 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
   const parallel = cfg.parallel ?? 64;
   const retryMs = cfg.retryMs ?? 2;
   const sample = cfg.evictSample ?? 8;
+  const maxValueBytes = cfg.maxValueBytes ?? 128;
   const replyTo = (ctx: C): ActorRef<ControlReply> => ctx.self as ActorRef<ControlReply>;
 
   const control = (s: NetCacheControllerState, ins: Insert, ctx: C, make: (id: number) => ControlRequest): number => {
@@ -141,7 +146,7 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
   };
 
   const want = (s: NetCacheControllerState, key: string, ctx: C): void => {
-    if (s.slotOf.has(key) || s.inserts.has(key) || s.queue.length >= 100_000) return;
+    if (s.slotOf.has(key) || s.inserts.has(key) || s.uncacheable.has(key) || s.queue.length >= 100_000) return;
     s.queue.push(key);
     pump(s, ctx);
   };
@@ -188,7 +193,7 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
     init: (ctx) => {
       const s: NetCacheControllerState = {
         bySlot: new Array(cfg.cacheSize).fill(undefined), slotOf: new Map(), free: Array.from({ length: cfg.cacheSize }, (_, i) => cfg.cacheSize - 1 - i),
-        inserts: new Map(), byId: new Map(), queue: [], nextId: 0, inserted: 0, evicted: 0, reports: 0,
+        inserts: new Map(), byId: new Map(), queue: [], uncacheable: new Set(), nextId: 0, inserted: 0, evicted: 0, reports: 0,
       };
       ctx.send(cfg.control, { type: 'PacketInSubscribe', subscriber: ctx.self as ActorRef<PacketIn> });
       ctx.startTimer('epoch', cfg.epochMs ?? 10, { type: 'EpochTimeout' }, { repeat: true });
@@ -209,6 +214,16 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
         case 'FillVersion': {
           const ins = s.inserts.get(msg.key);
           if (!ins || ins.step !== 'version') return s;
+          if (msg.valueBytes > maxValueBytes) {
+            // Its value does not fit in the switch's registers: give the slot back, and do not
+            // ask again this epoch each time the data plane reports the key.
+            if (s.uncacheable.size < 100_000) s.uncacheable.add(msg.key);
+            s.bySlot[ins.slot] = undefined;
+            s.slotOf.delete(ins.key);
+            s.free.push(ins.slot);
+            finish(s, ins, ctx);
+            return s;
+          }
           ins.ver = msg.ver;
           ins.step = 'registers';
           run(s, ins, ctx);
@@ -223,6 +238,8 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
           return s;
         }
         case 'EpochTimeout':
+          // A value may have become small enough since.
+          s.uncacheable.clear();
           for (const r of ['sketch0', 'sketch1', 'sketch2', 'sketch3', 'bloom0', 'bloom1', 'bloom2', 'hits']) {
             ctx.send(cfg.control, { type: 'RegisterReset', register: r, replyTo: replyTo(ctx) });
           }

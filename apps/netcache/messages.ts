@@ -31,7 +31,8 @@ export interface NetCache {
 
 /** Controller -> server: what version of `key` do you hold? */
 export interface FillPrepare { readonly type: 'FillPrepare'; readonly key: string }
-export interface FillVersion { readonly type: 'FillVersion'; readonly key: string; readonly ver: number }
+/** The version the server holds, and its value's size (a value the switch cannot hold is not cached). */
+export interface FillVersion { readonly type: 'FillVersion'; readonly key: string; readonly ver: number; readonly valueBytes: number }
 /** Controller -> server: send `key`'s value to the switch (CACHE_FILL). */
 export interface FillRequest { readonly type: 'FillRequest'; readonly key: string }
 export interface RetryTimeout { readonly type: 'RetryTimeout' }
@@ -54,7 +55,7 @@ export const netcacheSchemas: Record<string, TSchema> = {
     sizeBytes: Int(1 << 21),
   }),
   FillPrepare: Type.Object({ type: Type.Literal('FillPrepare'), key: Key }),
-  FillVersion: Type.Object({ type: Type.Literal('FillVersion'), key: Key, ver: Int(0xffffffff) }),
+  FillVersion: Type.Object({ type: Type.Literal('FillVersion'), key: Key, ver: Int(0xffffffff), valueBytes: Int(1 << 20) }),
   FillRequest: Type.Object({ type: Type.Literal('FillRequest'), key: Key }),
   LoadInvoke: Type.Object({ type: Type.Literal('LoadInvoke'), op: KvOpSchema }),
 };

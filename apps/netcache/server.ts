@@ -54,7 +54,7 @@ export function netcacheServer(cfg: NetCacheServerConfig): Behavior<NetCacheServ
           return s;
         }
         case 'FillPrepare':
-          ctx.send(cfg.controller, { type: 'FillVersion', key: msg.key, ver: s.store.version(msg.key) });
+          ctx.send(cfg.controller, { type: 'FillVersion', key: msg.key, ver: s.store.version(msg.key), valueBytes: s.store.get(msg.key)?.valueBytes ?? 0 });
           return s;
         case 'FillRequest': {
           const it = s.store.get(msg.key);

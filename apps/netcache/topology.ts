@@ -57,7 +57,7 @@ export function netcacheTopology(o: NetCacheTopologyOptions = {}): NetCacheTopol
   const servers = serverHosts.map((h, i) => t.actor(h, SERVER_PATH, netcacheServer({ serverId: i, uplink: sw.ports[i]!, controller, costs: o.costs, items: items?.[i] })));
   const clients = clientHosts.map((h, j) => t.actor(h, CLIENT_PATH, netcacheClient({ ...loadConfig(o, j), servers: n, uplink: sw.ports[n + j]! })));
   t.actor(ctrlHost, CONTROLLER_PATH, netcacheController({
-    control: sw.control as ActorRef<ControlRequest>, servers, ring: new Ring(n), cacheSize, preload: o.preload,
+    control: sw.control as ActorRef<ControlRequest>, servers, ring: new Ring(n), cacheSize, preload: o.preload, maxValueBytes: o.cache?.maxValueBytes,
     epochMs: o.controller?.epochMs, retryMs: o.controller?.retryMs, parallel: o.controller?.parallel, evictSample: o.controller?.evictSample,
   }));
   return { topology: t, servers, clients, controller, switchHost: tor };

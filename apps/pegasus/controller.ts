@@ -27,8 +27,10 @@ import { assertNever, behavior, type ActorRef, type Behavior, type Ctx } from '.
 import type { ControlReply, ControlRequest } from '../../switch-model/index.ts';
 import { keyHash, type Ring } from '../kv-hash/ring.ts';
 import type { ClientEntry } from '../kv-hash/store.ts';
-import type {
-  ClientMsg, ControllerMsg, EntryList, Fence, FetchState, HotKeys, ItemList, RkeyPrepared, RkeyReleased, ServerMsg,
+import {
+  HEADER_BYTES, NO_CLIENT,
+  type ClientMsg, type ControllerMsg, type EntryList, type Fence, type FetchState, type HotKeys, type ItemList, type RkeyPrepared,
+  type RkeyReleased, type ServerMsg,
 } from './messages.ts';
 import { EPOCH_SHIFT, MAX_SERVERS } from './switch-program.ts';
 
@@ -69,6 +71,9 @@ export interface ControllerConfig {
 
 /** Weight of the past in the smoothed hot-key counts, per epoch (about four epochs of memory). */
 export const HEAT_DECAY = 0.75;
+
+/** Gap between the rounds of pushes of newly added rkeys (ms). */
+export const PUSH_GAP_MS = 0.02;
 
 /** Smoothed samples a key needs before it can become an rkey. */
 export const HOT_MIN_SAMPLES = 5;
@@ -122,6 +127,8 @@ export interface Controller {
   readonly hot: Map<string, [number, number, number]>;
   /** The same, smoothed over epochs (each epoch's counts added to HEAT_DECAY times the last). */
   readonly heat: Map<string, [number, number, number]>;
+  /** Newly added rkeys being pushed to the servers, one server per key per PUSH_GAP_MS. */
+  readonly pushing: { rack: number; key: string; keyhash: number; rf: number; item: readonly [string, number, string, number]; targets: number[] }[];
   readonly log: string[];
   readonly stats: { adds: number; removes: number; failovers: number; flushes: number; rackFailures: number };
 }
@@ -241,6 +248,30 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
     return op;
   };
 
+  /**
+   * One round of pushes of newly added rkeys: to the next server of each, an RC_REQ with the
+   * home's item, which the server applies if newer and acknowledges through the switch (the ack
+   * adds it to the set). One server per key per PUSH_GAP_MS: keys are added several at a time,
+   * and all their pushes at once would queue at the head of every server's queue.
+   */
+  const pushRound = (c: Controller, ctx: C): void => {
+    for (const p of c.pushing) {
+      const x = p.targets.shift();
+      if (x === undefined || !c.rackLive[p.rack] || !c.rkeys.has(p.key)) continue;
+      const y = c.serving[p.rack]![x]!;
+      if (c.dead[p.rack]![y]) continue;
+      const [key, ver, value, valueBytes] = p.item;
+      ctx.send(cfg.serverRefs[p.rack]![y]!, {
+        type: 'Pegasus', op: 'RC_REQ', keyhash: p.keyhash, clientId: NO_CLIENT, serverId: x, load: 0, ver, bitmap: 0, replicated: 1, rf: p.rf,
+        rack: p.rack, from: ctx.host, key, value, valueBytes, session: 0, reqId: 0, sizeBytes: HEADER_BYTES + key.length + valueBytes,
+      });
+    }
+    const left = c.pushing.filter((p) => p.targets.length > 0 && c.rkeys.has(p.key));
+    c.pushing.length = 0;
+    c.pushing.push(...left);
+    if (left.length === 0) ctx.cancelTimer('pace');
+  };
+
   const addOp = (c: Controller, keys: readonly Rkey[]): Op => {
     const names = keys.map((k) => k.key);
     return newOp(c, 'add', [
@@ -249,8 +280,16 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         for (const [r, i] of liveServers(c2)) toServer(c2, ctx, r, i, { type: 'RkeyPrepare', round: c2.current!.round, keys: names });
       },
       (c2, ctx) => {
-        const entries = mergeEntries(c2.current!.prepared.map((p) => p.entries));
-        for (const [r, i] of liveServers(c2)) toServer(c2, ctx, r, i, { type: 'RkeyEntries', round: c2.current!.round, entries });
+        const prepared = c2.current!.prepared;
+        const entries = mergeEntries(prepared.map((p) => p.entries));
+        for (const [r, i] of liveServers(c2)) {
+          // Only to a server that lacks some of them. Usually every entry is the home's (writes
+          // of a key that is not an rkey all go to its home), and a home is the server a hot key
+          // overloads: its answer would come late, from behind its queue.
+          const own = new Map(prepared.find((p) => p.rack === r && p.serverId === i)?.entries ?? []);
+          const lacking = entries.filter(([sk, e]) => !((own.get(sk)?.reqId ?? -1) >= e.reqId));
+          if (lacking.length > 0) toServer(c2, ctx, r, i, { type: 'RkeyEntries', round: c2.current!.round, entries: lacking });
+        }
       },
       (c2, ctx) => {
         // verCompleted starts at the home's version: every completed write of a key that is not
@@ -273,7 +312,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
           for (const k of keys) {
             const home = c2.serving[r]![cfg.ring.home(k.keyhash)]!;
             const p = c2.current!.prepared.find((x) => x.rack === r && x.serverId === home);
-            const ver = p?.versions.find((v) => v[0] === k.key)?.[1] ?? 0;
+            const ver = p?.items.find((v) => v[0] === k.key)?.[1] ?? 0;
             regWrite(c2, ctx, r, 'verCompleted', k.index, ver);
             regWrite(c2, ctx, r, 'rsetBitmap', k.index, 2 ** home);
             regWrite(c2, ctx, r, 'rsetSize', k.index, 1);
@@ -298,15 +337,30 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
       (c2, ctx) => {
         for (const k of keys) c2.rkeys.set(k.key, k);
         c2.stats.adds += keys.length;
+        // The new rkey goes to every server of the rack (DESIGN.md "Adding an rkey"; the
+        // reference's home sends RC_REQ to all nodes); `rf` bounds only the pushes after a
+        // write. Replication is not left to writes: a key that is only read is never written.
+        // The controller sends the home's item itself (it has it from the prepare): the home of
+        // a hot key is the server the key overloads, and would push late, from behind its queue.
+        const op = c2.current!;
         for (let r = 0; r < cfg.racks; r++) {
           if (!c2.rackLive[r]) continue;
           for (const k of keys) {
             const home = c2.serving[r]![cfg.ring.home(k.keyhash)]!;
-            // The new rkey goes to every server of the rack (DESIGN.md "Adding an rkey", as the
-            // reference's home sends RC_REQ to all nodes); `rf` bounds only the pushes after a
-            // write. Replication is not left to writes: a key that is only read is never written.
-            if (!c2.dead[r]![home] && N > 1) ctx.send(cfg.serverRefs[r]![home]!, { type: 'RcStart', key: k.key, keyhash: k.keyhash, rf: N });
+            const it = op.prepared.find((x) => x.rack === r && x.serverId === home)?.items.find((v) => v[0] === k.key);
+            const targets: number[] = [];
+            // From a place given by the key, so that the first replicas of keys added together
+            // are on different servers.
+            for (let j = 0; j < N; j++) {
+              const x = (k.keyhash + j) % N;
+              if (x !== home) targets.push(x);
+            }
+            c2.pushing.push({ rack: r, key: k.key, keyhash: k.keyhash, rf: k.rf, item: it ?? [k.key, 0, '', 0], targets });
           }
+        }
+        if (c2.pushing.length > 0) {
+          pushRound(c2, ctx);
+          ctx.startTimer('pace', PUSH_GAP_MS, { type: 'PaceTimeout' }, { repeat: true });
         }
       },
     ]);
@@ -574,7 +628,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         lastPong: Array.from({ length: cfg.racks }, () => new Array(N).fill(ctx.now())),
         lastSwitchReply: new Array(cfg.racks).fill(ctx.now()),
         rkeys: new Map(), freeIndices: Array.from({ length: cfg.capacity }, (_, i) => i), queue: [], current: undefined,
-        epoch: 0, rounds: 0, nextId: 0, probeSeq: 0, initPending: new Set(), hot: new Map(), heat: new Map(), log: [],
+        epoch: 0, rounds: 0, nextId: 0, probeSeq: 0, initPending: new Set(), hot: new Map(), heat: new Map(), pushing: [], log: [],
         stats: { adds: 0, removes: 0, failovers: 0, flushes: 0, rackFailures: 0 },
       };
       ctx.startTimer('probe', probeMs, { type: 'ProbeTimeout' }, { repeat: true });
@@ -646,6 +700,9 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
           return c;
         case 'EpochTimeout':
           onEpoch(c, ctx);
+          return c;
+        case 'PaceTimeout':
+          pushRound(c, ctx);
           return c;
         case 'AddRkeys': {
           const wanted = msg.keys.filter((k) => !c.rkeys.has(k)).map((key) => ({ key, keyhash: keyHash(key), rf: cfg.defaultRf ?? N }));

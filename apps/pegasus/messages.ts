@@ -67,12 +67,11 @@ export type ItemList = readonly (readonly [string, number, string, number])[];
 export interface RkeyPrepare { readonly type: 'RkeyPrepare'; readonly round: number; readonly keys: readonly string[] }
 export interface RkeyPrepared {
   readonly type: 'RkeyPrepared'; readonly round: number; readonly rack: number; readonly serverId: number;
-  readonly entries: EntryList; readonly versions: readonly (readonly [string, number])[];
+  /** The client-table entries of the keys; the items of the keys this server holds. */
+  readonly entries: EntryList; readonly items: ItemList;
 }
 /** Adding rkeys, phase 2: client-table entries of the keys, from every server, to merge. */
 export interface RkeyEntries { readonly type: 'RkeyEntries'; readonly round: number; readonly entries: EntryList }
-/** Adding rkeys, phase 4 (to the home): push the value to rf-1 other servers (RC_REQ). */
-export interface RcStart { readonly type: 'RcStart'; readonly key: string; readonly keyhash: number; readonly rf: number }
 /** Removing rkeys, phase 1: no longer replicated; answer with the items and entries. */
 export interface RkeyRelease { readonly type: 'RkeyRelease'; readonly round: number; readonly keys: readonly string[] }
 export interface RkeyReleased {
@@ -104,7 +103,7 @@ export interface HotKeys {
 // ---- timers ----------------------------------------------------------------------------------
 
 export interface ReportTimeout { readonly type: 'ReportTimeout' }
-/** The next round of paced pushes of newly added rkeys. */
+/** The controller's next round of pushes of newly added rkeys. */
 export interface PaceTimeout { readonly type: 'PaceTimeout' }
 export interface ProbeTimeout { readonly type: 'ProbeTimeout' }
 export interface RetryTimeout { readonly type: 'RetryTimeout' }
@@ -116,11 +115,11 @@ export interface AddRkeys { readonly type: 'AddRkeys'; readonly keys: readonly s
 export interface RemoveRkeys { readonly type: 'RemoveRkeys'; readonly keys: readonly string[] }
 
 export type ServerMsg =
-  | Pegasus | Ping | RkeyPrepare | RkeyEntries | RcStart | RkeyRelease | WriteBack | Fence | Recover | FetchState | StateChunk
-  | ChainConfig | ReportTimeout | PaceTimeout;
+  | Pegasus | Ping | RkeyPrepare | RkeyEntries | RkeyRelease | WriteBack | Fence | Recover | FetchState | StateChunk
+  | ChainConfig | ReportTimeout;
 export type ClientMsg = Pegasus | ChainConfig | LoadMsg;
 export type ControllerMsg =
-  | Pong | Hello | RkeyPrepared | RkeyReleased | Ack | HotKeys | ControlReply | ProbeTimeout | RetryTimeout | EpochTimeout
+  | Pong | Hello | RkeyPrepared | RkeyReleased | Ack | HotKeys | ControlReply | ProbeTimeout | RetryTimeout | EpochTimeout | PaceTimeout
   | AddRkeys | RemoveRkeys;
 
 // ---- schemas -----------------------------------------------------------------------------------
@@ -150,10 +149,9 @@ export const pegasusSchemas: Record<string, TSchema> = {
   RkeyPrepare: Type.Object({ type: Type.Literal('RkeyPrepare'), round: Round, keys: Keys }),
   RkeyPrepared: Type.Object({
     type: Type.Literal('RkeyPrepared'), round: Round, rack: Int(255), serverId: Int(0xffff), entries: Entries,
-    versions: Type.Array(Type.Tuple([Key, Ver]), { maxItems: 4096 }),
+    items: Type.Array(Type.Tuple([Key, Ver, Value, Int(1 << 20)]), { maxItems: 4096 }),
   }),
   RkeyEntries: Type.Object({ type: Type.Literal('RkeyEntries'), round: Round, entries: Entries }),
-  RcStart: Type.Object({ type: Type.Literal('RcStart'), key: Key, keyhash: Int(0xffffffff), rf: Int(255) }),
   RkeyRelease: Type.Object({ type: Type.Literal('RkeyRelease'), round: Round, keys: Keys }),
   RkeyReleased: Type.Object({ type: Type.Literal('RkeyReleased'), round: Round, rack: Int(255), serverId: Int(0xffff), entries: Entries, items: Items }),
   WriteBack: Type.Object({ type: Type.Literal('WriteBack'), round: Round, items: Items, entries: Entries }),

@@ -55,11 +55,6 @@ function mix(x: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** Gap between the pushes of a newly added rkey (ms). */
-export const PUSH_GAP_MS = 0.02;
-
-/** What a server holds for a key it never stored (a read answers version 0 and no value). */
-const NEVER_WRITTEN = { ver: 0, value: '', valueBytes: 0 } as const;
 
 export interface PegasusServerState {
   readonly store: VersionedStore;
@@ -74,8 +69,6 @@ export interface PegasusServerState {
   recovering: { round: number; parts: number; received: Set<number>; items: ItemList[]; entries: EntryList[] } | undefined;
   /** Restarted: serves nothing. */
   retired: boolean;
-  /** New rkeys whose pushes are still going out, one target every PUSH_GAP_MS. */
-  readonly paced: { key: string; keyhash: number; rf: number; targets: number[] }[];
   loadBucketStart: number;
   loadPrev: number;
   loadCur: number;
@@ -133,56 +126,30 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
     });
   };
 
-  /** The rf-1 servers a push of (key, version) goes to. */
-  const pushTargets = (keyhash: number, ver: number, rf: number): number[] => {
-    const n = Math.min(rf, cfg.servers) - 1;
+  /**
+   * After a write to an rkey: push (key, ver, value) to rf-1 other servers of the rack (RC_REQ);
+   * their RC_ACKs grow the replica set back.
+   */
+  const push = (s: PegasusServerState, key: string, keyhash: number, rf: number, ctx: C): void => {
+    const it = s.store.get(key);
+    if (it === undefined) return;
+    const targets = Math.min(rf, cfg.servers) - 1;
     // Start at a place given by the key and the version, so that the replicas of different hot
     // keys, and of successive versions of one key, spread over the rack: a key written often
     // would otherwise push every version to the same rf-1 servers.
-    const start = mix(keyhash + ver) % cfg.servers;
-    const out: number[] = [];
-    for (let j = 0; out.length < n && j < cfg.servers; j++) {
+    const start = mix(keyhash + it.ver) % cfg.servers;
+    for (let j = 0, sent = 0; sent < targets && j < cfg.servers; j++) {
       const to = (start + j) % cfg.servers;
-      if (to !== me) out.push(to);
+      if (to === me) continue;
+      sent++;
+      meter.send(it.valueBytes);
+      s.pushes++;
+      ctx.send(cfg.uplink, {
+        type: 'Pegasus', op: 'RC_REQ', keyhash, clientId: NO_CLIENT, serverId: to, load: 0, ver: it.ver, bitmap: 0, replicated: 1, rf,
+        rack: cfg.rack, from: ctx.host, key, value: it.value, valueBytes: it.valueBytes, session: 0, reqId: 0,
+        sizeBytes: HEADER_BYTES + key.length + it.valueBytes,
+      });
     }
-    return out;
-  };
-
-  /**
-   * Send the key's current version (RC_REQ) to server `to`; its RC_ACK grows the replica set. A
-   * key never written is pushed as what it is, version 0 and no value: its readers must find the
-   * same on every replica (without this, a key that is only read never leaves its home).
-   */
-  const pushTo = (s: PegasusServerState, key: string, keyhash: number, rf: number, to: number, ctx: C): void => {
-    const it = s.store.get(key) ?? NEVER_WRITTEN;
-    meter.send(it.valueBytes);
-    s.pushes++;
-    ctx.send(cfg.uplink, {
-      type: 'Pegasus', op: 'RC_REQ', keyhash, clientId: NO_CLIENT, serverId: to, load: 0, ver: it.ver, bitmap: 0, replicated: 1, rf,
-      rack: cfg.rack, from: ctx.host, key, value: it.value, valueBytes: it.valueBytes, session: 0, reqId: 0,
-      sizeBytes: HEADER_BYTES + key.length + it.valueBytes,
-    });
-  };
-
-  /** After a write: push to rf-1 other servers of the rack at once. */
-  const push = (s: PegasusServerState, key: string, keyhash: number, rf: number, ctx: C): void => {
-    const ver = s.store.version(key);
-    for (const to of pushTargets(keyhash, ver, rf)) pushTo(s, key, keyhash, rf, to, ctx);
-  };
-
-  /**
-   * A new rkey (RcStart): push to every other server, one every PUSH_GAP_MS. The controller adds
-   * several rkeys at once; pushed all at once, each server would find one push per new rkey at
-   * the head of its queue, and every request behind them would wait (a latency spike).
-   */
-  const pace = (s: PegasusServerState, key: string, keyhash: number, rf: number, ctx: C): void => {
-    const targets = pushTargets(keyhash, s.store.version(key), rf);
-    const first = targets.shift();
-    if (first === undefined) return;
-    pushTo(s, key, keyhash, rf, first, ctx);
-    if (targets.length === 0) return;
-    if (s.paced.length === 0) ctx.startTimer('pace', PUSH_GAP_MS, { type: 'PaceTimeout' }, { repeat: true });
-    s.paced.push({ key, keyhash, rf, targets });
   };
 
   /** After a write was applied (or found in the client table): answer, or forward down the chain. */
@@ -297,7 +264,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
       ctx.startTimer('report', reportMs, { type: 'ReportTimeout' }, { repeat: true });
       return {
         store: new VersionedStore(retired ? undefined : cfg.items), table: new ClientTable(), replicated: new Set(), fenced: new Set(), chain: [...cfg.chain], chainRound: -1,
-        recovering: undefined, retired, paced: [], loadBucketStart: 0, loadPrev: 0, loadCur: 0, sampleCounter: 0, samples: new Map(),
+        recovering: undefined, retired, loadBucketStart: 0, loadPrev: 0, loadCur: 0, sampleCounter: 0, samples: new Map(),
         requests: 0, pushes: 0, dropped: {},
       };
     },
@@ -317,7 +284,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
           const keys = new Set(msg.keys);
           const reply: RkeyPrepared = {
             type: 'RkeyPrepared', round: msg.round, rack: cfg.rack, serverId: me, entries: entriesOf(s, keys),
-            versions: msg.keys.map((k) => [k, s.store.version(k)] as const),
+            items: itemsOf(s, msg.keys),
           };
           ctx.send(cfg.controller, reply);
           return s;
@@ -327,22 +294,6 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
           for (const [sk, e] of msg.entries) s.table.merge(sk, e);
           ctx.send(cfg.controller, ack(msg.round, ctx));
           return s;
-        case 'RcStart':
-          if (s.retired || s.recovering) return s;
-          pace(s, msg.key, msg.keyhash, msg.rf, ctx);
-          return s;
-        case 'PaceTimeout': {
-          for (const p of s.paced) {
-            const to = p.targets.shift();
-            // A key no longer an rkey here (removed meanwhile) is not pushed any further.
-            if (to !== undefined && s.replicated.has(p.key) && !s.retired && !s.recovering) pushTo(s, p.key, p.keyhash, p.rf, to, ctx);
-          }
-          const left = s.paced.filter((p) => p.targets.length > 0 && s.replicated.has(p.key));
-          s.paced.length = 0;
-          s.paced.push(...left);
-          if (left.length === 0) ctx.cancelTimer('pace');
-          return s;
-        }
         case 'RkeyRelease': {
           if (s.retired) return s;
           for (const k of msg.keys) s.replicated.delete(k);

@@ -15,11 +15,12 @@ export type ValueSize =
   /** One of `sizes` with the given weights. */
   | { readonly kind: 'choice'; readonly sizes: readonly number[]; readonly weights: readonly number[] };
 
+/** Dynamic patterns change popularity at startMs + periodMs, startMs + 2 periodMs, ... (startMs default 0). */
 export type DynamicPattern =
   | { readonly kind: 'static' }
-  | { readonly kind: 'hot-in'; readonly periodMs: number; readonly count: number }
-  | { readonly kind: 'hot-out'; readonly periodMs: number; readonly count: number }
-  | { readonly kind: 'random'; readonly periodMs: number; readonly count: number; readonly topK: number };
+  | { readonly kind: 'hot-in'; readonly periodMs: number; readonly count: number; readonly startMs?: number }
+  | { readonly kind: 'hot-out'; readonly periodMs: number; readonly count: number; readonly startMs?: number }
+  | { readonly kind: 'random'; readonly periodMs: number; readonly count: number; readonly topK: number; readonly startMs?: number };
 
 export interface WorkloadSpec {
   /** Keys k0 .. k(keys-1). */
@@ -87,7 +88,7 @@ export class Workload {
   advance(nowMs: number): void {
     const p = this.spec.pattern;
     if (!p || p.kind === 'static') return;
-    const epoch = Math.floor(nowMs / p.periodMs);
+    const epoch = Math.max(0, Math.floor((nowMs - (p.startMs ?? 0)) / p.periodMs));
     while (this.epoch < epoch) {
       this.epoch++;
       if (p.kind === 'hot-in' || p.kind === 'hot-out') {
