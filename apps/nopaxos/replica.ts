@@ -47,8 +47,13 @@ export const GAP_WAIT_MS = 5;
  * network is short, so with this many behind it the message was lost (the reference asks at once).
  */
 export const GAP_CONFIRM_MSGS = 8;
-/** Committed operations a follower executes per message handled. */
-export const EXECUTE_CHUNK_OPS = 16;
+/**
+ * Committed operations a follower executes per message it handles: one keeps pace with the
+ * requests arriving (one message each) without a burst; a self-message (ExecuteTimeout) runs
+ * EXECUTE_IDLE_CHUNK_OPS at a time while a backlog remains, so an idle follower catches up.
+ */
+export const EXECUTE_CHUNK_OPS = 1;
+export const EXECUTE_IDLE_CHUNK_OPS = 64;
 export const GAP_REQUEST_TIMEOUT_MS = 10;
 export const GAP_COMMIT_TIMEOUT_MS = 50;
 export const VIEW_CHANGE_TIMEOUT_MS = 100;
@@ -263,24 +268,24 @@ export class NopaxosReplica {
       case 'SyncTimeout': this.onSyncTimeout(ctx); break;
       case 'LeaderSyncHeardTimeout': this.onLeaderSyncHeardTimeout(ctx); break;
       case 'RecoveryTimeout': this.onRecoveryTimeout(ctx); break;
-      case 'ExecuteTimeout': break; // the chunk runs below
+      case 'ExecuteTimeout': this.executeCommittedChunk(ctx, EXECUTE_IDLE_CHUNK_OPS); break;
       default: assertNever(msg);
     }
     this.maybeFinishStateTransfer(ctx);
     this.processPending(ctx);
-    this.executeCommittedChunk(ctx);
+    this.executeCommittedChunk(ctx, EXECUTE_CHUNK_OPS);
   }
 
   /**
-   * A follower executes what is committed in chunks of EXECUTE_CHUNK_OPS, one per message it
-   * handles (and a zero-delay self-message while a backlog remains), not the whole sync
-   * interval at once: a SyncCommit would otherwise stall its replies to clients for as long.
+   * A follower executes what is committed a little per message it handles (and per zero-delay
+   * self-message while a backlog remains), not the whole sync interval at once: a SyncCommit
+   * would otherwise stall its replies to clients for as long.
    */
-  private executeCommittedChunk(ctx: C): void {
+  private executeCommittedChunk(ctx: C, chunk: number): void {
     if (this.status !== 'normal' || this.amLeader()) return;
     const upTo = this.lastCommittedOp;
     if (this.app.lastExecuted >= upTo) return;
-    this.executeUpToOp(ctx, Math.min(upTo, this.app.lastExecuted + EXECUTE_CHUNK_OPS));
+    this.executeUpToOp(ctx, Math.min(upTo, this.app.lastExecuted + chunk));
     this.app.stabilize(upTo);
     if (this.app.lastExecuted < upTo && !ctx.isTimerActive('execute')) ctx.startTimer('execute', 0, { type: 'ExecuteTimeout' });
   }
