@@ -167,16 +167,14 @@ export interface Rx {
   readonly atMs: number;
 }
 
-/** The traffic manager's timer for a queue's head (sim: set for the exact time it is due). */
+/** The traffic manager's timer, set for the earliest head of its queues (sim: the exact time it is due). */
 export interface QueueTimer {
   readonly type: 'QueueTimer';
-  readonly queue: number;
 }
 
 /** Real time: look again whether a queue's head is due (sent by the traffic manager to itself). */
 export interface QueuePoll {
   readonly type: 'QueuePoll';
-  readonly queue: number;
 }
 
 export interface StatsQuery {

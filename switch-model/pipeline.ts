@@ -141,7 +141,7 @@ class PortQueue<H> {
   }
 }
 
-/** Timer slack: the scheduler adds delays to the current time, which may round by an ulp. */
+/** Slack: the scheduler adds delays to the current time, which may round by an ulp. */
 const EPS_MS = 1e-9;
 
 /**
@@ -160,11 +160,13 @@ export class TrafficManager<H> {
   readonly cpuQueue: number;
   readonly recircQueue: number;
   readonly ingressLatencyMs: number;
-  /** Queues that just went from empty to busy (the caller arms their timers): the first `busyCount` of `newlyBusy`. */
-  readonly newlyBusy: number[] = [];
+  /** Queues holding packets not yet handed on, in the order their busy periods began. */
+  private readonly busy: number[] = [];
+  /** How many queues the last `admit` made busy (their heads may be due before anything else). */
   busyCount = 0;
-  /** Packets released by the last `release` call: the first `outCount` of `out`. */
+  /** Packets released by the last `releaseDue` call, and their queues: the first `outCount` of each. */
   readonly out: Packet<H>[] = [];
+  readonly outQueue: number[] = [];
   outCount = 0;
   private readonly clone: (h: H) => H;
 
@@ -181,7 +183,7 @@ export class TrafficManager<H> {
     this.clone = program.cloneHeaders ?? cloneHeaders;
   }
 
-  /** Take a packet from the end of the ingress pipeline. Fills `newlyBusy`. */
+  /** Take a packet from the end of the ingress pipeline. Sets `busyCount`. */
   admit(pkt: Packet<H>): void {
     this.busyCount = 0;
     const m = pkt.meta;
@@ -229,8 +231,10 @@ export class TrafficManager<H> {
     const wire = wireMs(bytes, q.gbps);
     const dqMs = t > q.freeAtMs ? t : q.freeAtMs;
     q.freeAtMs = dqMs + wire;
-    if (q.head === q.tail) this.newlyBusy[this.busyCount++] = qi;
-    else if (q.tail - q.head > q.mask) q.grow();
+    if (q.head === q.tail) {
+      this.busy.push(qi);
+      this.busyCount++;
+    } else if (q.tail - q.head > q.mask) q.grow();
     const j = q.tail++ & q.mask;
     q.pkts[j] = pkt;
     q.sizes[j] = bytes;
@@ -249,34 +253,63 @@ export class TrafficManager<H> {
     return q.head < q.tail ? q.emitMs[q.head & q.mask]! : undefined;
   }
 
-  /**
-   * Hand on the packets of queue `qi` that are due at `nowMs` (the first `outCount` of `out`;
-   * returns that count). `force` releases the head even if rounding put the timer a hair early:
-   * the timer was set for it.
-   */
-  release(qi: number, nowMs: number, force: boolean): number {
-    const out = this.out;
-    let n = 0;
-    const q = this.queues[qi]!;
-    const mask = q.mask;
-    while (q.head < q.tail) {
-      const i = q.head;
-      const j = i & mask;
-      if (!(force && n === 0) && q.emitMs[j]! > nowMs + EPS_MS) break;
-      if (q.counted <= i) {
-        q.bytes -= q.sizes[j]!;
-        q.counted = i + 1;
-      }
-      const pkt = q.pkts[j]!;
-      q.pkts[j] = undefined;
-      pkt.meta.egressTimestampMs = q.dqMs[j]!;
-      out[n++] = pkt;
-      q.head = i + 1;
+  /** When the first packet of any queue is due, or undefined if every queue is empty. */
+  nextDueMs(): number | undefined {
+    const busy = this.busy;
+    let min = Infinity;
+    for (let k = 0; k < busy.length; k++) {
+      const q = this.queues[busy[k]!]!;
+      const e = q.emitMs[q.head & q.mask]!;
+      if (e < min) min = e;
     }
-    if (q.head === q.tail) {
-      q.head = 0;
-      q.counted = 0;
-      q.tail = 0;
+    return min === Infinity ? undefined : min;
+  }
+
+  /**
+   * Hand on every packet that is due at `nowMs`, from every queue: the first `outCount` of `out`
+   * (and of `outQueue`, their queues), queue after queue in the order their busy periods began,
+   * each queue's in order. Returns that count.
+   */
+  releaseDue(nowMs: number): number {
+    const out = this.out;
+    const outQueue = this.outQueue;
+    const due = nowMs + EPS_MS;
+    const busy = this.busy;
+    let n = 0;
+    let emptied = 0;
+    for (let k = 0; k < busy.length; k++) {
+      const qi = busy[k]!;
+      const q = this.queues[qi]!;
+      const mask = q.mask;
+      while (q.head < q.tail) {
+        const i = q.head;
+        const j = i & mask;
+        if (q.emitMs[j]! > due) break;
+        if (q.counted <= i) {
+          q.bytes -= q.sizes[j]!;
+          q.counted = i + 1;
+        }
+        const pkt = q.pkts[j]!;
+        q.pkts[j] = undefined;
+        pkt.meta.egressTimestampMs = q.dqMs[j]!;
+        out[n] = pkt;
+        outQueue[n++] = qi;
+        q.head = i + 1;
+      }
+      if (q.head === q.tail) {
+        q.head = 0;
+        q.counted = 0;
+        q.tail = 0;
+        emptied++;
+      }
+    }
+    if (emptied > 0) {
+      let w = 0;
+      for (let k = 0; k < busy.length; k++) {
+        const q = this.queues[busy[k]!]!;
+        if (q.head < q.tail) busy[w++] = busy[k]!;
+      }
+      busy.length = w;
     }
     // Keep no references to packets that have left.
     for (let i = n; i < this.outCount; i++) out[i] = undefined as unknown as Packet<H>;

@@ -251,48 +251,69 @@ export function portActor(port: number, entry: ActorRef<Rx>): Behavior<null, Msg
   });
 }
 
-// ---- waiting for a queue's head ----------------------------------------------------------------
+// ---- when the traffic manager hands packets on ----------------------------------------------
 
 /**
- * How the traffic manager waits until the head of a queue is due. In sim, on a timer set for the
+ * Wakes the traffic manager when the first packet of any queue is due: one timer for the whole
+ * traffic manager, set for the earliest head, so that packets due at the same time on several
+ * ports (the copies of a multicast) are handed on at one wake-up. In sim the timer is set for the
  * exact (virtual) time. In real time (local and distributed mode) the modelled delays are well
  * under a microsecond, and a Node timer takes a millisecond or more: a head due in less than
  * POLL_BELOW_MS is waited for with a message to itself instead (it comes back after the messages
  * already waiting), until its time has passed. Which of the two applies is seen once, when the
  * actor starts: in sim the clock stands still while an actor runs; in real time it moves.
  */
-class QueueWaker {
-  private readonly names: string[] = [];
-  private readonly timerMsgs: QueueTimer[] = [];
-  private readonly pollMsgs: QueuePoll[] = [];
-  private readonly polling: boolean[] = [];
-  /** Real time: a timer may fire late but never early, so a timer never forces a release. */
+class TmClock {
+  private readonly timerMsg: QueueTimer = { type: 'QueueTimer' };
+  private readonly pollMsg: QueuePoll = { type: 'QueuePoll' };
+  private polling = false;
+  /** When the timer is set to go off; undefined when it is not set. */
+  private armedMs: number | undefined;
   readonly realTime: boolean;
 
-  constructor(queues: number, ctx: Ctx<never>) {
-    for (let q = 0; q < queues; q++) {
-      this.names.push(`queue${q}`);
-      this.timerMsgs.push({ type: 'QueueTimer', queue: q });
-      this.pollMsgs.push({ type: 'QueuePoll', queue: q });
-      this.polling.push(false);
-    }
+  constructor(ctx: Ctx<never>) {
     this.realTime = clockRunsByItself(ctx);
   }
 
-  /** Call `drain(q)` again once `delayMs` have passed. */
-  wait<M extends Msg>(q: number, delayMs: number, ctx: Ctx<M>): void {
-    if (this.realTime && delayMs < POLL_BELOW_MS) {
-      if (!this.polling[q]) {
-        this.polling[q] = true;
-        ctx.send(ctx.self, this.pollMsgs[q] as unknown as M);
+  /** After `admit`: a queue that just became busy may be due before anything else. */
+  admitted<H, M extends Msg>(tm: TrafficManager<H>, ctx: Ctx<M>, emit: Emit): void {
+    if (tm.busyCount > 0) this.run(tm, ctx, emit, false);
+  }
+
+  timer<H, M extends Msg>(tm: TrafficManager<H>, ctx: Ctx<M>, emit: Emit): void {
+    this.run(tm, ctx, emit, true);
+  }
+
+  poll<H, M extends Msg>(tm: TrafficManager<H>, ctx: Ctx<M>, emit: Emit): void {
+    this.polling = false;
+    this.run(tm, ctx, emit, false);
+  }
+
+  /** Hand on everything that is due, then wait for the next head. */
+  private run<H, M extends Msg>(tm: TrafficManager<H>, ctx: Ctx<M>, emit: Emit, fired: boolean): void {
+    const now = ctx.now();
+    let at = now;
+    if (fired) {
+      // In sim the timer was set for a head's exact time; the scheduler may fire it an ulp early.
+      if (!this.realTime && this.armedMs !== undefined && this.armedMs > at) at = this.armedMs;
+      this.armedMs = undefined;
+    }
+    const n = tm.releaseDue(at);
+    const out = tm.out;
+    const outQueue = tm.outQueue;
+    for (let i = 0; i < n; i++) emit(outQueue[i]!, out[i]!);
+    const next = tm.nextDueMs();
+    if (next === undefined || (this.armedMs !== undefined && this.armedMs <= next)) return;
+    const delay = next - now;
+    if (this.realTime && delay < POLL_BELOW_MS) {
+      if (!this.polling) {
+        this.polling = true;
+        ctx.send(ctx.self, this.pollMsg as unknown as M);
       }
       return;
     }
-    ctx.startTimer(this.names[q]!, delayMs, this.timerMsgs[q] as unknown as M);
-  }
-
-  polled(q: number): void {
-    this.polling[q] = false;
+    this.armedMs = next;
+    ctx.startTimer('tm', delay, this.timerMsg as unknown as M);
   }
 }
 
@@ -305,38 +326,7 @@ function clockRunsByItself(ctx: Ctx<never>): boolean {
   return false;
 }
 
-/** Timer slack: the scheduler adds delays to the current time, which may round by an ulp. */
-const EPS_MS = 1e-9;
-
 type Emit = (q: number, pkt: AnyPacket) => void;
-
-/** After `admit`: hand on the head of every queue that just became busy if it is due, else wait for it. */
-function armQueues<H, M extends Msg>(tm: TrafficManager<H>, waker: QueueWaker, ctx: Ctx<M>, emit: Emit): void {
-  const busy = tm.newlyBusy;
-  const n = tm.busyCount;
-  for (let i = 0; i < n; i++) drainQueue(tm, busy[i]!, waker, ctx, emit, false);
-}
-
-/**
- * Hand on every packet of queue q that is due, then wait for the next. `fromTimer`: in sim, the
- * timer was set for the head, which is released even if rounding put the timer a hair early.
- */
-function drainQueue<H, M extends Msg>(tm: TrafficManager<H>, q: number, waker: QueueWaker, ctx: Ctx<M>, emit: Emit, fromTimer: boolean): void {
-  let force = fromTimer && !waker.realTime;
-  for (;;) {
-    const head = tm.headEmitMs(q);
-    if (head === undefined) return;
-    const now = ctx.now();
-    if (!force && head > now + EPS_MS) {
-      waker.wait(q, head - now, ctx);
-      return;
-    }
-    const n = tm.release(q, now, force);
-    force = false;
-    const out = tm.out;
-    for (let i = 0; i < n; i++) emit(q, out[i]!);
-  }
-}
 
 // ---- staged mode ------------------------------------------------------------------------------
 
@@ -417,7 +407,7 @@ type TmMsg = AnyPacket | QueueTimer | QueuePoll | MulticastGroupSet | StatsQuery
 
 interface TmState<H> {
   readonly tm: TrafficManager<H>;
-  readonly waker: QueueWaker;
+  readonly clock: TmClock;
   emit: Emit;
   emitCtx: Ctx<TmMsg> | undefined;
 }
@@ -436,20 +426,19 @@ function tmActor<H>(w: Wiring<H>, egress: ActorRef<AnyPacket>, deparser: ActorRe
     return s.emit;
   };
   return behavior<TmState<H>, TmMsg>({
-    init: (ctx) => ({ tm: newTm(w), waker: new QueueWaker(w.nPorts + 2, ctx as Ctx<never>), emit: () => {}, emitCtx: undefined }),
+    init: (ctx) => ({ tm: newTm(w), clock: new TmClock(ctx as Ctx<never>), emit: () => {}, emitCtx: undefined }),
     receive: (s, msg, ctx) => {
       const tm = s.tm;
       switch (msg.type) {
         case 'Packet':
           tm.admit(msg);
-          if (tm.busyCount > 0) armQueues(tm, s.waker, ctx, emitterFor(s, ctx));
+          s.clock.admitted(tm, ctx, emitterFor(s, ctx));
           break;
         case 'QueueTimer':
-          drainQueue(tm, msg.queue, s.waker, ctx, emitterFor(s, ctx), true);
+          s.clock.timer(tm, ctx, emitterFor(s, ctx));
           break;
         case 'QueuePoll':
-          s.waker.polled(msg.queue);
-          drainQueue(tm, msg.queue, s.waker, ctx, emitterFor(s, ctx), false);
+          s.clock.poll(tm, ctx, emitterFor(s, ctx));
           break;
         case 'MulticastGroupSet': {
           const err = tm.setGroup(msg.group, msg.ports);
@@ -504,7 +493,7 @@ interface Fused<H> {
   readonly deparser: DeparserUnit<H>;
   /** table/register/counter name -> the stage that owns it */
   readonly owners: ReadonlyMap<string, StageRuntime<H>>;
-  readonly waker: QueueWaker;
+  readonly clock: TmClock;
   /** The queue emitter, made on first use for the ctx it sends with (made again if that changes). */
   emit: Emit;
   emitCtx: Ctx<FusedMsg> | undefined;
@@ -533,7 +522,7 @@ function fusedActor<H>(w: Wiring<H>): Behavior<Fused<H>, FusedMsg> {
     // A stage rejects the program only while dropping the packet in hand.
     if (pkt.meta.drop) checkRejected(f, stages, ctx);
     f.tm.admit(pkt);
-    if (f.tm.busyCount > 0) armQueues(f.tm, f.waker, ctx, emitterFor(f, ctx));
+    f.clock.admitted(f.tm, ctx, emitterFor(f, ctx));
   };
   const emitterFor = (f: Fused<H>, ctx: Ctx<FusedMsg>): Emit => {
     if (f.emitCtx !== ctx) {
@@ -557,11 +546,10 @@ function fusedActor<H>(w: Wiring<H>): Behavior<Fused<H>, FusedMsg> {
   const internal = (f: Fused<H>, msg: FusedMsg, ctx: Ctx<FusedMsg>): boolean => {
     switch (msg.type) {
       case 'QueueTimer':
-        drainQueue(f.tm, msg.queue, f.waker, ctx, emitterFor(f, ctx), true);
+        f.clock.timer(f.tm, ctx, emitterFor(f, ctx));
         return true;
       case 'QueuePoll':
-        f.waker.polled(msg.queue);
-        drainQueue(f.tm, msg.queue, f.waker, ctx, emitterFor(f, ctx), false);
+        f.clock.poll(f.tm, ctx, emitterFor(f, ctx));
         return true;
       case 'Rx': {
         const pkt = f.parser.parse(msg);
@@ -610,7 +598,7 @@ function fusedActor<H>(w: Wiring<H>): Behavior<Fused<H>, FusedMsg> {
       }
       return {
         parser: new ParserUnit(w.program, w.nPorts), ingress, tm: newTm(w), egress, deparser: new DeparserUnit(w.program, w.nPorts), owners,
-        waker: new QueueWaker(w.nPorts + 2, ctx as Ctx<never>), emit: () => {}, emitCtx: undefined,
+        clock: new TmClock(ctx as Ctx<never>), emit: () => {}, emitCtx: undefined,
       };
     },
     receive: (f, msg, ctx) => {
