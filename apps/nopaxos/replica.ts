@@ -5,8 +5,11 @@
 //  - Normal case: requests arrive stamped by the OUM sequencer; every replica appends them in
 //    msgNum order; the leader executes and replies with the result, the others reply without.
 //  - Gap agreement: on a DROP-NOTIFICATION a replica waits GAP_WAIT_MS (the network may only
-//    have reordered), then a follower asks the leader (GapRequest); the leader asks the others
-//    and, if none has the request, commits a NO-OP in the slot (GapCommit, f replies).
+//    have reordered; not when GAP_CONFIRM_MSGS later messages wait), then a follower asks the
+//    leader (GapRequest); the leader asks the others and, if none has the request, commits a
+//    NO-OP in the slot (GapCommit, f replies). A GapRequest is answered from the log or from the
+//    request the OUM receiver holds for that slot; the leader answers one for a slot it lacks
+//    once it appends it; a deferred GapCommit is acknowledged once the log reaches its slot.
 //  - View change: on leader suspicion, SESSION-TERMINATED or a higher view-id. The new leader
 //    merges the logs of f+1 replicas from the latest normal view (the longest log, with every
 //    NO-OP any of them committed), fetches what it lacks by state transfer, and starts the view.
