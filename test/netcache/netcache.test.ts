@@ -10,6 +10,8 @@ import { kvModel } from '../../apps/linearizability/models.ts';
 import type { NetCache } from '../../apps/netcache/messages.ts';
 import { netcacheTopology } from '../../apps/netcache/topology.ts';
 import { kvHashTopology } from '../../apps/kv-hash/topology.ts';
+import { Ring } from '../../apps/kv-hash/ring.ts';
+import type { VersionedStore } from '../../apps/kv-hash/store.ts';
 import type { LoadState } from '../../apps/workload/client.ts';
 
 function run(valueBytes: number, readRatio: number) {
@@ -43,6 +45,20 @@ describe('netcache', () => {
     const r = run(512, 0.8);
     assert.equal(r.verdict, 'linearizable');
     assert.equal(r.fromCache, 0);
+  });
+
+  it('populated stores hold every key at its home with a value of its size, for every system', () => {
+    const workload = { keys: 200, zipf: 0.9, readRatio: 1, valueSize: { kind: 'fixed', bytes: 100 } } as const;
+    const ring = new Ring(4);
+    const kv = kvHashTopology({ servers: 4, clients: 1, opsPerClient: 0, workload, populate: true });
+    const nc = netcacheTopology({ servers: 4, clients: 1, opsPerClient: 0, workload, populate: true });
+    for (const t of [kv, nc]) {
+      const sim = runSim(t.topology, { seed: 1, logLevel: 'silent' });
+      sim.advance(0.1);
+      const stores = t.servers.map((s) => sim.stateOf<{ store: VersionedStore }>(s)!.store);
+      assert.equal(stores.reduce((n, st) => n + st.items.size, 0), 200);
+      for (let k = 0; k < 200; k++) assert.equal(stores[ring.homeOf(`k${k}`)]!.get(`k${k}`)?.valueBytes, 100);
+    }
   });
 
   it('consistent hashing sends every request to its home and stays linearizable', () => {

@@ -49,6 +49,16 @@ describe('workload', () => {
     assert.equal(w.keyOfRank(101), top0, 'the old hottest moved down 100 ranks');
   });
 
+  it('a pattern with startMs first changes popularity one period after it', () => {
+    const w = new Workload({ keys: 1000, zipf: 1, readRatio: 1, valueSize: { kind: 'fixed', bytes: 8 }, pattern: { kind: 'hot-in', periodMs: 10, count: 100, startMs: 25 } });
+    const top0 = w.keyOfRank(1);
+    w.advance(34);
+    assert.equal(w.keyOfRank(1), top0, 'no shift before startMs + periodMs');
+    w.advance(35);
+    assert.notEqual(w.keyOfRank(1), top0);
+    assert.equal(w.keyOfRank(101), top0);
+  });
+
   it('hot-out and random keep a permutation of the keys', () => {
     for (const pattern of [{ kind: 'hot-out', periodMs: 1, count: 7 }, { kind: 'random', periodMs: 1, count: 50, topK: 100 }] as const) {
       const w = new Workload({ keys: 500, zipf: 1, readRatio: 1, valueSize: { kind: 'fixed', bytes: 8 }, pattern });
