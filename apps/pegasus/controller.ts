@@ -127,6 +127,8 @@ export interface Controller {
   readonly hot: Map<string, [number, number, number]>;
   /** The same, smoothed over epochs (each epoch's counts added to HEAT_DECAY times the last). */
   readonly heat: Map<string, [number, number, number]>;
+  /** An epoch passed while operations ran: decide when they are done. */
+  decisionDue: boolean;
   /** Newly added rkeys being pushed to the servers, one server per key per PUSH_GAP_MS. */
   readonly pushing: { rack: number; key: string; keyhash: number; rf: number; item: readonly [string, number, string, number]; targets: number[] }[];
   readonly log: string[];
@@ -197,7 +199,11 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
       const op = c.current;
       if (op === undefined) {
         const next = c.queue.shift();
-        if (next === undefined) return;
+        if (next === undefined) {
+          // Idle: a decision that waited for the operations may queue new ones (enqueue runs them).
+          if (c.decisionDue) decide(c, ctx);
+          return;
+        }
         c.current = next;
         continue;
       }
@@ -551,7 +557,20 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
       if (h) { h[1] += rd; h[2] += wr; } else if (heat.size < 100_000) heat.set(key, [keyhash, rd, wr]);
     }
     hot.clear();
-    if (c.current !== undefined || c.queue.length > 0 || heat.size === 0) return;
+    if (c.current !== undefined || c.queue.length > 0) {
+      // Busy: decide as soon as the running operations are done (after a popularity shift, each
+      // batch of adds would otherwise also wait for the next epoch).
+      c.decisionDue = true;
+      return;
+    }
+    decide(c, ctx);
+  };
+
+  /** Rank the smoothed counts; add and replace rkeys. */
+  const decide = (c: Controller, ctx: C): void => {
+    const heat = c.heat;
+    c.decisionDue = false;
+    if (heat.size === 0) return;
     let total = 0;
     for (const [, [, rd, wr]] of heat) total += rd + wr;
     const count = (k: string): number => { const h = heat.get(k); return h ? h[1] + h[2] : 0; };
@@ -628,7 +647,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         lastPong: Array.from({ length: cfg.racks }, () => new Array(N).fill(ctx.now())),
         lastSwitchReply: new Array(cfg.racks).fill(ctx.now()),
         rkeys: new Map(), freeIndices: Array.from({ length: cfg.capacity }, (_, i) => i), queue: [], current: undefined,
-        epoch: 0, rounds: 0, nextId: 0, probeSeq: 0, initPending: new Set(), hot: new Map(), heat: new Map(), pushing: [], log: [],
+        epoch: 0, rounds: 0, nextId: 0, probeSeq: 0, initPending: new Set(), hot: new Map(), heat: new Map(), decisionDue: false, pushing: [], log: [],
         stats: { adds: 0, removes: 0, failovers: 0, flushes: 0, rackFailures: 0 },
       };
       ctx.startTimer('probe', probeMs, { type: 'ProbeTimeout' }, { repeat: true });
