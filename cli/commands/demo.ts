@@ -22,7 +22,7 @@ import { SECRET_ENV } from './node.ts';
 
 export function registerDemo(program: Command): void {
   program.command('demo')
-    .description('the main job: one topology run in sim, local and distributed mode, with a summary')
+    .description('the main job: NOPaxos and Pegasus under faults in sim, then one topology in sim, local and distributed mode')
     .option('--quick', 'fewer messages')
     .action(async (opts) => {
       const ops = opts.quick ? 2000 : 20_000;
