@@ -3,7 +3,7 @@
 // randomFaults(seed), and for Pegasus a server crash and restart, a switch restart and rkey
 // churn under writes from the same seed inside run), so `switchboard sim pegasus --seed N
 // --faults ...` replays a sweep's seed exactly. Every history is checked for linearizability.
-import { runSim, seededRandom, type SimRuntime } from '../actors/index.ts';
+import { runSim, seededRandom, type ActorRef, type SimRuntime, type Topology } from '../actors/index.ts';
 import { KvHistory } from '../apps/history/history.ts';
 import { checkHistory } from '../apps/linearizability/checker.ts';
 import { kvModel } from '../apps/linearizability/models.ts';
@@ -100,6 +100,16 @@ function finish(name: string, seed: number, total: number, sim: SimRuntime, done
   };
 }
 
+/** Run a topology of load clients until every operation completes (or MAX_MS passes). */
+function runLoadClients(t: { topology: Topology; clients: readonly ActorRef<never>[] }, seed: number, total: number) {
+  const t0 = performance.now();
+  const sim = runSim(t.topology, { seed, logLevel: 'silent' });
+  const all = CLIENTS * Math.ceil(total / CLIENTS);
+  const done = (): number => t.clients.reduce((n, c) => n + (sim.stateOf<LoadState>(c)?.completed ?? 0), 0);
+  sim.runUntil(() => done() >= all, MAX_MS);
+  return { t0, sim, all, done };
+}
+
 export const kvScenarios: Record<string, Scenario> = {
   pegasus: {
     description: 'Pegasus on a 2-rack chain (4 servers each), 3 clients, a skewed read/write workload, with drops, reordering, a server crash and restart, a switch restart and rkey churn drawn from the seed',
@@ -149,11 +159,7 @@ export const kvScenarios: Record<string, Scenario> = {
         timeoutMs: 1, startDelayMs: 0.1, link: { latencyMs: 0.005, bandwidthMbps: 10_000, ...faults },
         cache: { cacheSize: 4, sketchWidth: 256, bloomWidth: 1024 }, controller: { threshold: 2, epochMs: 1 },
       });
-      const t0 = performance.now();
-      const sim = runSim(t.topology, { seed, logLevel: 'silent' });
-      const all = CLIENTS * Math.ceil(total / CLIENTS);
-      const done = (): number => t.clients.reduce((n, c) => n + (sim.stateOf<LoadState>(c)?.completed ?? 0), 0);
-      sim.runUntil(() => done() >= all, MAX_MS);
+      const { t0, sim, all, done } = runLoadClients(t, seed, total);
       const c = sim.stateOf<NetCacheControllerState>(t.controller);
       return finish('netcache', seed, all, sim, done, history, [], t0, {
         retries: stats.retries, cache: c ? { inserted: c.inserted, evicted: c.evicted, reports: c.reports } : null,
@@ -172,11 +178,7 @@ export const kvScenarios: Record<string, Scenario> = {
         servers: 4, clients: CLIENTS, sessions: SESSIONS, opsPerClient: Math.ceil(total / CLIENTS), workload: WORKLOAD, history, stats,
         timeoutMs: 1, link: { latencyMs: 0.005, bandwidthMbps: 10_000, ...faults },
       });
-      const t0 = performance.now();
-      const sim = runSim(t.topology, { seed, logLevel: 'silent' });
-      const all = CLIENTS * Math.ceil(total / CLIENTS);
-      const done = (): number => t.clients.reduce((n, c) => n + (sim.stateOf<LoadState>(c)?.completed ?? 0), 0);
-      sim.runUntil(() => done() >= all, MAX_MS);
+      const { t0, sim, all, done } = runLoadClients(t, seed, total);
       return finish('kv-hash', seed, all, sim, done, history, [], t0, { retries: stats.retries });
     },
   },
