@@ -35,7 +35,7 @@ export const determinismRules = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'out/**', 'test-artifacts/**'] },
+  { ignores: ['node_modules/**', 'out/**', 'test-artifacts/**', 'scratch/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {
