@@ -1,8 +1,8 @@
 // The consistent-hashing client: the load core (apps/workload/client.ts) with requests sent to
 // each key's home server by the ring, through the top-of-rack switch.
-import { behavior, type ActorRef, type Behavior } from '../../actors/index.ts';
-import { createLoad, onLoadMsg, onReply, scheduleStart, type LoadConfig, type LoadState, type PendingOp } from '../workload/client.ts';
-import type { KvHashClientMsg, KvHashRequest } from './messages.ts';
+import type { ActorRef, Behavior } from '../../actors/index.ts';
+import { loadClient, type LoadConfig, type LoadState } from '../workload/client.ts';
+import type { KvHashClientMsg, KvHashReply, KvHashRequest } from './messages.ts';
 import { HEADER_BYTES } from './messages.ts';
 import { keyHash, Ring } from './ring.ts';
 
@@ -14,24 +14,15 @@ export interface KvHashClientConfig extends LoadConfig {
 
 export function kvHashClient(cfg: KvHashClientConfig): Behavior<LoadState, KvHashClientMsg> {
   const ring = new Ring(cfg.servers);
-  return behavior<LoadState, KvHashClientMsg>({
-    init: (ctx) => {
-      const s = createLoad(cfg);
-      scheduleStart(s, ctx);
-      return s;
+  return loadClient<KvHashReply>(cfg, {
+    send: (op, ctx) => {
+      const keyhash = keyHash(op.key);
+      ctx.send(cfg.uplink, {
+        type: 'KvHashRequest', op: op.read ? 'GET' : 'PUT', key: op.key, keyhash, clientId: cfg.clientId, session: op.session,
+        reqId: op.reqId, serverId: ring.home(keyhash), value: op.value, valueBytes: op.valueBytes,
+        sizeBytes: HEADER_BYTES + op.key.length + op.valueBytes,
+      });
     },
-    receive: (s, msg, ctx) => {
-      const send = (op: PendingOp): void => {
-        const keyhash = keyHash(op.key);
-        ctx.send(cfg.uplink, {
-          type: 'KvHashRequest', op: op.read ? 'GET' : 'PUT', key: op.key, keyhash, clientId: cfg.clientId, session: op.session,
-          reqId: op.reqId, serverId: ring.home(keyhash), value: op.value, valueBytes: op.valueBytes,
-          sizeBytes: HEADER_BYTES + op.key.length + op.valueBytes,
-        });
-      };
-      if (msg.type === 'KvHashReply') onReply(s, msg.session, msg.reqId, msg.op === 'GET' ? msg.value : undefined, ctx, send);
-      else onLoadMsg(s, msg, ctx, send);
-      return s;
-    },
+    reply: (msg) => ({ session: msg.session, reqId: msg.reqId, value: msg.op === 'GET' ? msg.value : undefined }),
   });
 }

@@ -11,7 +11,7 @@
 //
 // The protocol client owns the actor; it calls these functions from its handlers and supplies
 // `send`, which puts one request on the wire the way its protocol wants.
-import type { Ctx, Msg } from '../../actors/index.ts';
+import { behavior, type Behavior, type Ctx, type Msg } from '../../actors/index.ts';
 import type { HistorySink } from '../history/history.ts';
 import type { KvOp } from '../kv/kv.ts';
 import type { LoadStats } from './stats.ts';
@@ -244,4 +244,33 @@ function timerName(session: number): string {
 /** Messages of the load core that may come from outside (LoadInvoke), for topology schemas. */
 export function isLoadMsg(m: Msg): m is LoadMsg {
   return m.type === 'LoadStart' || m.type === 'LoadArrival' || m.type === 'SessionTimeout' || m.type === 'LoadInvoke' || m.type === 'LoadSetRate';
+}
+
+/** What a protocol adds to the load core when its client keeps no state of its own. */
+export interface LoadWire<R extends Msg> {
+  /** Put one request for `op` on the wire. */
+  send(op: PendingOp, ctx: AnyCtx): void;
+  /** The reply `msg` carries, or undefined if it answers nothing (the client ignores it). */
+  reply(msg: R): { readonly session: number; readonly reqId: number; readonly value: string | undefined } | undefined;
+}
+
+/** A whole client actor: the load core plus the protocol's wire format. */
+export function loadClient<R extends Msg>(cfg: LoadConfig, wire: LoadWire<R>): Behavior<LoadState, R | LoadMsg> {
+  return behavior<LoadState, R | LoadMsg>({
+    init: (ctx) => {
+      const s = createLoad(cfg);
+      scheduleStart(s, ctx);
+      return s;
+    },
+    receive: (s, msg, ctx) => {
+      const send = (op: PendingOp): void => wire.send(op, ctx);
+      if (isLoadMsg(msg)) {
+        onLoadMsg(s, msg, ctx, send);
+      } else {
+        const r = wire.reply(msg as R);
+        if (r) onReply(s, r.session, r.reqId, r.value, ctx, send);
+      }
+      return s;
+    },
+  });
 }
