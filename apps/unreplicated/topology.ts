@@ -1,26 +1,15 @@
 // The unreplicated topology: one server (host s0) and clients (hosts c0, c1, ...).
 import { Topology, type ActorRef } from '../../actors/index.ts';
 import type { ServiceCosts } from '../kv/cost.ts';
+import { addDirectClients, type DirectClientsOptions } from '../kv/direct-topology.ts';
 import { driverSchemas } from '../kv/driver.ts';
-import type { WorkloadOptions } from '../kv/workload.ts';
-import type { HistorySink } from '../history/history.ts';
-import { unreplicatedClient } from './client.ts';
 import { unreplicatedSchemas, type ClientMsg, type ServerMsg } from './messages.ts';
 import { unreplicatedServer } from './replica.ts';
 
 export const SERVER_PATH = 'unreplicated/server';
 export const CLIENT_PATH = 'unreplicated/client';
 
-export interface UnreplicatedOptions {
-  readonly clients?: number;
-  readonly opsPerClient?: number;
-  /** Extra client hosts k0, k1, ... (role 'cli') with no workload, for operations run from outside (`switchboard kv`). */
-  readonly cliClients?: number;
-  readonly workload?: WorkloadOptions;
-  readonly thinkMs?: number;
-  readonly clientStartMs?: number;
-  readonly history?: HistorySink;
-  readonly requestTimeoutMs?: number;
+export interface UnreplicatedOptions extends DirectClientsOptions {
   readonly costs?: ServiceCosts;
 }
 
@@ -36,17 +25,6 @@ export function unreplicatedTopology(opts: UnreplicatedOptions = {}): Unreplicat
   const t = new Topology('unreplicated').messages({ ...unreplicatedSchemas, ...driverSchemas });
   const serverHost = t.host('s0', { role: 'server' });
   const server = t.actor(serverHost, SERVER_PATH, unreplicatedServer(opts.costs ? { costs: opts.costs } : {}));
-  const clientHosts = Array.from({ length: opts.clients ?? 1 }, (_, i) => t.host(`c${i}`, { role: 'client' }));
-  const clients = clientHosts.map((h, i) => t.actor(h, CLIENT_PATH, unreplicatedClient({
-    server, ops: opts.opsPerClient ?? 0, startDelayMs: (opts.clientStartMs ?? 0) * i,
-    ...(opts.workload ? { workload: opts.workload } : {}),
-    ...(opts.history ? { history: opts.history } : {}),
-    ...(opts.thinkMs ? { thinkMs: opts.thinkMs } : {}),
-    ...(opts.requestTimeoutMs ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
-  })));
-  const cliHosts = Array.from({ length: opts.cliClients ?? 0 }, (_, i) => t.host(`k${i}`, { role: 'cli' }));
-  const cliClients = cliHosts.map((h) => t.actor(h, CLIENT_PATH, unreplicatedClient({
-    server, ops: 0, ...(opts.requestTimeoutMs ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
-  })));
-  return { topology: t, server, clients, cliClients, hosts: { server: serverHost, clients: clientHosts, cliClients: cliHosts } };
+  const c = addDirectClients(t, CLIENT_PATH, server, opts);
+  return { topology: t, server, clients: c.clients, cliClients: c.cliClients, hosts: { server: serverHost, ...c.hosts } };
 }
