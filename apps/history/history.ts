@@ -7,8 +7,12 @@
 // checker's HistoryRecorder fits `HistorySink` too, and `KvHistory.history()` can be handed to
 // the checker with the kv model as it is.
 import type { KvOp, KvResult } from '../kv/kv.ts';
+import type { ClientId, History as AnyHistory, Operation as AnyOperation } from '../linearizability/history.ts';
 
-export type ClientId = number | string;
+export type { ClientId };
+/** The checker's operation and history, with kv operations by default. */
+export type Operation<I = KvOp, O = KvResult> = AnyOperation<I, O>;
+export type History<I = KvOp, O = KvResult> = AnyHistory<I, O>;
 
 /** Where a client records its operations. */
 export interface HistorySink<I = KvOp, O = KvResult> {
@@ -17,22 +21,6 @@ export interface HistorySink<I = KvOp, O = KvResult> {
   ok(handle: number, output: O, time: number): void;
   /** The outcome will never be known. */
   unknown(handle: number): void;
-}
-
-export interface Operation<I = KvOp, O = KvResult> {
-  id: number;
-  client: ClientId;
-  input: I;
-  /** Absent when the outcome is unknown. */
-  output?: O;
-  invokeTime: number;
-  /** null: unknown outcome. */
-  returnTime: number | null;
-}
-
-export interface History<I = KvOp, O = KvResult> {
-  model?: string;
-  operations: Operation<I, O>[];
 }
 
 /** Records the operations of many clients (in one process: sim or local mode). */
