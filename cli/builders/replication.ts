@@ -1,6 +1,6 @@
 // Builders of the replicated kv protocols for distributed runs: NOPaxos (host-based OUM
-// sequencers with a standby and the controller that fails over), Multi-Paxos and the
-// unreplicated server. Each makes the same topology sim and local mode run, with timeouts fit
+// sequencers, or software switch hosts running the in-switch sequencer, with standbys and the
+// controller that fails over), Multi-Paxos and the unreplicated server. Each makes the same topology sim and local mode run, with timeouts fit
 // for real processes on a shared machine (the sim defaults assume microsecond links and never a
 // busy CPU), workload clients c0.. that record their history, and hosts k0.. (role 'cli') kept
 // for ad-hoc clients (`switchboard kv`), which `launch` does not start.
@@ -12,13 +12,14 @@ import type { DriverState, InvokeResult } from '../../apps/kv/driver.ts';
 import type { KvOp } from '../../apps/kv/kv.ts';
 import type { ControllerState } from '../../apps/nopaxos/controller.ts';
 import type { NopaxosReplica } from '../../apps/nopaxos/replica.ts';
-import { nopaxosSwitchTopology } from '../../apps/nopaxos/switch-topology.ts';
+import { nopaxosStandbyTopology, SWITCH_CPU_PATH } from '../../apps/nopaxos/switch-standby.ts';
 import { GROUP, nopaxosTopology } from '../../apps/nopaxos/topology.ts';
 import type { HostSequencerState } from '../../apps/oum/host-sequencer.ts';
 import type { OumPong, OumRoute, OumRouteAck } from '../../apps/oum/messages.ts';
 import type { PaxosReplica } from '../../apps/paxos/replica.ts';
 import { paxosTopology } from '../../apps/paxos/topology.ts';
 import type { ServerState } from '../../apps/unreplicated/replica.ts';
+import type { OumControllerState } from '../../switch-model/index.ts';
 import { unreplicatedTopology } from '../../apps/unreplicated/topology.ts';
 import { latencySummary, whenState, withExtras, type CliAccess } from './common.ts';
 
@@ -113,6 +114,52 @@ function kvCli(cliClients: readonly Ref[], before?: (node: NodeRuntime, ref: Ref
 
 // ---- NOPaxos -------------------------------------------------------------------------------
 
+/**
+ * Before a cli client's operation: a cli client host that starts after a failover would still
+ * send to the first sequencer, and the controller, which may have had its acknowledgement of an
+ * earlier route, would not route it again: ask the sequencers which one stamps (the highest
+ * session) and route the client there. `pingVia` is where a ping to sequencer i from a host
+ * goes (a switch takes it on that host's port).
+ */
+function routeToStamping(sequencers: readonly Ref[], controller: Ref | undefined, pingVia = (_host: string, i: number): Ref => sequencers[i]!) {
+  return async (node: NodeRuntime, ref: Ref, deadline: number): Promise<void> => {
+    let best: { i: number; session: number } | undefined;
+    let seq = 0;
+    // Rounds of pings until one stamps (a new ws link takes a moment to open; a dead
+    // sequencer never answers): each round waits for every answer or its timeout.
+    while (!best && performance.now() < deadline) {
+      const wait = Math.max(1, Math.min(PING_TIMEOUT_MS, deadline - performance.now()));
+      const pongs = await Promise.allSettled(sequencers.map((_, i) => node.ask<Msg, OumPong>(pingVia(node.hostName, i) as ActorRef<Msg>,
+        (replyTo) => ({ type: 'OumPing', seq: seq++, replyTo }), wait)));
+      pongs.forEach((r, i) => {
+        if (r.status === 'fulfilled' && r.value.sessionNum >= 0 && (!best || r.value.sessionNum > best.session)) best = { i, session: r.value.sessionNum };
+      });
+    }
+    if (!best) throw new Error('no sequencer answered with a session');
+    const msg: OumRoute = {
+      type: 'OumRoute', group: GROUP, sequencer: sequencers[best.i]! as ActorRef<Msg>, sessionNum: best.session,
+      replyTo: (controller ?? ref) as ActorRef<OumRouteAck>,
+    };
+    node.send(ref as ActorRef<OumRoute>, msg);
+  };
+}
+
+/** Status of a NOPaxos replica host. */
+function replicaStatus(node: NodeRuntime, r: Ref): Record<string, number> {
+  const s = node.stateOf<NopaxosReplica>(r);
+  return s ? {
+    served: s.stats.requests, view: s.view, session: s.sessNum, lastOp: s.lastOp, executed: s.lastExecutedOp,
+    recovering: s.status === 'recovering' ? 1 : 0, normal: s.status === 'normal' ? 1 : 0,
+    viewChanges: s.stats.viewChanges, recoveries: s.stats.recoveries,
+  } : {};
+}
+
+/** Status of the NOPaxos controller's host. */
+function controllerStatus(node: NodeRuntime, ref: Ref): Record<string, number> {
+  const s = node.stateOf<ControllerState>(ref);
+  return s ? { active: s.active, session: s.sessionNum, failovers: s.events.length } : {};
+}
+
 export const nopaxos = defineBuilder({
   description: 'NOPaxos: replicas r0.. ordered by host-based OUM sequencers seq0.. (the first active, the rest standbys), '
     + 'a controller ctrl that fails over to a standby, workload clients c0.. and cli client hosts k0..',
@@ -146,48 +193,16 @@ export const nopaxos = defineBuilder({
     const sequencers = t.sequencers as readonly Ref[];
     const serverStatus = (node: NodeRuntime): Record<string, number> | undefined => {
       const r = onHost(replicas, node.hostName);
-      if (r) {
-        const s = node.stateOf<NopaxosReplica>(r);
-        return s ? {
-          served: s.stats.requests, view: s.view, session: s.sessNum, lastOp: s.lastOp, executed: s.lastExecutedOp,
-          recovering: s.status === 'recovering' ? 1 : 0, normal: s.status === 'normal' ? 1 : 0,
-          viewChanges: s.stats.viewChanges, recoveries: s.stats.recoveries,
-        } : {};
-      }
+      if (r) return replicaStatus(node, r);
       const q = onHost(sequencers, node.hostName);
       if (q) {
         const s = node.stateOf<HostSequencerState>(q);
         return s ? { served: s.stamped, session: s.sessionNum } : {};
       }
-      if (t.controller && node.hostName === t.controller.host) {
-        const s = node.stateOf<ControllerState>(t.controller);
-        return s ? { active: s.active, session: s.sessionNum, failovers: s.events.length } : {};
-      }
+      if (t.controller && node.hostName === t.controller.host) return controllerStatus(node, t.controller);
       return undefined;
     };
-    // A cli client host that starts after a failover would still send to seq0, and the
-    // controller, which may have had its acknowledgement of an earlier route, would not route
-    // it again: ask the sequencers which one stamps (the highest session) and route there.
-    const route = async (node: NodeRuntime, ref: Ref, deadline: number): Promise<void> => {
-      let best: { i: number; session: number } | undefined;
-      let seq = 0;
-      // Rounds of pings until one stamps (a new ws link takes a moment to open; a dead
-      // sequencer never answers): each round waits for every answer or its timeout.
-      while (!best && performance.now() < deadline) {
-        const wait = Math.max(1, Math.min(PING_TIMEOUT_MS, deadline - performance.now()));
-        const pongs = await Promise.allSettled(sequencers.map((q) => node.ask<Msg, OumPong>(q as ActorRef<Msg>,
-          (replyTo) => ({ type: 'OumPing', seq: seq++, replyTo }), wait)));
-        pongs.forEach((r, i) => {
-          if (r.status === 'fulfilled' && r.value.sessionNum >= 0 && (!best || r.value.sessionNum > best.session)) best = { i, session: r.value.sessionNum };
-        });
-      }
-      if (!best) throw new Error('no sequencer answered with a session');
-      const msg: OumRoute = {
-        type: 'OumRoute', group: GROUP, sequencer: sequencers[best.i]! as ActorRef<Msg>, sessionNum: best.session,
-        replyTo: (t.controller ?? ref) as ActorRef<OumRouteAck>,
-      };
-      node.send(ref as ActorRef<OumRoute>, msg);
-    };
+    const route = routeToStamping(sequencers, t.controller);
     return kvBuilt(p, t, history, serverStatus, kvCli(t.cliClients, route));
   },
 });
@@ -195,36 +210,48 @@ export const nopaxos = defineBuilder({
 // ---- NOPaxos sequenced by the software switch ------------------------------------------------
 
 export const nopaxosSwitch = defineBuilder({
-  description: 'NOPaxos sequenced in the network: replicas r0.. and clients c0.. on one top-of-rack switch host whose '
-    + 'pipeline runs the in-switch OUM sequencer (a software switch process); oumctl configures it (no standby)',
+  description: 'NOPaxos sequenced in the network: replicas r0.., clients c0.. and cli client hosts k0.. cabled to software switch '
+    + 'hosts tor0.. whose pipelines run the in-switch OUM sequencer (tor0 active, the rest standbys); the controller ctrl '
+    + 'fails over to a standby switch with a new session',
   params: Type.Object({
     replicas: Type.Integer({ minimum: 1, maximum: 15, default: 3, description: 'replicas, n = 2f+1' }),
+    switches: Type.Integer({ minimum: 1, maximum: 4, default: 2, description: 'software switch hosts tor0.., the first active, the rest standbys' }),
     ...clientParams,
+    probeMs: Type.Integer({ minimum: 1, maximum: 60_000, default: 20, description: 'the controller probes the active switch this often' }),
+    failAfterMs: Type.Integer({ minimum: 1, maximum: 600_000, default: 400, description: 'silence after which the controller fails over' }),
     syncMs: Type.Integer({ minimum: 1, maximum: 600_000, default: 200, description: 'the leader synchronizes this often' }),
     leaderTimeoutMs: Type.Integer({ minimum: 1, maximum: 600_000, default: 800, description: 'a follower that hears no sync this long suspects the leader' }),
     viewChangeMs: Type.Integer({ minimum: 1, maximum: 600_000, default: 200, description: 'view change, start view, state transfer and recovery resend timeout' }),
+    transferOps: Type.Integer({
+      minimum: 1, maximum: 1000, default: 100,
+      description: 'log entries per state-transfer message: 100 fit a loopback UDP datagram (64 KiB); give 2 for UDP between machines (1472 bytes)',
+    }),
   }, { additionalProperties: false }),
   build: (p) => {
     const history = p.history ? new KvHistory() : undefined;
-    const t = nopaxosSwitchTopology({
-      replicas: p.replicas, clients: p.clients, clientHosts: Math.max(1, p.clients), opsPerClient: p.ops, workload: { keys: p.keys },
-      thinkMs: p.thinkMs, requestTimeoutMs: p.requestTimeoutMs, clientStartMs: 0, ...(history ? { history } : {}),
+    const t = nopaxosStandbyTopology({
+      replicas: p.replicas, switches: p.switches, clients: p.clients, cliClients: p.cliClients, opsPerClient: p.ops,
+      workload: { keys: p.keys }, thinkMs: p.thinkMs, requestTimeoutMs: p.requestTimeoutMs, maxTransferOps: p.transferOps,
+      ...(history ? { history } : {}),
       timeouts: {
         syncMs: p.syncMs, leaderSyncHeardMs: p.leaderTimeoutMs, viewChangeMs: p.viewChangeMs, startViewMs: p.viewChangeMs,
         stateTransferMs: p.viewChangeMs, recoveryMs: p.viewChangeMs,
       },
+      controller: { probeIntervalMs: p.probeMs, failAfterMs: p.failAfterMs },
     });
-    const replicas = t.replicas as readonly Ref[];
     const serverStatus = (node: NodeRuntime): Record<string, number> | undefined => {
-      const r = onHost(replicas, node.hostName);
-      if (!r) return undefined;
-      const s = node.stateOf<NopaxosReplica>(r);
-      return s ? {
-        served: s.stats.requests, view: s.view, session: s.sessNum, lastOp: s.lastOp, executed: s.lastExecutedOp,
-        normal: s.status === 'normal' ? 1 : 0, viewChanges: s.stats.viewChanges,
-      } : {};
+      const r = onHost(t.replicas as readonly Ref[], node.hostName);
+      if (r) return replicaStatus(node, r);
+      if (node.hostName === t.controller.host) return controllerStatus(node, t.controller);
+      if (!t.hosts.switches.includes(node.hostName)) return undefined;
+      // A switch: the session its data plane stamps with (0: none) and the messages its
+      // pipeline took in.
+      const cpu = node.stateOf<OumControllerState>({ host: node.hostName, path: SWITCH_CPU_PATH });
+      const pipeline = node.metrics().actors.find((a) => a.host === node.hostName && a.path === t.switches[0]!.address.path);
+      return { session: cpu?.sessionNum ?? 0, ...(pipeline ? { served: pipeline.processed } : {}) };
     };
-    return kvBuilt(p, { topology: t.topology, clients: t.clients, cliClients: [] }, history, serverStatus, kvCli([]));
+    const route = routeToStamping(t.sequencers, t.controller, (host, i) => t.ingress(host, i));
+    return kvBuilt(p, t, history, serverStatus, kvCli(t.cliClients, route));
   },
 });
 

@@ -1,11 +1,13 @@
-// NOPaxos across real processes, over UDP and over WebSocket: 3 replicas, two host-based OUM
-// sequencers (one active, one standby), the controller and two workload clients, each host a
-// `switchboard node` process. While the clients run: kill -9 a follower, restart it (it
-// recovers its log from the others and rejoins), kill -9 the leader (view change), restart it,
-// kill -9 the active sequencer (the controller moves the group to the standby). Each failure
-// must leave the clients making progress; at the end `switchboard kv get` reads every key
-// through a cli client host, and the merged history of the clients and those reads must be
-// linearizable: no acknowledged write is lost.
+// NOPaxos across real processes: 3 replicas, two sequencers (one active, one standby), the
+// controller and two workload clients, each host a `switchboard node` process. The sequencers
+// are software switch processes running the in-switch OUM sequencer (nopaxos-switch), over UDP
+// and over WebSocket, or host-based sequencers (nopaxos) over UDP. While the clients run:
+// kill -9 a follower, restart it (it recovers its log from the others and rejoins), kill -9 the
+// leader (view change), restart it, kill -9 the active sequencer (the controller installs a
+// higher session on the standby and routes the clients there). Each failure must leave the
+// clients making progress; at the end `switchboard kv get` reads every key through a cli client
+// host, and the merged history of the clients and those reads must be linearizable: no
+// acknowledged write is lost.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -24,7 +26,7 @@ const KEYS = 4;
 const REPLICAS = ['r0', 'r1', 'r2'];
 const CLIENTS = ['c0', 'c1'];
 const PARAMS = {
-  replicas: 3, sequencers: 2, clients: 2, cliClients: KEYS, ops: 100_000_000, keys: KEYS, thinkMs: 1,
+  replicas: 3, clients: 2, cliClients: KEYS, ops: 100_000_000, keys: KEYS, thinkMs: 1,
   probeMs: 20, failAfterMs: 400, syncMs: 150, leaderTimeoutMs: 600, viewChangeMs: 150, requestTimeoutMs: 100,
 };
 /** Each step must see the clients complete this many more operations. */
@@ -44,11 +46,19 @@ async function finalReads(file: string, env: Record<string, string>, out: string
   return Object.fromEntries(ops.map((o) => [o.input.key, o.output.value]));
 }
 
-for (const kind of ['udp', 'ws'] as const) {
-  describe(`NOPaxos across processes over ${kind}`, () => {
-    it('survives a follower, the leader and the active sequencer killed with SIGKILL; restarted replicas rejoin; the history is linearizable',
+/** Each case: the builder, its transport, and the hosts of its sequencers. */
+const CASES = [
+  { builder: 'nopaxos-switch', kind: 'udp', sequencers: ['tor0', 'tor1'], params: { switches: 2 } },
+  { builder: 'nopaxos-switch', kind: 'ws', sequencers: ['tor0', 'tor1'], params: { switches: 2 } },
+  { builder: 'nopaxos', kind: 'udp', sequencers: ['seq0', 'seq1'], params: { sequencers: 2 } },
+] as const;
+
+for (const { builder, kind, sequencers, params } of CASES) {
+  const what = builder === 'nopaxos' ? 'host-based sequencer' : 'software switch';
+  describe(`NOPaxos across processes (${builder}) over ${kind}`, () => {
+    it(`survives a follower, the leader and the active ${what} killed with SIGKILL; restarted replicas rejoin; the history is linearizable`,
       { timeout: 150_000 }, async () => {
-        const { path, dir } = await topologyFile('nopaxos', kind, PARAMS);
+        const { path, dir } = await topologyFile(builder, kind, { ...PARAMS, ...params });
         const env = { [SECRET_ENV]: freshSecret() };
         const c = new Cluster(path, dir, env);
         const completed = (): number => c.sum(CLIENTS, 'completed');
@@ -66,7 +76,7 @@ for (const kind of ['udp', 'ws'] as const) {
         };
         try {
           // Servers first: a controller that starts before its sequencer is up fails over at once.
-          const servers = [...REPLICAS, 'seq0', 'seq1'];
+          const servers = [...REPLICAS, ...sequencers];
           for (const h of servers) c.start(h);
           await c.until(() => servers.every((h) => c.isUp(h)), 2 * STEP_MS, 'the servers up');
           c.start('ctrl');
@@ -95,13 +105,17 @@ for (const kind of ['udp', 'ws'] as const) {
           await normalIn(oldLeader, `${oldLeader} recovered`);
           await progress(`${oldLeader} rejoined`);
 
-          // The active sequencer dies: the controller starts a session on the standby.
+          // The active sequencer dies: the controller starts a session on the standby, and the
+          // replicas move to it.
           const active = c.status('ctrl').active!;
           const sessionBefore = c.status('ctrl').session!;
-          await c.kill9(`seq${active}`);
+          await c.kill9(sequencers[active]!);
           await c.until(() => c.status('ctrl').active !== active && c.status('ctrl').session! > sessionBefore, STEP_MS, 'the controller failing over');
-          c.note(`sequencer failover to seq${c.status('ctrl').active}`);
-          await progress(`killing sequencer seq${active}`);
+          const session = c.status('ctrl').session!;
+          c.note(`sequencer failover to ${sequencers[c.status('ctrl').active!]} in session ${session}`);
+          await progress(`killing sequencer ${sequencers[active]}`);
+          await c.until(() => REPLICAS.filter((h) => c.status(h).session === session && c.status(h).normal === 1).length >= 2,
+            STEP_MS, `a majority of replicas in session ${session}`);
 
           // Stop the clients (each writes its history, an operation in flight has an unknown
           // outcome), then read every key through the cli client hosts.
