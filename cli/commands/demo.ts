@@ -15,7 +15,8 @@ import { pingPongTopology } from '../../apps/pingpong/topology.ts';
 import { freePort, freshSecret, startNode } from '../../bench/children.ts';
 import { runNopaxosScenario, type FaultPlan } from '../../apps/nopaxos/scenario.ts';
 import { builders } from '../builtins.ts';
-import { parseFaults } from '../options.ts';
+import { parseFaults, parseInteger } from '../options.ts';
+import { demoDashboard } from '../../dashboard/demo.ts';
 import { scenarios } from '../scenarios.ts';
 import type { TransportName } from '../transports.ts';
 import { SECRET_ENV } from './node.ts';
@@ -24,7 +25,11 @@ export function registerDemo(program: Command): void {
   program.command('demo')
     .description('the main job: NOPaxos and Pegasus under faults in sim, then one topology in sim, local and distributed mode')
     .option('--quick', 'fewer messages')
+    .option('--dashboard', 'instead: run NOPaxos and Pegasus until Ctrl-C and show them live on a page served on 127.0.0.1 (docs/dashboard.md)')
+    .option('--port <n>', 'with --dashboard: the page\'s port on 127.0.0.1 (0: any free port)', parseInteger(0, 65_535), 8765)
+    .option('--seed <n>', 'with --dashboard: the simulations\' seed', parseInteger(0, 0x7fffffff), 1)
     .action(async (opts) => {
+      if (opts.dashboard) return demoDashboard({ port: opts.port, seed: opts.seed });
       const ops = opts.quick ? 2000 : 20_000;
       demoNopaxos();
       demoPegasus();
