@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { registerBench } from './bench.ts';
 import { registerDemo } from './demo.ts';
+import { registerFigures } from './figures.ts';
 import { registerKv } from './kv.ts';
 import { registerLaunch } from './launch.ts';
 import { registerLincheck } from './lincheck.ts';
@@ -15,6 +16,7 @@ export function registerCommands(program: Command): void {
   registerSim(program);
   registerSweep(program);
   registerBench(program);
+  registerFigures(program);
   registerLincheck(program);
   registerNode(program);
   registerLaunch(program);
