@@ -12,6 +12,8 @@ import { processedBy, rate, type SimSystem } from './systems/system.ts';
 
 /** Sample period, on the run's (virtual) clock. */
 export const SAMPLE_MS = 250;
+/** Samples the speed (run time per wall time) is measured over. */
+const SPEED_SAMPLES = 8;
 /** Failures of one actor reported per this much run time, at most. */
 const FAILURE_REPORT_MS = 1000;
 
@@ -118,9 +120,14 @@ export class SimSource implements DashboardSource {
       deadTo.add(d.to.host);
       event(s.sim.now(), 'info', `dead letters to ${d.to.host} (${d.reason}), e.g. ${d.msg.type} to ${d.to.path}`);
     }));
-    let prev: { snap: MetricsSnapshot; wallMs: number; processed: Map<string, number>; links: Map<string, number> } | undefined;
+    let prev: { snap: MetricsSnapshot; processed: Map<string, number>; links: Map<string, number> } | undefined;
+    // (run time, wall time) of recent samples: the speed is measured over them, as samples come in bursts.
+    const recent: [number, number][] = [];
     this.subs.push(s.sim.metrics$(SAMPLE_MS).subscribe((snap) => {
       const wallMs = performance.now();
+      recent.push([snap.atMs, wallMs]);
+      if (recent.length > SPEED_SAMPLES) recent.shift();
+      const [runFrom, wallFrom] = recent[0]!;
       const spanMs = prev ? snap.atMs - prev.snap.atMs : SAMPLE_MS;
       const processed = processedBy(snap, (h) => h);
       const hosts: Record<string, HostSample> = {};
@@ -137,10 +144,10 @@ export class SimSource implements DashboardSource {
       const protocol = s.protocol(snap, spanMs);
       for (const e of s.events(protocol)) event(e.atMs, e.level, e.text);
       this.out.next({
-        type: 'sample', system: id, atMs: snap.atMs, speed: prev ? spanMs / Math.max(1, wallMs - prev.wallMs) : 1,
+        type: 'sample', system: id, atMs: snap.atMs, speed: recent.length > 1 ? (snap.atMs - runFrom) / Math.max(1, wallMs - wallFrom) : 1,
         hosts, links, deadLetters: snap.deadLetters, failures, clients: s.meter.take(spanMs), protocol,
       });
-      prev = { snap, wallMs, processed, links: sent };
+      prev = { snap, processed, links: sent };
     }));
   }
 

@@ -114,7 +114,7 @@ class TimeChart {
     this.rows = [];
     const spec = {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      width: Math.max(240, container.clientWidth), height: 150, autosize: { type: 'fit', contains: 'padding' }, data: { name: 'points' },
+      width: Math.max(240, container.clientWidth), height: 150, autosize: { type: 'fit', contains: 'padding', resize: true }, data: { name: 'points' },
       mark: { type: 'line', interpolate: 'monotone', strokeWidth: 2, clip: true },
       encoding: {
         x: { field: 't', type: 'quantitative', title: 'run time (s)', scale: { nice: false, zero: false } },
@@ -140,7 +140,7 @@ class BarChart {
   constructor(container, yTitle) {
     const spec = {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      width: Math.max(200, container.clientWidth), height: 140, autosize: { type: 'fit', contains: 'padding' }, data: { name: 'bars' },
+      width: Math.max(200, container.clientWidth), height: 140, autosize: { type: 'fit', contains: 'padding', resize: true }, data: { name: 'bars' },
       mark: { type: 'bar', cornerRadiusEnd: 3 },
       encoding: {
         x: { field: 'host', type: 'nominal', title: null, sort: null, axis: { labelAngle: 0 } },
@@ -337,10 +337,10 @@ class SystemPanel {
       el('div', { class: 'card' }, el('h3', {}, 'Sequencers and controller'),
         table(['sequencer', 'state', 'session', 'stamped'], seqRows),
         el('div', { class: 'chips' },
-          chip('session', p.session, 'session'), chip('view', p.view, 'view'),
+          chip('session', p.session, 'group-session'), chip('view', p.view, 'group-view'),
           chip('gap commits', p.stats.gapCommits, 'gapCommits'), chip('view changes', p.stats.viewChanges, 'viewChanges'),
           chip('recoveries', p.stats.recoveries, 'recoveries'), chip('sequencer failovers', p.stats.failovers, 'failovers')),
-        el('p', { class: 'hint' }, 'Counts from the replicas up now (a restarted replica starts from zero).'))));
+        el('p', { class: 'hint' }, 'Counts as the replica (up now) that saw most of them counted them; a restarted replica starts from zero.'))));
   }
 
   pegasus(m, p) {

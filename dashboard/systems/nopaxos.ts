@@ -47,10 +47,11 @@ export function nopaxosSystem(o: NopaxosDemoOptions): SimSystem {
       return { host: ref.host, up, active: c?.active === i, session: s?.sessionNum ?? -1, stamped: s?.stamped ?? 0 };
     });
     const live = replicas.filter((r) => r.up);
+    // Group-level counts, as the replica (up now) that saw most of them counted them.
     const stats = { gapCommits: 0, viewChanges: 0, stateTransfers: 0, recoveries: 0 };
     for (const ref of np.replicas) {
       const r = sim.system.hosts.get(ref.host)!.up ? sim.stateOf<NopaxosReplica>(ref) : undefined;
-      if (r) for (const k of Object.keys(stats) as (keyof typeof stats)[]) stats[k] += r.stats[k];
+      if (r) for (const k of Object.keys(stats) as (keyof typeof stats)[]) stats[k] = Math.max(stats[k], r.stats[k]);
     }
     return {
       kind: 'nopaxos', replicas, sequencers, session: c?.sessionNum ?? 0,
