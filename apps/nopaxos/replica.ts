@@ -51,6 +51,11 @@ export const GAP_WAIT_MS = 5;
  */
 export const GAP_CONFIRM_MSGS = 8;
 /**
+ * Holes further on than the next slot that a replica asks for ahead (see `prefetchHoles`), at
+ * most: a bound on what a burst of losses (or a partition) makes it send at once.
+ */
+export const MAX_PREFETCH_HOLES = 64;
+/**
  * Committed operations a follower executes per message it handles: one keeps pace with the
  * requests arriving (one message each) without a burst; a self-message (ExecuteTimeout) runs
  * EXECUTE_IDLE_CHUNK_OPS at a time while a backlog remains, so an idle follower catches up.
@@ -140,6 +145,8 @@ interface StartViewRecord {
 export interface ReplicaStats {
   requests: number;
   gapRequests: number;
+  /** GapRequests for holes beyond the next slot, sent ahead (`prefetchHoles`). */
+  gapPrefetches: number;
   gapCommits: number;
   viewChanges: number;
   stateTransfers: number;
@@ -167,7 +174,7 @@ export class NopaxosReplica {
   committedGaps = new Set<number>();
   readonly app = new KvStateMachine(true);
   readonly receiver: OumReceiver<Request>;
-  readonly stats: ReplicaStats = { requests: 0, gapRequests: 0, gapCommits: 0, viewChanges: 0, stateTransfers: 0, syncs: 0, rollbacks: 0, recoveries: 0 };
+  readonly stats: ReplicaStats = { requests: 0, gapRequests: 0, gapPrefetches: 0, gapCommits: 0, viewChanges: 0, stateTransfers: 0, syncs: 0, rollbacks: 0, recoveries: 0 };
 
   private readonly gapReplies = new Set<number>();
   private readonly gapCommitReplies = new Set<number>();
@@ -176,6 +183,15 @@ export class NopaxosReplica {
   /** GapRequests of this view for slots not in the log yet: answered once the log reaches them. */
   private readonly deferredGapRequests = new Map<number, Set<number>>();
   private deferredGapRequestCount = 0;
+  /**
+   * Missing msgNums of the receiver's session beyond the next one, in order, each with the
+   * number of requests that had arrived when it was seen missing (`prefetchHoles`).
+   */
+  private holes: { readonly msgNum: number; readonly arrivals: number }[] = [];
+  private holesSession = -1;
+  private highestSeenMsgNum = 0;
+  private arrivals = 0;
+  private prefetchTurn = 0;
   private readonly viewChanges = new Map<number, ViewChange>();
   private readonly startViewReplies = new Set<number>();
   private readonly syncPrepareReplies = new Set<number>();
@@ -276,6 +292,7 @@ export class NopaxosReplica {
     }
     this.maybeFinishStateTransfer(ctx);
     this.processPending(ctx);
+    this.prefetchHoles(ctx);
     this.executeCommittedChunk(ctx, EXECUTE_CHUNK_OPS);
   }
 
@@ -298,7 +315,75 @@ export class NopaxosReplica {
   private onRequest(msg: Request): void {
     this.stats.requests++;
     // The receiver keeps it in (sessNum, msgNum) order until the replica can process it.
-    offer(this.receiver, msg);
+    if (offer(this.receiver, msg) === 'buffered') this.noteHoles(msg.oum.msgNum);
+  }
+
+  /** Remember the msgNums a request skipped over (missing, so far), for `prefetchHoles`. */
+  private noteHoles(msgNum: number): void {
+    const r = this.receiver;
+    if (this.holesSession !== r.sessionNum) {
+      this.holesSession = r.sessionNum;
+      this.holes = [];
+      this.highestSeenMsgNum = 0;
+    }
+    this.arrivals++;
+    const from = Math.max(this.highestSeenMsgNum + 1, r.nextMsgNum + 1);
+    if (msgNum > this.highestSeenMsgNum) this.highestSeenMsgNum = msgNum;
+    // Beyond the bound (a long partition) the next-slot path and synchronization catch up.
+    for (let h = from; h < msgNum && this.holes.length < MAX_PREFETCH_HOLES; h++) this.holes.push({ msgNum: h, arrivals: this.arrivals });
+  }
+
+  /**
+   * Ask for the holes further on than the next slot as soon as GAP_CONFIRM_MSGS later requests
+   * show them lost, while the log is still held up before them, instead of one round trip after
+   * another once each becomes the next slot: at 1 % loss and a few hundred thousand requests a
+   * second a replica sees a hole every half millisecond, about one GapRequest round trip, so one
+   * at a time it falls ever further behind (and the clients, which need f followers' replies,
+   * wait with it). A found answer goes into the OUM receiver under the request's own stamp, as
+   * if the network had delivered the lost copy late (which it may do anyway), so nothing changes
+   * for safety; the hole, once it is the next slot, is still resolved by gap agreement if no
+   * answer came (the next slot is never asked for here).
+   */
+  private prefetchHoles(ctx: C): void {
+    const r = this.receiver;
+    if (this.holes.length === 0 || this.holesSession !== r.sessionNum) return;
+    if (this.status !== 'normal' && this.status !== 'gapCommit') return;
+    if (r.sessionNum !== this.sessNum) return;
+    let i = 0;
+    for (; i < this.holes.length; i++) {
+      const h = this.holes[i]!;
+      if (h.msgNum <= r.nextMsgNum || r.buffer.has(h.msgNum)) continue;
+      if (this.arrivals - h.arrivals < GAP_CONFIRM_MSGS) break;
+      this.stats.gapPrefetches++;
+      const req: GapRequest = { type: 'GapRequest', view: this.view, sessNum: this.sessNum, opNum: this.lastOp + 1 + (h.msgNum - r.nextMsgNum), replicaIdx: this.idx };
+      this.send(ctx, this.cfg.replicas[this.prefetchPeer()]!, req);
+    }
+    this.holes.splice(0, i);
+  }
+
+  /**
+   * One other follower, in turn: any replica has what the sequencer sent it, and one answer is
+   * enough (the next-slot path backs it up). The leader, the bottleneck at saturation, is asked
+   * only when there is no other follower.
+   */
+  private prefetchPeer(): number {
+    const leader = this.leaderOf(this.view);
+    for (let k = 0; k < this.n; k++) {
+      this.prefetchTurn = (this.prefetchTurn + 1) % this.n;
+      if (this.prefetchTurn !== this.idx && this.prefetchTurn !== leader) return this.prefetchTurn;
+    }
+    return leader;
+  }
+
+  /** A found answer to `prefetchHoles`: the lost copy, under its own stamp. */
+  private takePrefetched(msg: GapReply): void {
+    if (!msg.isFound || msg.isGap || msg.request === undefined) return;
+    const r = this.receiver;
+    const stamp = msg.request.oum;
+    if (r.sessionNum !== this.sessNum || stamp.sessionNum !== this.sessNum) return;
+    // The slot asked for holds this msgNum here (same view and session: one msgNum per slot).
+    if (stamp.msgNum !== r.nextMsgNum + (msg.opNum - this.lastOp - 1)) return;
+    offer(r, msg.request);
   }
 
   /** Process waiting requests while Normal: in order, until a gap or a new session. */
@@ -487,7 +572,10 @@ export class NopaxosReplica {
 
   private onGapReply(msg: GapReply, ctx: C): void {
     if (!this.checkViewNumAndStatus(ctx, msg.sessNum, msg.view)) return;
-    if (msg.opNum !== this.lastOp + 1) return; // an old answer
+    if (msg.opNum <= this.lastOp) return; // an old answer
+    // A follower takes the next slot as is (a request or a NO-OP) only from the leader; other
+    // answers (to prefetchHoles) only bring a lost copy back.
+    if (msg.opNum > this.lastOp + 1 || (!this.amLeader() && msg.replicaIdx !== this.leaderOf(this.view))) return this.takePrefetched(msg);
     if (this.status === 'gapCommit') {
       check(this.amLeader(), 'only the leader is in GapCommit');
       return;
@@ -926,6 +1014,7 @@ export class NopaxosReplica {
     this.deferredGapCommits.clear();
     this.deferredGapRequests.clear();
     this.deferredGapRequestCount = 0;
+    this.holes = [];
     this.viewChanges.clear();
     this.startViewReplies.clear();
     this.syncPrepareReplies.clear();
