@@ -295,11 +295,13 @@ export function valueSize(p: Pegasus): Figure {
   };
 }
 
+const IDEAL_REF = 'uniform workload (ideal)';
+
 export function rkeyCount(p: Pegasus): Figure {
   const rows: Row[] = Object.entries(p.results.rkeys).map(([n, v]) => ({ key: 'pegasus', system: PEGASUS_LABELS['pegasus']!, rkeys: Number(n), opsPerMs: v }));
   const counts = rows.map((r) => Number(r['rkeys'])).sort((a, b) => a - b);
   const refs: Row[] = [
-    { reference: 'uniform workload (ideal)', opsPerMs: p.results.idealUniform },
+    { reference: IDEAL_REF, opsPerMs: p.results.idealUniform },
     { reference: 'consistent hashing at Zipf 0.99', opsPerMs: p.results.skew['kv-hash']?.['0.99'] ?? null },
   ].filter((r) => r.opsPerMs !== null);
   return {
@@ -322,7 +324,10 @@ export function rkeyCount(p: Pegasus): Figure {
           mark: { type: 'rule', strokeDash: [6, 4], strokeWidth: 1.5 },
           encoding: {
             y: { field: 'opsPerMs', type: 'quantitative' },
-            color: { field: 'reference', type: 'nominal', title: 'reference', scale: { range: [PEGASUS_COLORS['ideal']!, PEGASUS_COLORS['kv-hash']!] } },
+            color: {
+              field: 'reference', type: 'nominal', title: 'reference',
+              scale: { domain: refs.map((r) => r['reference']), range: refs.map((r) => (r['reference'] === IDEAL_REF ? PEGASUS_COLORS['ideal']! : PEGASUS_COLORS['kv-hash']!)) },
+            },
           },
         },
       ],
