@@ -45,6 +45,18 @@ export interface LaunchOptions {
   readonly env?: Record<string, string>;
 }
 
+/** One host as the dashboard shows it. */
+export interface LiveHost {
+  readonly name: string;
+  readonly role: string;
+  readonly pid: number | null;
+  /** 'starting', 'up', or how its process ended. */
+  readonly state: string;
+  readonly status: Record<string, unknown>;
+  readonly errors: number;
+  readonly restarts: number;
+}
+
 export type HostOutcome = 'finished' | 'stopped' | 'crashed' | 'exited' | 'killed' | 'interrupted';
 
 export interface HostResult {
@@ -91,6 +103,8 @@ type StopReason = 'jobs' | 'ended' | 'signal' | 'timeout';
 
 export class Launcher {
   private readonly children = new Map<string, Child>();
+  /** Times each host was started again on request. */
+  private readonly restarts = new Map<string, number>();
   private readonly t0 = performance.now();
   private readonly width: number;
   private stopping: StopReason | undefined;
@@ -149,6 +163,35 @@ export class Launcher {
     this.maybeDone();
   }
 
+  /** Every host as it is now, for a live view (the dashboard): its process, state and last status counters. */
+  hostStates(): LiveHost[] {
+    return [...this.children.values()].map((c) => ({
+      name: c.spec.name, role: c.spec.role ?? 'host', pid: c.proc.pid ?? null,
+      state: c.exited ? (c.outcome ?? 'exited') : c.ready ? 'up' : 'starting',
+      status: c.status ?? {}, errors: c.errorLines, restarts: this.restarts.get(c.spec.name) ?? 0,
+    }));
+  }
+
+  /** Kill one host's process with SIGKILL, as a crash would (from the dashboard). */
+  killHost(name: string): void {
+    const c = this.children.get(name);
+    if (!c) throw new Error(`no host '${name}'`);
+    if (c.exited) throw new Error(`${name} is not running`);
+    if (this.stopping) throw new Error('the launch is stopping');
+    this.say(`killing ${name} (pid ${c.proc.pid ?? '?'}) on request`);
+    c.proc.kill('SIGKILL');
+  }
+
+  /** Start a host whose process ended again, with --rejoin: it recovers its state from its peers. */
+  restartHost(name: string): void {
+    const c = this.children.get(name);
+    if (!c) throw new Error(`no host '${name}'`);
+    if (!c.exited) throw new Error(`${name} is running`);
+    if (this.stopping) throw new Error('the launch is stopping');
+    this.restarts.set(name, (this.restarts.get(name) ?? 0) + 1);
+    this.spawnHost(c.spec, true);
+  }
+
   /** Pids of the children, for whoever needs to check on them. */
   pids(): Record<string, number | undefined> {
     return Object.fromEntries([...this.children].map(([h, c]) => [h, c.proc.pid]));
@@ -162,9 +205,9 @@ export class Launcher {
     return [...this.children.values()].filter((c) => !c.exited);
   }
 
-  private spawnHost(spec: LaunchHost): void {
+  private spawnHost(spec: LaunchHost, rejoin = false): void {
     const args = [BIN, 'node', '--topology', this.opts.file, '--host', spec.name,
-      '--status-every', String(CHILD_STATUS_MS), '--parent-pid', String(process.pid)];
+      '--status-every', String(CHILD_STATUS_MS), '--parent-pid', String(process.pid), ...(rejoin ? ['--rejoin'] : [])];
     const proc = spawn(process.execPath, args, { env: { ...process.env, ...this.opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     const c: Child = {
       spec, proc, startedAt: performance.now(), ready: false, job: undefined, finished: undefined, status: undefined,

@@ -20,6 +20,7 @@ import { kvModel } from '../../apps/linearizability/models.ts';
 import { parseChoice, parseInteger } from '../options.ts';
 import { isLoopbackAddress, secretOf, tlsOf, TRANSPORTS } from '../transports.ts';
 import { HISTORY_DIR_ENV, loadFile } from './node.ts';
+import { launchDashboard } from '../../dashboard/launch.ts';
 
 /** Role of the hosts launch leaves out: kept for ad-hoc clients (`switchboard kv`). */
 export const CLI_ROLE = 'cli';
@@ -42,6 +43,8 @@ interface LaunchFlags {
   json?: boolean;
   check?: boolean;
   historyOut?: string;
+  dashboard?: boolean;
+  port: number;
 }
 
 export function registerLaunch(program: Command): void {
@@ -55,6 +58,8 @@ export function registerLaunch(program: Command): void {
     .option('--json', 'print a JSON summary on stdout at the end (host output then goes to stderr)')
     .option('--check', 'collect the histories the client hosts record and check them for linearizability at the end (exit 1 if not)')
     .option('--history-out <file>', 'with --check: also write the merged history here (the checker\'s JSON format)')
+    .option('--dashboard', 'serve a live page of the hosts on 127.0.0.1 (up/down, counters, kill and restart; docs/dashboard.md)')
+    .option('--port <n>', 'with --dashboard: the page\'s port on 127.0.0.1 (0: any free port)', parseInteger(0, 65_535), 8765)
     .action(async (opts: LaunchFlags) => {
       const loaded = loadFile(opts.topology);
       let file: TopologyFile = loaded.file;
@@ -96,9 +101,15 @@ export function registerLaunch(program: Command): void {
       const onSignal = (signal: NodeJS.Signals): void => launcher.stop('signal', signal);
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
+      let dashboard: Awaited<ReturnType<typeof launchDashboard>> | undefined;
       try {
+        if (opts.dashboard) {
+          const hosts = Object.keys(file.hosts).filter((h) => roleOf(h) !== CLI_ROLE);
+          dashboard = await launchDashboard(launcher, loaded.built.topology, transport, hosts, opts.port);
+        }
         launcher.start();
         let result: LaunchResult & { linearizability?: LinearizabilityReport } = await launcher.done;
+        await dashboard?.close();
         if (opts.check) {
           const report = checkHistories(historyDir, opts.historyOut);
           process.stderr.write(`[launch] linearizability: ${report.verdict} (${report.operations} operations from `
@@ -113,6 +124,7 @@ export function registerLaunch(program: Command): void {
         if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
         process.exitCode = result.exitCode;
       } finally {
+        await dashboard?.close();
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
         rmSync(dir, { recursive: true, force: true });

@@ -274,11 +274,11 @@ class SystemPanel {
         el('label', {}, 'Host ', this.hostSel),
         btn('crash', 'Crash host', 'danger', () => ({ host: this.hostSel.value })),
         btn('restart', 'Restart host', 'ok', () => ({ host: this.hostSel.value }))),
-      el('div', { class: 'ctl-row' },
+      v.controls.some((a) => a === 'cut' || a === 'heal' || a === 'fail-sequencer') ? el('div', { class: 'ctl-row' },
         el('label', {}, 'Link ', this.cutA, ' – ', this.cutB),
         btn('cut', 'Cut link', 'danger', () => ({ a: this.cutA.value, b: this.cutB.value })),
         btn('heal', 'Heal all links', 'ok', () => ({})),
-        btn('fail-sequencer', 'Fail the sequencer', 'danger', () => ({}))),
+        btn('fail-sequencer', 'Fail the sequencer', 'danger', () => ({}))) : null,
       this.feedbackEl);
   }
 
@@ -308,6 +308,9 @@ class SystemPanel {
       stat('dead letters', fmt(m.deadLetters), 'dead'),
       stat('failures', fmt(m.failures), 'failures'));
     this.tputChart?.push(t, [{ s: 'completed/s', v: c.opsPerSec }]);
+    // Processes report no latencies: no chart rather than an empty one.
+    this.hasLatency ||= c.meanMs !== null;
+    this.lat.hidden = !this.hasLatency;
     this.latChart?.push(t, [{ s: 'mean', v: c.meanMs }, { s: 'p99', v: c.p99Ms }]);
     const p = m.protocol;
     if (p.kind === 'nopaxos') this.nopaxos(m, p);
