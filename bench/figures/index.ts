@@ -186,6 +186,6 @@ export async function runFigures(opts: FiguresOptions): Promise<FiguresSummary> 
   const reportDir = dirname(reportPath);
   mkdirSync(reportDir, { recursive: true });
   const linkTo = (name: string, ext: string): string => relative(reportDir, join(opts.out, `${name}.${ext}`)).split('\\').join('/');
-  writeFileSync(reportPath, buildReport({ meta: loaded.meta, entries, linkTo }));
+  writeFileSync(reportPath, buildReport({ meta: loaded.meta, entries, linkTo, ...(opts.from ? { replottedBy: opts.command } : {}) }));
   return { report: reportPath, files: [...files, reportPath], claims: entries.map((e) => e.claim) };
 }

@@ -50,7 +50,7 @@ export function registerFigures(program: Command): void {
     .option('--report <file>', 'where to write the Markdown report (default <out>/report.md)')
     .action(async (flags: FiguresFlags) => {
       const { out, only } = checkFlags(flags);
-      const command = ['switchboard figures', flags.quick ? '--quick' : '', `--out ${out}`, flags.from ? `--from ${flags.from}` : '',
+      const command = ['switchboard figures', flags.quick ? '--quick' : '', flags.out ? `--out ${flags.out}` : '', flags.from ? `--from ${flags.from}` : '',
         only ? `--only ${only}` : '', flags.report ? `--report ${flags.report}` : ''].filter(Boolean).join(' ');
       try {
         const s = await runFigures({
