@@ -29,6 +29,16 @@ export type AskResult<R> =
   | { readonly ok: true; readonly reply: R }
   | { readonly ok: false; readonly reason: 'timeout' };
 
+export interface SendOptions {
+  /**
+   * Send it this many milliseconds from now instead of at once (virtual time in sim): the
+   * message leaves then, as if sent then, without a timer or a message to the sender in between.
+   * It is lost if the sender's host crashes or restarts first, as a message not yet sent is; it
+   * cannot be cancelled (use a timer for that).
+   */
+  readonly afterMs?: number;
+}
+
 export interface TimerOptions {
   /** Fire every `delayMs` until cancelled, instead of once. */
   readonly repeat?: boolean;
@@ -45,7 +55,7 @@ export interface Ctx<M extends Msg> {
    * for what a real network knows anyway, such as the port a packet came in on.
    */
   readonly sender: Address | undefined;
-  send<T extends Msg>(to: ActorRef<T>, msg: T): void;
+  send<T extends Msg>(to: ActorRef<T>, msg: T, opts?: SendOptions): void;
   /**
    * Request-response without blocking: `make` builds the request around a one-shot reply ref;
    * the reply, or a timeout, comes back to this actor as the message `adapt` makes of it.

@@ -233,9 +233,12 @@ export class Cell implements Receiver {
       host: this.host.name,
       get incarnation() { return cell.host.incarnation; },
       get sender() { return cell.sender; },
-      send(to, msg) {
+      send(to, msg, opts) {
         cell.metrics.sent++;
-        system.send(to, msg, cell.ref);
+        const afterMs = opts?.afterMs;
+        if (afterMs === undefined) return system.send(to, msg, cell.ref);
+        if (!(afterMs >= 0 && afterMs < Infinity)) throw new RangeError(`send: afterMs must be a finite duration >= 0, got ${afterMs}`);
+        system.send(to, msg, cell.ref, afterMs);
       },
       ask(to, make, timeoutMs, adapt) {
         cell.ask(to, make as unknown as (r: AnyRef) => Msg, timeoutMs, adapt as (r: AskResult<Msg>) => Msg);

@@ -3,7 +3,7 @@ export { ref, sameRef, refKey, formatRef, type ActorRef, type AnyRef, type Addre
 export {
   behavior, assertNever, DEFAULT_SUPERVISION,
   type Behavior, type Ctx, type AskResult, type Supervision, type SupervisionStrategy,
-  type MailboxOptions, type OverflowPolicy, type TimerOptions,
+  type MailboxOptions, type OverflowPolicy, type SendOptions, type TimerOptions,
 } from './behavior.ts';
 export { Topology, type HostOptions, type HostSpec, type ActorSpec, type LinkSpec } from './topology.ts';
 export { Runtime, AskTimeoutError } from './runtime.ts';

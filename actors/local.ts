@@ -117,9 +117,10 @@ export class RealTimeEngine implements Engine {
     };
   }
 
-  post(receiver: Receiver, msg: Msg, from: Address | undefined): void {
+  post(receiver: Receiver, msg: Msg, from: Address | undefined, afterMs: number): void {
     // nact mailboxes are asynchronous already: no extra turn needed.
-    receiver.accept(msg, from);
+    if (afterMs > 0) this.after(afterMs, () => receiver.accept(msg, from));
+    else receiver.accept(msg, from);
   }
 
   transmit(env: Envelope, fromHost: string): void {
@@ -201,6 +202,12 @@ export function runLocal(topology: Topology, opts: LocalOptions = {}): LocalRunt
 export interface NodeOptions extends Partial<SystemOptions> {
   /** The transport of this host, already configured with its peers (not yet started). */
   readonly transport: Transport;
+  /**
+   * This host restarted after losing its state: its actors start with ctx.incarnation set to
+   * this (> 0), as after a restart in sim, and recover from their peers. It must rise from one
+   * restart to the next (the clock in ms does).
+   */
+  readonly incarnation?: number;
 }
 
 /** Distributed mode: one host of a topology in this process; the others are reached through the transport. */
@@ -221,6 +228,10 @@ export class NodeRuntime extends RealTimeRuntime {
     system.engine = this.engine;
     system.localHost = hostName;
     system.addHost(hostName);
+    if (opts.incarnation !== undefined) {
+      if (!(Number.isSafeInteger(opts.incarnation) && opts.incarnation > 0)) throw new RangeError(`incarnation must be a positive integer, got ${opts.incarnation}`);
+      system.host(hostName).incarnation = opts.incarnation;
+    }
     for (const h of topology.hosts) if (h.name !== hostName) system.remoteHosts.add(h.name);
     this.transport.events.subscribe((ev) => {
       if (ev.type === 'peerDown') system.hostLost(ev.host);

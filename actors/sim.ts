@@ -7,7 +7,7 @@ import { MessageQueue } from './message-queue.ts';
 import { hash32, seededRandom } from './random.ts';
 import type { Address, Msg } from './ref.ts';
 import { Runtime } from './runtime.ts';
-import { SimScheduler } from './scheduler.ts';
+import { SimScheduler, type SimEvent } from './scheduler.ts';
 import { ActorSystem, type Engine, type Receiver, type SystemOptions } from './system.ts';
 import type { Topology } from './topology.ts';
 import { SimNetwork, type LinkOptions } from '../transport/memory/sim-network.ts';
@@ -85,6 +85,19 @@ class SimMailbox implements Mailbox {
   }
 }
 
+/** A message on its way to a receiver on the same host: an event that is its own delivery (no closure). */
+class Delivery implements SimEvent {
+  time = 0;
+  seq = 0;
+  cancelled = false;
+
+  constructor(private readonly receiver: Receiver, private readonly msg: Msg, private readonly from: Address | undefined) {}
+
+  run(): void {
+    this.receiver.accept(this.msg, this.from);
+  }
+}
+
 class SimEngine implements Engine {
   readonly mode = 'sim' as const;
   constructor(readonly scheduler: SimScheduler, readonly network: SimNetwork) {}
@@ -98,8 +111,8 @@ class SimEngine implements Engine {
     return () => { ev.cancelled = true; };
   }
 
-  post(receiver: Receiver, msg: Msg, from: Address | undefined): void {
-    this.scheduler.schedule(0, () => receiver.accept(msg, from));
+  post(receiver: Receiver, msg: Msg, from: Address | undefined, afterMs: number): void {
+    this.scheduler.add(afterMs, new Delivery(receiver, msg, from));
   }
 
   transmit(env: Envelope, fromHost: string): void {

@@ -21,8 +21,8 @@ export interface Engine {
   now(): number;
   /** Run `fn` after `delayMs`; returns a cancel function. */
   after(delayMs: number, fn: () => void): () => void;
-  /** Hand a message to a receiver on this host without running it inside the sender's turn. */
-  post(receiver: Receiver, msg: Msg, from: Address | undefined): void;
+  /** Hand a message to a receiver on this host without running it inside the sender's turn, `afterMs` from now. */
+  post(receiver: Receiver, msg: Msg, from: Address | undefined, afterMs: number): void;
   /** Send an envelope to another host. */
   transmit(env: Envelope, fromHost: string): void;
   createMailbox(cell: Cell): Mailbox;
@@ -142,8 +142,13 @@ export class ActorSystem {
     return ++this.askIds;
   }
 
-  /** Send from an actor (or from outside the system when `from` is undefined). */
-  send(to: Address, msg: Msg, from: Address | undefined): void {
+  /**
+   * Send from an actor (or from outside the system when `from` is undefined), at once or
+   * `afterMs` from now (ctx.send's afterMs). A delayed message to an actor on the same host is
+   * on its way to that actor, as any same-host message is; to another host, it leaves when due,
+   * unless the sender's host crashed or restarted in between.
+   */
+  send(to: Address, msg: Msg, from: Address | undefined, afterMs = 0): void {
     const fromHost = from?.host;
     const host = this.hosts.get(to.host);
     if (host && (fromHost === undefined || fromHost === to.host)) {
@@ -151,11 +156,23 @@ export class ActorSystem {
       if (!host.up) return this.deadLetter({ to, from, msg }, 'host-down');
       const receiver = host.receivers.get(to.path);
       if (!receiver) return this.deadLetter({ to, from, msg }, 'no-actor');
-      this.engine.post(receiver, msg, from);
+      this.engine.post(receiver, msg, from, afterMs);
       return;
     }
     if (!host && !this.remoteHosts.has(to.host)) return this.deadLetter({ to, from, msg }, 'unknown-host');
-    this.engine.transmit(from ? { to, from, msg } : { to, msg }, fromHost ?? this.localHost);
+    const env: Envelope = from ? { to, from, msg } : { to, msg };
+    if (afterMs > 0) return this.transmitAfter(env, fromHost ?? this.localHost, afterMs);
+    this.engine.transmit(env, fromHost ?? this.localHost);
+  }
+
+  private transmitAfter(env: Envelope, fromHost: string, afterMs: number): void {
+    const sender = this.hosts.get(fromHost);
+    const incarnation = sender?.incarnation;
+    this.engine.after(afterMs, () => {
+      // Not yet sent when its host crashed: lost with the host.
+      if (sender && (!sender.up || sender.incarnation !== incarnation)) return;
+      this.engine.transmit(env, fromHost);
+    });
   }
 
   /** Distributed mode: hosts that live in other processes, reached through the transport. */
@@ -205,7 +222,7 @@ export class ActorSystem {
 
   /** @internal post to a cell on this process (watch notifications). */
   postLocal(cell: Cell, msg: Msg, from: Address | undefined): void {
-    if (!cell.stopped && cell.host.up) this.engine.post(cell, msg, from);
+    if (!cell.stopped && cell.host.up) this.engine.post(cell, msg, from, 0);
   }
 
   lookup(addr: Address): Cell | undefined {

@@ -167,9 +167,19 @@ export interface Rx {
   readonly atMs: number;
 }
 
-/** The traffic manager's timer, set for the earliest head of its queues (sim: the exact time it is due). */
+/** Real time: the traffic manager's timer, for a queue head due a millisecond or more from now. */
 export interface QueueTimer {
   readonly type: 'QueueTimer';
+}
+
+/**
+ * Fused mode in sim, for a program with egress stages: a packet the traffic manager handed on,
+ * sent by the pipeline to itself to arrive when it leaves its port, so that its egress stages
+ * run at that time, in the order packets leave.
+ */
+export interface Departure {
+  readonly type: 'Departure';
+  readonly pkt: AnyPacket;
 }
 
 /** Real time: look again whether a queue's head is due (sent by the traffic manager to itself). */

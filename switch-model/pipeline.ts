@@ -90,9 +90,11 @@ export class ParserUnit<H> {
  * One egress queue: a ring of parallel arrays (no object per packet). Entry i (a running count;
  * its slot is i & mask) is pkts, its size, when it leaves the buffer (dequeued into egress) and
  * when its last bit is on the wire (it is handed on then). Entries [head, tail) are not yet
- * handed on; of them, [counted, tail) may still be in the buffer. A queue under steady load may
- * never be empty (packets in the pipeline's latency overlap the next arrivals), so the ring
- * reuses its slots rather than growing.
+ * handed on; entries [counted, tail) may still be in the buffer. Handed on when due (real time),
+ * a packet has left the buffer, so counted >= head; handed on at admission (sim, `releaseAll`),
+ * it stays counted until its time, so head >= counted. A queue under steady load may never be
+ * empty (packets in the pipeline's latency overlap the next arrivals), so the ring reuses its
+ * slots rather than growing.
  */
 class PortQueue<H> {
   pkts: (Packet<H> | undefined)[];
@@ -117,7 +119,12 @@ class PortQueue<H> {
     this.emitMs = new Float64Array(cap);
   }
 
-  /** Twice the slots, the entries [head, tail) kept at their running counts. */
+  /** The first entry still in use: not yet handed on, or still in the buffer. */
+  low(): number {
+    return this.head < this.counted ? this.head : this.counted;
+  }
+
+  /** Twice the slots, the entries in use kept at their running counts. */
   grow(): void {
     const cap = (this.mask + 1) * 2;
     const mask = cap - 1;
@@ -125,7 +132,7 @@ class PortQueue<H> {
     const sizes = new Float64Array(cap);
     const dqMs = new Float64Array(cap);
     const emitMs = new Float64Array(cap);
-    for (let i = this.head; i < this.tail; i++) {
+    for (let i = this.low(); i < this.tail; i++) {
       const from = i & this.mask;
       const to = i & mask;
       pkts[to] = this.pkts[from];
@@ -164,9 +171,13 @@ export class TrafficManager<H> {
   private readonly busy: number[] = [];
   /** How many queues the last `admit` made busy (their heads may be due before anything else). */
   busyCount = 0;
-  /** Packets released by the last `releaseDue` call, and their queues: the first `outCount` of each. */
+  /**
+   * Packets handed on by the last `releaseDue` or `releaseAll` call, their queues and when each
+   * is due (its last bit on the wire): the first `outCount` of each.
+   */
   readonly out: Packet<H>[] = [];
   readonly outQueue: number[] = [];
+  readonly outAtMs: number[] = [];
   outCount = 0;
   private readonly clone: (h: H) => H;
 
@@ -234,7 +245,8 @@ export class TrafficManager<H> {
     if (q.head === q.tail) {
       this.busy.push(qi);
       this.busyCount++;
-    } else if (q.tail - q.head > q.mask) q.grow();
+    }
+    if (q.tail - q.low() > q.mask) q.grow();
     const j = q.tail++ & q.mask;
     q.pkts[j] = pkt;
     q.sizes[j] = bytes;
@@ -271,9 +283,23 @@ export class TrafficManager<H> {
    * each queue's in order. Returns that count.
    */
   releaseDue(nowMs: number): number {
+    return this.release(nowMs + EPS_MS, true);
+  }
+
+  /**
+   * Hand on every packet not yet handed on, however far ahead it is due (its time in
+   * `outAtMs`), in the order `releaseDue` would, for a caller that delivers each at its time
+   * (sim). The packets stay counted in their queue's buffer until they leave it. Returns the count.
+   */
+  releaseAll(): number {
+    return this.release(Infinity, false);
+  }
+
+  /** Hand on the packets due by `dueMs`; `leftBuffer`: they have left the buffer by now. */
+  private release(dueMs: number, leftBuffer: boolean): number {
     const out = this.out;
     const outQueue = this.outQueue;
-    const due = nowMs + EPS_MS;
+    const outAtMs = this.outAtMs;
     const busy = this.busy;
     let n = 0;
     let emptied = 0;
@@ -284,8 +310,9 @@ export class TrafficManager<H> {
       while (q.head < q.tail) {
         const i = q.head;
         const j = i & mask;
-        if (q.emitMs[j]! > due) break;
-        if (q.counted <= i) {
+        const at = q.emitMs[j]!;
+        if (at > dueMs) break;
+        if (leftBuffer && q.counted <= i) {
           q.bytes -= q.sizes[j]!;
           q.counted = i + 1;
         }
@@ -293,13 +320,17 @@ export class TrafficManager<H> {
         q.pkts[j] = undefined;
         pkt.meta.egressTimestampMs = q.dqMs[j]!;
         out[n] = pkt;
+        outAtMs[n] = at;
         outQueue[n++] = qi;
         q.head = i + 1;
       }
       if (q.head === q.tail) {
-        q.head = 0;
-        q.counted = 0;
-        q.tail = 0;
+        // Running counts start again from 0 once nothing is left in the buffer either.
+        if (q.counted === q.tail) {
+          q.head = 0;
+          q.counted = 0;
+          q.tail = 0;
+        }
         emptied++;
       }
     }

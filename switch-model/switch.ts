@@ -15,11 +15,11 @@
 //           are separate actors (the reference: stages share nothing, as on the chip);
 //   fused:  all of them run inside one actor `<name>/pipeline` (fast).
 // In both, the control plane is the actor `<name>/control`.
-import { behavior, type ActorRef, type Address, type AnyRef, type Behavior, type Ctx, type Msg, type Topology } from '../actors/index.ts';
+import { behavior, type ActorRef, type Address, type AnyRef, type Behavior, type Ctx, type Msg, type SendOptions, type Topology } from '../actors/index.ts';
 import { applyStageSetup, applyTmSetup, stageControl, type SwitchSetup } from './control.ts';
 import { controlPlane, type ControlPlaneRoutes } from './control-plane.ts';
 import type {
-  AnyPacket, ControlReply, ControlRequest, MulticastGroupSet, PacketIn, QueuePoll, QueueTimer, Reject, Rx, StageControl, StatsQuery,
+  AnyPacket, ControlReply, ControlRequest, Departure, MulticastGroupSet, PacketIn, QueuePoll, QueueTimer, Reject, Rx, StageControl, StatsQuery,
   StatsReport, SwitchStats,
 } from './messages.ts';
 import { emptyStats, mergeStats } from './messages.ts';
@@ -254,20 +254,21 @@ export function portActor(port: number, entry: ActorRef<Rx>): Behavior<null, Msg
 // ---- when the traffic manager hands packets on ----------------------------------------------
 
 /**
- * Wakes the traffic manager when the first packet of any queue is due: one timer for the whole
- * traffic manager, set for the earliest head, so that packets due at the same time on several
- * ports (the copies of a multicast) are handed on at one wake-up. In sim the timer is set for the
- * exact (virtual) time. In real time (local and distributed mode) the modelled delays are well
- * under a microsecond, and a Node timer takes a millisecond or more: a head due in less than
- * POLL_BELOW_MS is waited for with a message to itself instead (it comes back after the messages
- * already waiting), until its time has passed. Which of the two applies is seen once, when the
- * actor starts: in sim the clock stands still while an actor runs; in real time it moves.
+ * A packet's fate is settled when the traffic manager admits it: its queue is FIFO and every
+ * time is computed from its ingress stamp, so the TM knows then when its last bit will be on the
+ * wire. In sim the TM hands it on at once, sent with the delay until that time (ctx.send's
+ * afterMs): exact virtual times and no wake-up of the TM per packet. In real time (local and
+ * distributed mode) the modelled delays are well under a microsecond, and a Node timer takes a
+ * millisecond or more: the TM keeps a packet until its time has passed, waiting with a message to
+ * itself (it comes back after the messages already waiting). Which of the two applies is seen
+ * once, when the actor starts: in sim the clock stands still while an actor runs; in real time
+ * it moves.
  */
 class TmClock {
   private readonly timerMsg: QueueTimer = { type: 'QueueTimer' };
   private readonly pollMsg: QueuePoll = { type: 'QueuePoll' };
   private polling = false;
-  /** When the timer is set to go off; undefined when it is not set. */
+  /** Real time: when the timer is set to go off; undefined when it is not set. */
   private armedMs: number | undefined;
   readonly realTime: boolean;
 
@@ -275,37 +276,39 @@ class TmClock {
     this.realTime = clockRunsByItself(ctx);
   }
 
-  /** After `admit`: a queue that just became busy may be due before anything else. */
+  /** After `admit`: hand on what is settled (sim) or what is due (real time). */
   admitted<H, M extends Msg>(tm: TrafficManager<H>, ctx: Ctx<M>, emit: Emit): void {
-    if (tm.busyCount > 0) this.run(tm, ctx, emit, false);
+    if (tm.busyCount === 0) return;
+    if (this.realTime) return this.run(tm, ctx, emit);
+    const n = tm.releaseAll();
+    const now = ctx.now();
+    const out = tm.out;
+    const outQueue = tm.outQueue;
+    const outAtMs = tm.outAtMs;
+    for (let i = 0; i < n; i++) emit(outQueue[i]!, out[i]!, outAtMs[i]! - now);
   }
 
   timer<H, M extends Msg>(tm: TrafficManager<H>, ctx: Ctx<M>, emit: Emit): void {
-    this.run(tm, ctx, emit, true);
+    this.armedMs = undefined;
+    this.run(tm, ctx, emit);
   }
 
   poll<H, M extends Msg>(tm: TrafficManager<H>, ctx: Ctx<M>, emit: Emit): void {
     this.polling = false;
-    this.run(tm, ctx, emit, false);
+    this.run(tm, ctx, emit);
   }
 
-  /** Hand on everything that is due, then wait for the next head. */
-  private run<H, M extends Msg>(tm: TrafficManager<H>, ctx: Ctx<M>, emit: Emit, fired: boolean): void {
+  /** Real time: hand on everything that is due, then wait for the next head. */
+  private run<H, M extends Msg>(tm: TrafficManager<H>, ctx: Ctx<M>, emit: Emit): void {
     const now = ctx.now();
-    let at = now;
-    if (fired) {
-      // In sim the timer was set for a head's exact time; the scheduler may fire it an ulp early.
-      if (!this.realTime && this.armedMs !== undefined && this.armedMs > at) at = this.armedMs;
-      this.armedMs = undefined;
-    }
-    const n = tm.releaseDue(at);
+    const n = tm.releaseDue(now);
     const out = tm.out;
     const outQueue = tm.outQueue;
-    for (let i = 0; i < n; i++) emit(outQueue[i]!, out[i]!);
+    for (let i = 0; i < n; i++) emit(outQueue[i]!, out[i]!, 0);
     const next = tm.nextDueMs();
     if (next === undefined || (this.armedMs !== undefined && this.armedMs <= next)) return;
     const delay = next - now;
-    if (this.realTime && delay < POLL_BELOW_MS) {
+    if (delay < POLL_BELOW_MS) {
       if (!this.polling) {
         this.polling = true;
         ctx.send(ctx.self, this.pollMsg as unknown as M);
@@ -326,7 +329,19 @@ function clockRunsByItself(ctx: Ctx<never>): boolean {
   return false;
 }
 
-type Emit = (q: number, pkt: AnyPacket) => void;
+/** Hand on a packet from queue `q`, to arrive `afterMs` from now (0 in real time). */
+type Emit = (q: number, pkt: AnyPacket, afterMs: number) => void;
+
+/**
+ * ctx.send's options for a delay of `afterMs` (0: at once). One object, reused: ctx.send reads
+ * it before it returns, and departures are the hottest path of a switch in sim.
+ */
+function after(afterMs: number): SendOptions {
+  sendDelay.afterMs = afterMs;
+  return sendDelay;
+}
+
+const sendDelay: { afterMs: number } = { afterMs: 0 };
 
 // ---- staged mode ------------------------------------------------------------------------------
 
@@ -417,10 +432,11 @@ function tmActor<H>(w: Wiring<H>, egress: ActorRef<AnyPacket>, deparser: ActorRe
   const emitterFor = (s: TmState<H>, ctx: Ctx<TmMsg>): Emit => {
     if (s.emitCtx !== ctx) {
       s.emitCtx = ctx;
-      s.emit = (q, pkt) => {
-        if (q < w.nPorts) ctx.send(egress, pkt);
-        else if (q === s.tm.cpuQueue) ctx.send(deparser, pkt);
-        else ctx.send(parser, pkt);
+      s.emit = (q, pkt, afterMs) => {
+        const opts = after(afterMs);
+        if (q < w.nPorts) ctx.send(egress, pkt, opts);
+        else if (q === s.tm.cpuQueue) ctx.send(deparser, pkt, opts);
+        else ctx.send(parser, pkt, opts);
       };
     }
     return s.emit;
@@ -470,12 +486,13 @@ function deparserActor<H>(w: Wiring<H>): Behavior<DeparserUnit<H>, AnyPacket | S
   });
 }
 
-function sendOut<H, M extends Msg>(w: Wiring<H>, unit: DeparserUnit<H>, pkt: AnyPacket, ctx: Ctx<M>): void {
+/** Deparse a packet and send what it makes out of its port, to arrive `afterMs` from now. */
+function sendOut<H, M extends Msg>(w: Wiring<H>, unit: DeparserUnit<H>, pkt: AnyPacket, ctx: Ctx<M>, afterMs = 0): void {
   const out = unit.emit(pkt);
   if (out === undefined) return;
   const port = pkt.meta.egressPort;
-  if (port === PORT_CPU) ctx.send(w.control, { type: 'PacketIn', switch: w.name, ingressPort: pkt.meta.ingressPort, msg: out });
-  else ctx.send(w.portRefs[port]!, out);
+  if (port === PORT_CPU) ctx.send(w.control, { type: 'PacketIn', switch: w.name, ingressPort: pkt.meta.ingressPort, msg: out }, after(afterMs));
+  else ctx.send(w.portRefs[port]!, out, after(afterMs));
 }
 
 function reply(req: { readonly id?: number }, err: string | null): ControlReply {
@@ -499,22 +516,27 @@ interface Fused<H> {
   emitCtx: Ctx<FusedMsg> | undefined;
 }
 
-type FusedMsg = Rx | AnyPacket | QueueTimer | QueuePoll | StageControl | MulticastGroupSet | StatsQuery;
+type FusedMsg = Rx | AnyPacket | QueueTimer | QueuePoll | Departure | StageControl | MulticastGroupSet | StatsQuery;
 
 function fusedActor<H>(w: Wiring<H>): Behavior<Fused<H>, FusedMsg> {
-  /** Hand on a packet the traffic manager released from queue q. */
-  const emitFrom = (f: Fused<H>, q: number, pkt: AnyPacket, ctx: Ctx<FusedMsg>): void => {
+  /** Hand on a packet the traffic manager released from queue q, to arrive `afterMs` from now. */
+  const emitFrom = (f: Fused<H>, q: number, pkt: AnyPacket, afterMs: number, ctx: Ctx<FusedMsg>): void => {
     if (q < w.nPorts) {
-      const stages = f.egress;
-      for (let i = 0; i < stages.length; i++) stages[i]!.run(pkt);
-      if (pkt.meta.drop) checkRejected(f, stages, ctx);
-      sendOut(w, f.deparser, pkt, ctx);
+      // Egress stages run when the packet leaves, in the order packets leave, as in staged mode.
+      if (afterMs > 0 && f.egress.length > 0) ctx.send(ctx.self, { type: 'Departure', pkt }, after(afterMs));
+      else runEgress(f, pkt, ctx, afterMs);
     } else if (q === f.tm.cpuQueue) {
-      sendOut(w, f.deparser, pkt, ctx);
+      sendOut(w, f.deparser, pkt, ctx, afterMs);
     } else {
       // Recirculation: back to the start of the pipeline as a message, as in the staged mode.
-      ctx.send(ctx.self, pkt);
+      ctx.send(ctx.self, pkt, after(afterMs));
     }
+  };
+  const runEgress = (f: Fused<H>, pkt: AnyPacket, ctx: Ctx<FusedMsg>, afterMs: number): void => {
+    const stages = f.egress;
+    for (let i = 0; i < stages.length; i++) stages[i]!.run(pkt);
+    if (pkt.meta.drop) checkRejected(f, stages, ctx);
+    sendOut(w, f.deparser, pkt, ctx, afterMs);
   };
   const runIngress = (f: Fused<H>, pkt: AnyPacket, ctx: Ctx<FusedMsg>): void => {
     const stages = f.ingress;
@@ -527,7 +549,7 @@ function fusedActor<H>(w: Wiring<H>): Behavior<Fused<H>, FusedMsg> {
   const emitterFor = (f: Fused<H>, ctx: Ctx<FusedMsg>): Emit => {
     if (f.emitCtx !== ctx) {
       f.emitCtx = ctx;
-      f.emit = (q, p) => emitFrom(f, q, p, ctx);
+      f.emit = (q, p, afterMs) => emitFrom(f, q, p, afterMs, ctx);
     }
     return f.emit;
   };
@@ -550,6 +572,9 @@ function fusedActor<H>(w: Wiring<H>): Behavior<Fused<H>, FusedMsg> {
         return true;
       case 'QueuePoll':
         f.clock.poll(f.tm, ctx, emitterFor(f, ctx));
+        return true;
+      case 'Departure':
+        runEgress(f, msg.pkt, ctx, 0);
         return true;
       case 'Rx': {
         const pkt = f.parser.parse(msg);

@@ -7,7 +7,10 @@ import { countDrop } from '../types.ts';
 import { linkKey, MemoryEndpoint, MemoryNetwork } from './memory-network.ts';
 
 export class LocalNetwork extends MemoryNetwork<LocalEndpoint> {
-  private queue: { env: Envelope; from: LocalEndpoint }[] = [];
+  // Envelopes waiting for the next turn and their senders, as parallel arrays: every message
+  // between hosts passes here, so no wrapper object per envelope.
+  private envs: Envelope[] = [];
+  private froms: LocalEndpoint[] = [];
   private scheduled = false;
 
   protected createEndpoint(host: string): LocalEndpoint {
@@ -17,9 +20,11 @@ export class LocalNetwork extends MemoryNetwork<LocalEndpoint> {
   /** @internal */
   transmit(env: Envelope, from: LocalEndpoint): void {
     const to = env.to.host;
-    if (this.down.has(from.host) || this.down.has(to)) return countDrop(from.counters, 'host-down');
-    if (this.cuts.has(linkKey(from.host, to))) return countDrop(from.counters, 'partition');
-    this.queue.push({ env, from });
+    // Faults are rare: look them up only while there are any (a link key is a string to build).
+    if (this.down.size > 0 && (this.down.has(from.host) || this.down.has(to))) return countDrop(from.counters, 'host-down');
+    if (this.cuts.size > 0 && this.cuts.has(linkKey(from.host, to))) return countDrop(from.counters, 'partition');
+    this.envs.push(env);
+    this.froms.push(from);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.flush);
@@ -28,12 +33,16 @@ export class LocalNetwork extends MemoryNetwork<LocalEndpoint> {
 
   private readonly flush = (): void => {
     this.scheduled = false;
-    const batch = this.queue;
-    this.queue = [];
-    for (const { env, from } of batch) {
+    const envs = this.envs;
+    const froms = this.froms;
+    this.envs = [];
+    this.froms = [];
+    for (let i = 0; i < envs.length; i++) {
+      const env = envs[i]!;
+      const from = froms[i]!;
       // Lost on the way (the receiver crashed or closed since the send): counted, like every loss.
       const to = this.endpoints.get(env.to.host)!;
-      if (this.down.has(to.host)) countDrop(from.counters, 'host-down');
+      if (this.down.size > 0 && this.down.has(to.host)) countDrop(from.counters, 'host-down');
       else if (!to.listening) countDrop(from.counters, 'not-listening');
       else to.arrive(env, from.host);
     }
