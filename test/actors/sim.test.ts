@@ -110,6 +110,51 @@ describe('sim timers', () => {
   });
 });
 
+describe('sim delayed sends', () => {
+  it('ctx.send with afterMs arrives that much later, in time order, on the same host and across a link', () => {
+    const rt = world(['a', 'b'], { links: [['a', 'b', { latencyMs: 1 }]] });
+    const log: Seen[] = [];
+    const near = rt.spawn('a', 'near', scripted(log));
+    const far = rt.spawn('b', 'far', scripted(log));
+    const r = rt.spawn('a', 'x', scripted([]));
+    rt.advance(2);
+    rt.send(r, run((ctx) => {
+      ctx.send(near, note('later'), { afterMs: 5 });
+      ctx.send(near, note('sooner'), { afterMs: 3 });
+      ctx.send(far, note('far'), { afterMs: 4 });
+      ctx.send(near, note('now'), { afterMs: 0 });
+    }));
+    rt.runUntilIdle();
+    // The link's latency comes after the delay: the message leaves host a at 6.
+    assert.deepEqual(tagsAt(log), [['now', 2], ['sooner', 5], ['later', 7], ['far', 7]]);
+  });
+
+  it('a delayed send to another host is lost if its sender host crashes first; a bad delay is refused', () => {
+    const rt = world(['a', 'b']);
+    const log: Seen[] = [];
+    const far = rt.spawn('b', 'far', scripted(log));
+    const r = rt.spawn('a', 'x', scripted([]));
+    const refused: string[] = [];
+    rt.send(r, run((ctx) => {
+      ctx.send(far, note('lost'), { afterMs: 10 });
+      for (const afterMs of [-1, NaN, Infinity]) {
+        try {
+          ctx.send(far, note('bad'), { afterMs });
+        } catch (err) {
+          refused.push((err as Error).message);
+        }
+      }
+    }));
+    rt.advance(5);
+    rt.crash('a');
+    rt.restart('a');
+    rt.runUntilIdle();
+    assert.deepEqual(log, []);
+    assert.equal(refused.length, 3);
+    assert.match(refused[0]!, /afterMs must be a finite duration >= 0, got -1/);
+  });
+});
+
 describe('sim ask', () => {
   it('ctx.ask brings the reply back through adapt, one round trip later', () => {
     const rt = world(['a', 'b'], { links: [['a', 'b', { latencyMs: 2 }]] });
