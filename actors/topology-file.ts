@@ -12,6 +12,7 @@ import { isIP } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
+import { MAX_UDP_PAYLOAD_BYTES, MIN_MAX_DATAGRAM_BYTES } from '../transport/udp/datagram.ts';
 import type { NodeRuntime } from './local.ts';
 import type { Topology } from './topology.ts';
 
@@ -43,6 +44,16 @@ export const TlsFilesSchema = Type.Object({
   ca: Type.Optional(NonEmpty),
 }, { additionalProperties: false });
 
+/** Settings of the udp transport (used whenever the cluster runs over udp). */
+export const UdpSettingsSchema = Type.Object({
+  /**
+   * The largest datagram a host sends or accepts, the same for every host: at most the path MTU
+   * less 28 bytes of IPv4 and UDP headers, or datagrams fragment (and one lost fragment loses
+   * them). Default: 65507 when every host is on loopback, else 1472 (an Ethernet MTU).
+   */
+  maxDatagramBytes: Type.Optional(Type.Integer({ minimum: MIN_MAX_DATAGRAM_BYTES, maximum: MAX_UDP_PAYLOAD_BYTES })),
+}, { additionalProperties: false });
+
 export const TopologyFileSchema = Type.Object({
   name: NonEmpty,
   builder: Type.Object({
@@ -52,6 +63,7 @@ export const TopologyFileSchema = Type.Object({
   transport: Type.Union(TRANSPORT_NAMES.map((t) => Type.Literal(t))),
   secret: SecretRefSchema,
   tls: Type.Optional(TlsFilesSchema),
+  udp: Type.Optional(UdpSettingsSchema),
   hosts: Type.Record(Type.String(), HostEntrySchema, { minProperties: 1 }),
 }, { additionalProperties: false });
 
@@ -61,6 +73,7 @@ const SHAPE_WITHOUT_SECRET = { ...TopologyFileSchema, properties: { ...TopologyF
 export type HostEntry = Static<typeof HostEntrySchema>;
 export type SecretRef = Static<typeof SecretRefSchema>;
 export type TlsFiles = Static<typeof TlsFilesSchema>;
+export type UdpSettings = Static<typeof UdpSettingsSchema>;
 export type TopologyFile = Static<typeof TopologyFileSchema>;
 
 // ---- builders ------------------------------------------------------------------------------
@@ -166,6 +179,10 @@ function describe(e: ValueError): string {
     }
     default:
       if (e.path.endsWith('/port')) return `${JSON.stringify(e.value)} is not a port: use an integer in 1..65535`;
+      if (e.path === '/udp/maxDatagramBytes') {
+        return `${JSON.stringify(e.value)} is not a datagram size: use an integer in ${MIN_MAX_DATAGRAM_BYTES}..${MAX_UDP_PAYLOAD_BYTES} `
+          + '(bytes of UDP payload: the path MTU less 28)';
+      }
       return `${e.message.charAt(0).toLowerCase()}${e.message.slice(1)} (got ${JSON.stringify(e.value)})`;
   }
 }
@@ -274,7 +291,7 @@ function secretProblems(secret: unknown): FileProblem[] {
   return problems;
 }
 
-const FIELD_ORDER = ['name', 'builder', 'transport', 'secret', 'tls', 'hosts'];
+const FIELD_ORDER = ['name', 'builder', 'transport', 'secret', 'tls', 'udp', 'hosts'];
 
 /** Problems in the order of the fields in a file, and those of a host together. */
 function sortProblems(problems: FileProblem[], hostNames: string[]): FileProblem[] {

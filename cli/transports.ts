@@ -98,8 +98,9 @@ export function transportForHost(loaded: LoadedTopology, host: string, logger?: 
   // Every host computes the same from the same file, as they must (a larger datagram than the
   // receiver's limit is refused).
   const loopback = Object.values(file.hosts).every((h) => isLoopbackAddress(h.address));
+  const maxDatagramBytes = file.udp?.maxDatagramBytes ?? (loopback ? LOOPBACK_MAX_DATAGRAM_BYTES : undefined);
   return makeTransport({
     kind: file.transport, host, peers, secret: secretOf(loaded), schemas: loaded.built.topology.schemas,
-    ...(tls ? { tls } : {}), ...(logger ? { logger } : {}), ...(loopback ? { maxDatagramBytes: LOOPBACK_MAX_DATAGRAM_BYTES } : {}),
+    ...(tls ? { tls } : {}), ...(logger ? { logger } : {}), ...(maxDatagramBytes ? { maxDatagramBytes } : {}),
   });
 }

@@ -44,6 +44,8 @@ export interface RackOptions<H> {
   readonly switchHost?: string;
   /** The switch's actor path prefix. Default 'switch'. */
   readonly switchName?: string;
+  /** Each attached host's role (HostOptions.role). Default 'host'. */
+  readonly role?: (host: string) => string;
   /** The actor on each host attached to its port. Default `{host, path: 'nic'}`. */
   readonly peer?: (host: string, port: number) => AnyRef;
   /** Host-switch links in sim (default: the network's defaults). */
@@ -80,7 +82,7 @@ export function rack<H>(opts: RackOptions<H>): Rack {
   const switchName = opts.switchName ?? 'switch';
   const peerOf = opts.peer ?? ((host: string) => ({ host, path: 'nic' }));
   const hosts: AttachedHost[] = names.map((name, port) => {
-    t.host(name, { role: 'host' });
+    t.host(name, { role: opts.role?.(name) ?? 'host' });
     if (opts.link) t.link(name, switchHost, opts.link);
     return { name, port, mac: hostMac(0, port), ip: ipv4(10, 0, 0, port + 1), peer: peerOf(name, port), ingress: { host: switchHost, path: portPath(switchName, port) } };
   });

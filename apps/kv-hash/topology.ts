@@ -21,6 +21,11 @@ export const CLIENT_PATH = 'kv/client';
 export interface KvRackOptions {
   readonly servers?: number;
   readonly clients?: number;
+  /**
+   * Client hosts k0.. (role 'cli') after the clients, with no workload: for operations run from
+   * outside (LoadInvoke; `switchboard kv`). Their client ids follow the clients'.
+   */
+  readonly cliClients?: number;
   /** Per client. */
   readonly sessions?: number;
   readonly mode?: 'closed' | 'open';
@@ -62,11 +67,24 @@ export function homeItems(workload: WorkloadSpec, ring: Ring): (readonly [string
   return out;
 }
 
+/** The hosts of the clients: c0.. with the workload, then the cli clients k0... */
+export function clientHostNames(o: KvRackOptions): string[] {
+  return [...Array.from({ length: o.clients ?? 1 }, (_, j) => `c${j}`), ...Array.from({ length: o.cliClients ?? 0 }, (_, k) => `k${k}`)];
+}
+
+/** The role of a client host of clientHostNames. */
+export function clientRole(host: string): string {
+  return host.startsWith('k') ? 'cli' : 'client';
+}
+
+/** A client's load configuration; a cli client (clientId >= clients) runs no workload. */
 export function loadConfig(o: KvRackOptions, clientId: number): LoadConfig {
+  const cli = clientId >= (o.clients ?? 1);
   return {
-    clientId, sessions: o.sessions ?? 1, mode: o.mode ?? 'closed', ratePerMs: o.ratePerMs, ops: o.opsPerClient, durationMs: o.durationMs,
+    clientId, sessions: cli ? 1 : o.sessions ?? 1, mode: cli ? 'closed' : o.mode ?? 'closed', ratePerMs: o.ratePerMs,
+    ops: cli ? 0 : o.opsPerClient, durationMs: o.durationMs,
     startDelayMs: o.startDelayMs, workload: o.workload ?? SMALL_WORKLOAD, timeoutMs: o.timeoutMs, maxAttempts: o.maxAttempts,
-    history: o.history, stats: o.stats,
+    history: cli ? undefined : o.history, stats: cli ? undefined : o.stats,
   };
 }
 
@@ -74,6 +92,7 @@ export interface KvHashTopology {
   readonly topology: Topology;
   readonly servers: readonly ActorRef<KvHashRequest>[];
   readonly clients: readonly ActorRef<KvHashClientMsg>[];
+  readonly cliClients: readonly ActorRef<KvHashClientMsg>[];
 }
 
 export function kvHashTopology(o: KvRackOptions = {}): KvHashTopology {
@@ -81,9 +100,10 @@ export function kvHashTopology(o: KvRackOptions = {}): KvHashTopology {
   const nc = o.clients ?? 1;
   const t = new Topology('kv-hash').messages(kvHashSchemas);
   const serverHosts = Array.from({ length: n }, (_, i) => `s${i}`);
-  const clientHosts = Array.from({ length: nc }, (_, i) => `c${i}`);
+  const clientHosts = clientHostNames(o);
   const r = rack({
     topology: t, hosts: [...serverHosts, ...clientHosts], program: kvForwarding(), mode: o.switchMode ?? 'fused', link: o.link ?? DEFAULT_LINK,
+    role: (h) => (h.startsWith('k') ? 'cli' : 'host'),
     peer: (host, port) => ({ host, path: port < n ? SERVER_PATH : CLIENT_PATH }),
     setup: (hosts) => ({
       entries: hosts.map((h) => (h.port < n
@@ -98,5 +118,5 @@ export function kvHashTopology(o: KvRackOptions = {}): KvHashTopology {
   const clients = clientHosts.map((h, i) => t.actor(h, CLIENT_PATH, kvHashClient({
     ...loadConfig(o, i), servers: n, uplink: r.host(h).ingress as ActorRef<Msg>,
   })));
-  return { topology: t, servers, clients };
+  return { topology: t, servers, clients: clients.slice(0, nc), cliClients: clients.slice(nc) };
 }

@@ -3,7 +3,7 @@
 import { Topology, type ActorRef, type Msg } from '../../actors/index.ts';
 import { addSwitchSchemas, placeSwitch, type ControlRequest } from '../../switch-model/index.ts';
 import { Ring } from '../kv-hash/ring.ts';
-import { DEFAULT_LINK, homeItems, loadConfig, SMALL_WORKLOAD, type KvRackOptions } from '../kv-hash/topology.ts';
+import { clientHostNames, clientRole, DEFAULT_LINK, homeItems, loadConfig, SMALL_WORKLOAD, type KvRackOptions } from '../kv-hash/topology.ts';
 import { netcacheClient } from './client.ts';
 import { netcacheController, type NetCacheControllerConfig } from './controller.ts';
 import { netcacheSchemas, type ClientMsg, type ControllerMsg, type ServerMsg } from './messages.ts';
@@ -24,6 +24,8 @@ export interface NetCacheTopology {
   readonly topology: Topology;
   readonly servers: readonly ActorRef<ServerMsg>[];
   readonly clients: readonly ActorRef<ClientMsg>[];
+  /** Clients with no workload (KvRackOptions.cliClients). */
+  readonly cliClients: readonly ActorRef<ClientMsg>[];
   readonly controller: ActorRef<ControllerMsg>;
   readonly switchHost: string;
 }
@@ -36,7 +38,7 @@ export function netcacheTopology(o: NetCacheTopologyOptions = {}): NetCacheTopol
   const link = o.link ?? DEFAULT_LINK;
   const tor = t.host('tor', { role: 'switch' });
   const serverHosts = Array.from({ length: n }, (_, i) => t.host(`s${i}`, { role: 'server' }));
-  const clientHosts = Array.from({ length: nc }, (_, j) => t.host(`c${j}`, { role: 'client' }));
+  const clientHosts = clientHostNames(o).map((h) => t.host(h, { role: clientRole(h) }));
   const ctrlHost = t.host('ctrl', { role: 'controller' });
   for (const h of [...serverHosts, ...clientHosts]) t.link(h, tor, link);
   const cacheSize = o.cache?.cacheSize ?? DEFAULT_CACHE_SIZE;
@@ -60,5 +62,5 @@ export function netcacheTopology(o: NetCacheTopologyOptions = {}): NetCacheTopol
     control: sw.control as ActorRef<ControlRequest>, servers, ring: new Ring(n), cacheSize, preload: o.preload, maxValueBytes: o.cache?.maxValueBytes,
     epochMs: o.controller?.epochMs, retryMs: o.controller?.retryMs, parallel: o.controller?.parallel, evictSample: o.controller?.evictSample,
   }));
-  return { topology: t, servers, clients, controller, switchHost: tor };
+  return { topology: t, servers, clients: clients.slice(0, nc), cliClients: clients.slice(nc), controller, switchHost: tor };
 }

@@ -29,7 +29,7 @@ export function pegasusClient(cfg: PegasusClientConfig): Behavior<PegasusClientS
   const ring = new Ring(cfg.servers);
   return behavior<PegasusClientState, ClientMsg>({
     init: (ctx) => {
-      const load = createLoad(cfg);
+      const load = createLoad(cfg, ctx.incarnation);
       scheduleStart(load, ctx);
       return { load, chain: [...cfg.chain], chainRound: -1 };
     },

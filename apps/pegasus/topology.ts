@@ -7,7 +7,7 @@ import { Topology, type ActorRef, type Msg, type Runtime } from '../../actors/in
 import { addSwitchSchemas, placeSwitch, portPath, type ControlRequest, type SwitchRefs } from '../../switch-model/index.ts';
 import type { LinkOptions } from '../../transport/memory/sim-network.ts';
 import { Ring } from '../kv-hash/ring.ts';
-import { DEFAULT_LINK, homeItems, loadConfig, SMALL_WORKLOAD, type KvRackOptions } from '../kv-hash/topology.ts';
+import { clientHostNames, clientRole, DEFAULT_LINK, homeItems, loadConfig, SMALL_WORKLOAD, type KvRackOptions } from '../kv-hash/topology.ts';
 import { pegasusClient } from './client.ts';
 import { pegasusController, type ControllerConfig } from './controller.ts';
 import type { PegasusInvariants } from './invariants.ts';
@@ -45,6 +45,8 @@ export interface PegasusTopology {
   readonly switchHosts: readonly string[];
   readonly switches: readonly SwitchRefs[];
   readonly clients: readonly ActorRef<ClientMsg>[];
+  /** Clients with no workload (KvRackOptions.cliClients). */
+  readonly cliClients: readonly ActorRef<ClientMsg>[];
   readonly controller: ActorRef<ControllerMsg>;
   readonly ring: Ring;
   addRkeys(rt: Runtime, keys: readonly string[]): void;
@@ -61,14 +63,14 @@ export function pegasusTopology(o: PegasusOptions = {}): PegasusTopology {
   const ring = new Ring(n);
   const switchHosts = Array.from({ length: R }, (_, r) => t.host(`tor${r}`, { role: 'switch' }));
   const serverHosts = Array.from({ length: R }, (_, r) => Array.from({ length: n }, (_, i) => t.host(`r${r}s${i}`, { role: 'server' })));
-  const clientHosts = Array.from({ length: nc }, (_, j) => t.host(`c${j}`, { role: 'client' }));
+  const clientHosts = clientHostNames(o).map((h) => t.host(h, { role: clientRole(h) }));
   const ctrlHost = t.host('ctrl', { role: 'controller' });
   for (let r = 0; r < R; r++) {
     for (const h of serverHosts[r]!) t.link(h, switchHosts[r]!, link);
     for (const h of clientHosts) t.link(h, switchHosts[r]!, link);
     for (let r2 = r + 1; r2 < R; r2++) t.link(switchHosts[r]!, switchHosts[r2]!, o.fabricLink ?? { latencyMs: 0.01, bandwidthMbps: 100_000 });
   }
-  const rackPort = (r: number): number => n + nc + r;
+  const rackPort = (r: number): number => n + clientHosts.length + r;
   const chain = Array.from({ length: R }, (_, r) => r);
   const controller: ActorRef<ControllerMsg> = { host: ctrlHost, path: CONTROLLER_PATH };
   const switches: SwitchRefs[] = [];
@@ -105,7 +107,7 @@ export function pegasusTopology(o: PegasusOptions = {}): PegasusTopology {
     serverPort: (i) => i, capacity: o.capacity ?? DEFAULT_CAPACITY, ...o.controller,
   }));
   return {
-    topology: t, racks: R, servers, serverHosts, switchHosts, switches, clients, controller, ring,
+    topology: t, racks: R, servers, serverHosts, switchHosts, switches, clients: clients.slice(0, nc), cliClients: clients.slice(nc), controller, ring,
     addRkeys: (rt, keys) => rt.send(controller, { type: 'AddRkeys', keys }),
     removeRkeys: (rt, keys) => rt.send(controller, { type: 'RemoveRkeys', keys }),
   };

@@ -90,11 +90,17 @@ export type SendFn = (op: PendingOp) => void;
 
 type AnyCtx = Ctx<any>;
 
-export function createLoad(cfg: LoadConfig): LoadState {
+/**
+ * `incarnation` (ctx.incarnation): a restarted client must not reuse request numbers, which the
+ * servers' client tables would take for retries of its earlier requests. In distributed runs a
+ * restarted host's incarnation is the clock in ms, so numbers from incarnation * 1000 exceed
+ * those of any earlier run that issued fewer than 1000 requests per ms per session.
+ */
+export function createLoad(cfg: LoadConfig, incarnation = 0): LoadState {
   if (!(cfg.sessions >= 1 && cfg.sessions <= 65_535)) throw new RangeError('load client: sessions must be 1..65535');
   if (cfg.mode === 'open' && !(cfg.ratePerMs! > 0)) throw new RangeError('load client: open loop needs ratePerMs > 0');
   return {
-    cfg, workload: new Workload(cfg.workload), sessions: new Array(cfg.sessions).fill(undefined), nextReqId: new Array(cfg.sessions).fill(1),
+    cfg, workload: new Workload(cfg.workload), sessions: new Array(cfg.sessions).fill(undefined), nextReqId: new Array(cfg.sessions).fill(incarnation * 1000 + 1),
     queue: [], invokes: [], issued: 0, completed: 0, retries: 0, givenUp: 0, startedAtMs: 0, stopped: false, lastValue: new Map(),
     ratePerMs: cfg.ratePerMs ?? 0,
   };
@@ -258,7 +264,7 @@ export interface LoadWire<R extends Msg> {
 export function loadClient<R extends Msg>(cfg: LoadConfig, wire: LoadWire<R>): Behavior<LoadState, R | LoadMsg> {
   return behavior<LoadState, R | LoadMsg>({
     init: (ctx) => {
-      const s = createLoad(cfg);
+      const s = createLoad(cfg, ctx.incarnation);
       scheduleStart(s, ctx);
       return s;
     },

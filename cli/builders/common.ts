@@ -60,6 +60,8 @@ export interface HistorySource {
 export interface CliAccess {
   /** The hosts reserved for ad-hoc clients (role 'cli'; launch does not start them). */
   readonly hosts: readonly string[];
+  /** The operations its clients speak (default: every kv operation). */
+  readonly ops?: readonly KvOp['op'][];
   /** Run `op` through the client actor of this node's host. */
   invoke(node: NodeRuntime, op: KvOp, timeoutMs: number): Promise<{ result: KvResult; latencyMs: number }>;
 }

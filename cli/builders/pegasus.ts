@@ -16,7 +16,8 @@ import type { PegasusServerState } from '../../apps/pegasus/server.ts';
 import { pegasusTopology } from '../../apps/pegasus/topology.ts';
 import { isIdle, type LoadInvoke, type LoadState } from '../../apps/workload/client.ts';
 import { LoadStats } from '../../apps/workload/stats.ts';
-import { until, whenState, withExtras } from './common.ts';
+import { until, whenState, withExtras, type CliAccess } from './common.ts';
+import type { KvResult } from '../../apps/kv/kv.ts';
 
 /** Latencies kept for the summary. */
 const KEEP_LATENCIES = 200_000;
@@ -24,6 +25,7 @@ const KEEP_LATENCIES = 200_000;
 /** Parameters of every rack builder here (the load clients of apps/workload). */
 const loadParams = {
   clients: Type.Integer({ minimum: 0, maximum: 32, default: 1, description: 'workload client hosts c0..' }),
+  cliClients: Type.Integer({ minimum: 0, maximum: 16, default: 1, description: 'hosts k0.. kept for `switchboard kv` (not started by launch)' }),
   sessions: Type.Integer({ minimum: 1, maximum: 1024, default: 4, description: 'operations in flight per client (one per session)' }),
   ops: Type.Integer({ minimum: 1, maximum: 100_000_000, default: 2000, description: 'operations per client (closed loop)' }),
   keys: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 16, description: 'keys k0.. of the workload' }),
@@ -40,7 +42,7 @@ type LoadParams = Static<typeof _loadParamsSchema>;
 /** The KvRackOptions of the load parameters. */
 function rackLoad(p: LoadParams, history: KvHistory | undefined, stats: LoadStats): KvRackOptions {
   return {
-    clients: p.clients, sessions: p.sessions, opsPerClient: p.ops, timeoutMs: p.timeoutMs,
+    clients: p.clients, cliClients: p.cliClients, sessions: p.sessions, opsPerClient: p.ops, timeoutMs: p.timeoutMs,
     workload: { keys: p.keys, zipf: p.zipf, readRatio: p.readRatio, valueSize: { kind: 'fixed', bytes: p.valueBytes } },
     stats, ...(history ? { history } : {}),
   };
@@ -115,7 +117,7 @@ export const pegasus = defineBuilder({
         return s ? { failovers: s.stats.failovers, rackFailures: s.stats.rackFailures, rkeysAdded: s.stats.adds } : {};
       }
       return {};
-    }), history ? { history } : {});
+    }), { ...(history ? { history } : {}), cli: loadCli<PegasusClientState>('pegasus', t.cliClients, (s) => s.load) });
   },
 });
 
@@ -133,7 +135,7 @@ export const kvHash = defineBuilder({
       const srv = t.servers.find((r) => r.host === node.hostName);
       const s = srv ? node.stateOf<KvHashServerState>(srv) : undefined;
       return s ? { served: s.requests } : {};
-    }), history ? { history } : {});
+    }), { ...(history ? { history } : {}), cli: loadCli<LoadState>('kv-hash', t.cliClients, (s) => s) });
   },
 });
 
@@ -154,9 +156,35 @@ export const netcache = defineBuilder({
       const srv = t.servers.find((r) => r.host === node.hostName);
       const s = srv ? node.stateOf<NetCacheServerState>(srv) : undefined;
       return s ? { served: s.requests } : {};
-    }), history ? { history } : {});
+    }), { ...(history ? { history } : {}), cli: loadCli<LoadState>('netcache', t.cliClients, (s) => s) });
   },
 });
+
+/**
+ * How `switchboard kv` runs one operation on a cli client host: LoadInvoke to its load client,
+ * then wait for it to complete. The load clients speak get and put (as Pegasus, NetCache and
+ * the hashing baseline do); a put of '' would be taken for "make a unique value" (the kv
+ * command refuses both before it joins).
+ */
+function loadCli<CS>(builder: string, cliClients: readonly Address[], loadOf: (s: CS) => LoadState): CliAccess {
+  return {
+    hosts: cliClients.map((r) => r.host),
+    ops: ['get', 'put'],
+    async invoke(node, op, timeoutMs) {
+      const ref = cliClients.find((r) => r.host === node.hostName) as ActorRef<LoadInvoke> | undefined;
+      if (!ref) throw new Error(`host '${node.hostName}' is not a cli client host`);
+      if ((op.op !== 'get' && op.op !== 'put') || (op.op === 'put' && op.value === '')) throw new Error(`${builder}: only get and put of a non-empty value`);
+      const t0 = performance.now();
+      await until(() => node.stateOf<CS>(ref) !== undefined, timeoutMs, 'the client actor');
+      const load = loadOf(node.stateOf<CS>(ref)!);
+      const before = load.completed;
+      node.send(ref, { type: 'LoadInvoke', op });
+      await until(() => load.completed > before && isIdle(load), Math.max(1, timeoutMs - (performance.now() - t0)), `${op.op} ${op.key}`);
+      const result: KvResult = op.op === 'get' ? { value: load.lastValue.get(op.key) ?? '' } : {};
+      return { result, latencyMs: performance.now() - t0 };
+    },
+  };
+}
 
 /** The latency summary in the shape the other builders give. */
 function latencyOf(stats: LoadStats): Record<string, number> {

@@ -47,6 +47,12 @@ export function registerKv(program: Command): void {
         throw new UsageError(`${opts.topology}: builder '${loaded.file.builder.name}' keeps no host for cli clients`
           + `${cli ? ' (set builder.params.cliClients >= 1 and restart the cluster)' : ''}`);
       }
+      if (cli.ops && !cli.ops.includes(op.op)) {
+        throw new UsageError(`kv ${name}: builder '${loaded.file.builder.name}' serves ${cli.ops.join(' and ')} only`);
+      }
+      if (cli.ops && op.op === 'put' && op.value === '') {
+        throw new UsageError(`kv put: builder '${loaded.file.builder.name}' needs a non-empty value (its clients make one up for '')`);
+      }
       const host = opts.host ?? cli.hosts[0]!;
       if (!cli.hosts.includes(host)) {
         throw new UsageError(`--host ${host}: not a cli client host of ${opts.topology} (those are: ${cli.hosts.join(', ')})`);
@@ -55,10 +61,10 @@ export function registerKv(program: Command): void {
       const logLevel = process.env.SWITCHBOARD_LOG ?? 'error';
       const logger = pino({ level: logLevel, base: undefined }, pino.destination({ fd: 2, sync: true }));
       const transport = transportForHost(loaded, host, logger);
-      const node = new NodeRuntime(loaded.built.topology, host, { transport, logLevel });
-      // A new incarnation each time: the client's id includes it, and a reused id would make the
-      // servers' client tables take request 1 of this run for request 1 of an earlier one.
-      node.system.host(host).incarnation = Date.now();
+      // A new incarnation each time: the client's id (or its request numbers) include it, and a
+      // reused one would make the servers' client tables take request 1 of this run for
+      // request 1 of an earlier one.
+      const node = new NodeRuntime(loaded.built.topology, host, { transport, logLevel, incarnation: Date.now() });
       try {
         await node.start();
       } catch (err) {

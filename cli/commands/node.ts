@@ -92,10 +92,9 @@ export function registerNode(program: Command): void {
       const transport = transportForHost(loaded, opts.host, logger);
       let running: NodeRuntime;
       try {
-        running = new NodeRuntime(loaded.built.topology, opts.host, { transport });
         // A rejoining host's actors see ctx.incarnation > 0, as after a restart in sim (and a
         // client's id, which includes it, is new). The clock makes it unique across rejoins.
-        if (opts.rejoin) running.system.host(opts.host).incarnation = Date.now();
+        running = new NodeRuntime(loaded.built.topology, opts.host, { transport, ...(opts.rejoin ? { incarnation: Date.now() } : {}) });
         await running.start();
       } catch (err) {
         await transport.close().catch(() => {});

@@ -13,6 +13,8 @@ import {
   TopologyFileError, type BuilderRegistry, type FileProblem, type TopologyFile,
 } from '../../actors/topology-file.ts';
 import { builders as cliBuilders } from '../../cli/builtins.ts';
+import { transportForHost } from '../../cli/transports.ts';
+import type { UdpTransport } from '../../transport/udp/udp-transport.ts';
 
 /** A builder like a replicated protocol's: the same actor path on several hosts. */
 const replicated = defineBuilder({
@@ -114,6 +116,27 @@ describe('topology file checks', () => {
   it('rejects incomplete TLS files, and TLS with udp', () => {
     assertProblem(problemsOf((f) => { f.tls = { cert: 'c.pem' }; }), 'tls.key', /missing/);
     assertProblem(problemsOf((f) => { f.tls = { cert: 'c.pem', key: 'k.pem' }; f.transport = 'udp'; }), 'tls', /ws transport/);
+  });
+
+  it('checks the udp datagram size, and the udp transport takes it', () => {
+    for (const size of [100, 65_508, 1472.5, '1472']) {
+      assertProblem(problemsOf((f) => { f.udp = { maxDatagramBytes: size }; }), 'udp.maxDatagramBytes', /is not a datagram size: use an integer in 576\.\.65507/);
+    }
+    assertProblem(problemsOf((f) => { f.udp = { mtu: 1500 }; }), 'udp.mtu', /unknown field/);
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-topo-'));
+    const load = (udp?: object, address = '127.0.0.1'): UdpTransport => {
+      const f: any = good();
+      f.transport = 'udp';
+      f.secret = { file: 'secret' };
+      if (udp) f.udp = udp;
+      for (const h of Object.values(f.hosts) as { address: string }[]) h.address = address;
+      writeFileSync(join(dir, 'secret'), 'x'.repeat(32));
+      writeFileSync(join(dir, 'topology.json'), formatTopologyFile(f));
+      return transportForHost(loadTopologyFile(join(dir, 'topology.json'), builders), 'a') as UdpTransport;
+    };
+    assert.equal(load({ maxDatagramBytes: 9000 }).maxDatagramBytes, 9000);
+    assert.equal(load().maxDatagramBytes, 65_507, 'loopback: as large as UDP allows');
+    assert.equal(load(undefined, '10.1.2.3').maxDatagramBytes, 1472, 'between machines: an Ethernet MTU');
   });
 
   it('rejects unknown fields and missing ones', () => {

@@ -9,6 +9,8 @@ export const TAG_BYTES = 16;
 export const MAX_HOST_BYTES = 255;
 /** Largest UDP payload over IPv4 (65535 - 20 IP - 8 UDP); IPv6 allows a little more, we don't use it. */
 export const MAX_UDP_PAYLOAD_BYTES = 65_507;
+/** Smallest datagram limit a transport accepts: room for two long host names and some frames. */
+export const MIN_MAX_DATAGRAM_BYTES = 576;
 const COUNTER_BYTES = 6; // u48: incarnation in ms and sequence; both stay below 2^53
 const FRAME_LENGTH_BYTES = 2; // u16 before every frame
 /** version, from length, >= 1 byte of name, to length, >= 1 byte of name, incarnation, sequence. */

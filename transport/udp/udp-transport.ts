@@ -68,15 +68,13 @@ import {
   type TransportEvent, type TransportStats,
 } from '../types.ts';
 import {
-  MAX_UDP_PAYLOAD_BYTES, frameBudgetBytes, framedBytes, headerPrefix, hostBytes, openDatagram, sealDatagram,
+  MAX_UDP_PAYLOAD_BYTES, MIN_MAX_DATAGRAM_BYTES, frameBudgetBytes, framedBytes, headerPrefix, hostBytes, openDatagram, sealDatagram,
 } from './datagram.ts';
 import { LogLimiter } from './log-limiter.ts';
 import { DEFAULT_REPLAY_WINDOW, ReplayGuard } from './replay-guard.ts';
 
 export const DEFAULT_LISTEN_ADDRESS = '127.0.0.1';
 export const DEFAULT_MAX_DATAGRAM_BYTES = 1472;
-/** Smallest maxDatagramBytes accepted: room for two long host names and some frames. */
-export const MIN_MAX_DATAGRAM_BYTES = 576;
 /** SO_RCVBUF / SO_SNDBUF asked for: loopback drops when the receive buffer overflows. */
 export const DEFAULT_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_MAX_QUEUED_ENVELOPES = 65_536;
@@ -145,7 +143,8 @@ export class UdpTransport implements Transport {
   private readonly listenAddress: string;
   private readonly listenPort: number;
   private readonly socketType: SocketType;
-  private readonly maxDatagramBytes: number;
+  /** Largest datagram sent or accepted. */
+  readonly maxDatagramBytes: number;
   private readonly socketBufferBytes: number;
   private readonly maxQueuedEnvelopes: number;
   private readonly maxSendQueueBytes: number;
