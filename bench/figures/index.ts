@@ -48,9 +48,11 @@ const benchFile = (dir: string, name: BenchName): string => join(dir, `${name}.b
 const META_FILE = 'meta.json';
 
 /** Run `switchboard bench <name> --json`, its progress lines to `onLine`; its result. */
-export function runBenchChild(name: BenchName, quick: boolean, onLine: (line: string) => void): Promise<BenchResult> {
+export function runBenchChild(name: BenchName, quick: boolean, onLine: (line: string) => void, signal?: AbortSignal): Promise<BenchResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'bench', name, '--json', ...(quick ? ['--quick'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'bench', name, '--json', ...(quick ? ['--quick'] : [])], {
+      stdio: ['ignore', 'pipe', 'pipe'], ...(signal ? { signal } : {}),
+    });
     let out = '';
     const errTail: string[] = [];
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => { out += chunk; });
@@ -118,12 +120,19 @@ function loadSaved(dir: string, benches: readonly BenchName[]): Loaded {
 async function runBenches(benches: readonly BenchName[], quick: boolean, bar: Progress, command: string): Promise<Loaded> {
   const wallSeconds: Record<string, number> = {};
   const meta0 = machineMeta(quick, wallSeconds, command);
+  // If one benchmark fails, the other is stopped rather than left running for nothing.
+  const abort = new AbortController();
   const runs = benches.map(async (b) => {
     const t0 = performance.now();
-    const r = await runBenchChild(b, quick, (line) => bar.line(b, line));
-    wallSeconds[b] = Math.round((performance.now() - t0) / 1000);
-    bar.done(b);
-    return [b, r] as const;
+    try {
+      const r = await runBenchChild(b, quick, (line) => bar.line(b, line), abort.signal);
+      wallSeconds[b] = Math.round((performance.now() - t0) / 1000);
+      bar.done(b);
+      return [b, r] as const;
+    } catch (err) {
+      abort.abort();
+      throw err;
+    }
   });
   const results = Object.fromEntries(await Promise.all(runs)) as Partial<Record<BenchName, BenchResult>>;
   return { results, meta: { ...meta0, wallSeconds } };

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runBenchChild, type BenchName } from '../../bench/figures/index.ts';
 import { main } from '../../cli/main.ts';
 import { syntheticNopaxos } from './fixtures.ts';
 
@@ -80,5 +81,11 @@ describe('switchboard figures', () => {
     assert.match(report, /\(\.\.\/out\/nopaxos-failover\.png\)/);
     assert.match(report, /uncommitted changes/);
     assert.match(r.out, /nopaxos-drop-rate\s+does not hold/);
+  });
+
+  it('reports a benchmark child that fails with its exit code and last lines', async () => {
+    const lines: string[] = [];
+    await assert.rejects(runBenchChild('raft' as BenchName, true, (l) => lines.push(l)), /bench raft exited with 2:\n.*unknown benchmark 'raft'/);
+    assert.match(lines.join('\n'), /unknown benchmark 'raft'/);
   });
 });
