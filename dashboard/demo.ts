@@ -13,7 +13,7 @@ export interface DemoDashboardOptions {
 }
 
 export async function demoDashboard(o: DemoDashboardOptions): Promise<void> {
-  const source = new SimSource([nopaxosSystem({ seed: o.seed }), pegasusSystem({ seed: o.seed })], o.speed);
+  const source = new SimSource([(g) => nopaxosSystem({ seed: o.seed + g }), (g) => pegasusSystem({ seed: o.seed + g })], o.speed);
   const running = await serveDashboard(source, o.port, () => source.stop());
   source.start();
   process.stdout.write(`Switchboard dashboard: ${running.url}\n`

@@ -14,7 +14,7 @@ const SLICE_MS = 2;
 const MAX_LAG_MS = 250;
 
 interface Paced {
-  readonly sim: SimRuntime;
+  sim: SimRuntime;
   /** Virtual time at wallBase. */
   base: number;
   wallBase: number;
@@ -39,7 +39,16 @@ export class Pacer {
     this.timer = setInterval(() => this.tick(), TICK_MS);
   }
 
-  stop(): void {
+  /** Pace `next` in place of `old` from now on (a fresh run of a system). */
+  replace(old: SimRuntime, next: SimRuntime): void {
+    const p = this.paced.find((x) => x.sim === old);
+    if (!p) throw new Error('replace: that simulation is not paced here');
+    p.sim = next;
+    p.base = next.now();
+    p.wallBase = performance.now();
+  }
+
+    stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
   }

@@ -21,13 +21,19 @@ export class SimSource implements DashboardSource {
   readonly updates: Observable<Sample | DashboardEvent>;
   private readonly out = new Subject<Sample | DashboardEvent>();
   private readonly pacer: Pacer;
-  private readonly subs: Subscription[] = [];
+  /** Subscriptions to each system's streams, by system id. */
+  private readonly subs = new Map<string, Subscription[]>();
   private readonly cuts = new Map<string, Set<string>>();
+  private readonly systems: SimSystem[];
+  private readonly generations: number[];
 
-  constructor(private readonly systems: readonly SimSystem[], speed = 1) {
-    this.pacer = new Pacer(systems.map((s) => s.sim), speed);
+  /** `makers[i](generation)` builds system i; generation 0 first, then 1, 2... for fresh runs. */
+  constructor(private readonly makers: readonly ((generation: number) => SimSystem)[], speed = 1) {
+    this.systems = makers.map((make) => make(0));
+    this.generations = makers.map(() => 0);
+    this.pacer = new Pacer(this.systems.map((s) => s.sim), speed);
     this.updates = this.out.asObservable();
-    for (const s of systems) this.watch(s);
+    for (const s of this.systems) this.watch(s);
   }
 
   start(): void {
@@ -36,7 +42,7 @@ export class SimSource implements DashboardSource {
 
   async stop(): Promise<void> {
     this.pacer.stop();
-    for (const s of this.subs) s.unsubscribe();
+    for (const list of this.subs.values()) for (const s of list) s.unsubscribe();
     this.out.complete();
     await Promise.all(this.systems.map((s) => s.sim.shutdown()));
   }
@@ -101,12 +107,29 @@ export class SimSource implements DashboardSource {
     return set;
   }
 
+  /** Replace system i by a fresh run of it (a new simulation, the next generation's seed). */
+  private renew(i: number, why: string): void {
+    const old = this.systems[i]!;
+    const id = old.view.id;
+    for (const sub of this.subs.get(id) ?? []) sub.unsubscribe();
+    this.subs.delete(id);
+    this.cuts.delete(id);
+    const next = this.makers[i]!(++this.generations[i]!);
+    this.systems[i] = next;
+    this.pacer.replace(old.sim, next.sim);
+    this.watch(next);
+    void old.sim.shutdown();
+    this.out.next({ type: 'event', system: id, atMs: 0, level: 'warn', text: `a fresh run started: ${why}` });
+  }
+
   private watch(s: SimSystem): void {
     const id = s.view.id;
+    const subs: Subscription[] = [];
+    this.subs.set(id, subs);
     const event = (atMs: number, level: DashboardEvent['level'], text: string): void => this.out.next({ type: 'event', system: id, atMs, level, text });
     let failures = 0;
     const lastFailure = new Map<string, number>();
-    this.subs.push(s.sim.failures.subscribe((f) => {
+    subs.push(s.sim.failures.subscribe((f) => {
       failures++;
       const who = formatRef(f.actor);
       if (f.atMs - (lastFailure.get(who) ?? -Infinity) < FAILURE_REPORT_MS) return;
@@ -115,7 +138,7 @@ export class SimSource implements DashboardSource {
     }));
     // Dead letters: one event when messages start going to a host that cannot take them.
     const deadTo = new Set<string>();
-    this.subs.push(s.sim.deadLetters.subscribe((d) => {
+    subs.push(s.sim.deadLetters.subscribe((d) => {
       if (deadTo.has(d.to.host)) return;
       deadTo.add(d.to.host);
       event(s.sim.now(), 'info', `dead letters to ${d.to.host} (${d.reason}), e.g. ${d.msg.type} to ${d.to.path}`);
@@ -123,7 +146,7 @@ export class SimSource implements DashboardSource {
     let prev: { snap: MetricsSnapshot; processed: Map<string, number>; links: Map<string, number> } | undefined;
     // (run time, wall time) of recent samples: the speed is measured over them, as samples come in bursts.
     const recent: [number, number][] = [];
-    this.subs.push(s.sim.metrics$(SAMPLE_MS).subscribe((snap) => {
+    subs.push(s.sim.metrics$(SAMPLE_MS).subscribe((snap) => {
       const wallMs = performance.now();
       recent.push([snap.atMs, wallMs]);
       if (recent.length > SPEED_SAMPLES) recent.shift();
@@ -148,6 +171,9 @@ export class SimSource implements DashboardSource {
         hosts, links, deadLetters: snap.deadLetters, failures, clients: s.meter.take(spanMs), protocol,
       });
       prev = { snap, processed, links: sent };
+      const why = s.exhausted?.(protocol);
+      // Not from inside the simulation's own step: after it.
+      if (why !== undefined) setImmediate(() => { if (this.systems.includes(s)) this.renew(this.systems.indexOf(s), why); });
     }));
   }
 

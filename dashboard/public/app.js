@@ -128,6 +128,10 @@ class TimeChart {
     this.ready = this.view.runAsync();
   }
 
+  clear() {
+    this.view.change('points', vega.changeset().remove(() => true)).runAsync();
+  }
+
   /** Add points [{s, v}] at time t (seconds); drop what left the window. */
   push(t, points) {
     const rows = points.filter((p) => p.v !== null && p.v !== undefined && Number.isFinite(p.v)).map((p) => ({ t, s: p.s, v: p.v }));
@@ -296,6 +300,11 @@ class SystemPanel {
   // -- samples --
 
   update(m) {
+    // A fresh run starts its clock at zero again: so do the charts.
+    if (this.last && m.atMs < this.last.atMs) {
+      this.tputChart?.clear();
+      this.latChart?.clear();
+    }
     this.last = m;
     const t = m.atMs / 1000;
     const c = m.clients;

@@ -12,6 +12,11 @@ export interface SimSystem {
   protocol(snap: MetricsSnapshot, spanMs: number): ProtocolSample;
   /** What the protocol did since the last call that a watcher should be told (`now`: its state now). */
   events(now: ProtocolSample): Omit<DashboardEvent, 'type' | 'system'>[];
+  /**
+   * Why this run should make way for a fresh one (state that only grows has grown large), or
+   * undefined. Checked after every sample.
+   */
+  exhausted?(now: ProtocolSample): string | undefined;
   /** Make the active sequencer fail (systems with one). Returns what was done. */
   failSequencer?(): string;
 }
