@@ -3,13 +3,15 @@
 // client id, server id, load, version, server bitmap) followed by the key-value payload, and
 // the control messages between the controller and the storage servers.
 //
-// Header fields we add to the reference's, each for a failure it does not handle:
+// Header fields we add to the reference's, the first four each for a failure it does not handle:
 //   replicated  the switch's verdict "this key is an rkey" on a write (the TLA+ spec's
 //               `replicated` flag): a server applies a write only if it agrees, which fences
 //               writes routed under an older directory while rkeys are added or removed;
 //   rf          the rkey's replication factor (pushes after a write go to rf-1 servers);
 //   rack        the destination rack of a PUT_FWD (chain replication across racks);
-//   from        the host that sent a PUT_FWD (a failed server's late forwards are fenced).
+//   from        the host that sent a PUT_FWD (a failed server's late forwards are fenced);
+//   ts          the switch's timestamp on a request it forwards to a server: the load a server
+//               piggybacks on its replies is how long its requests wait (see server.ts).
 import { Type, type TSchema } from '@sinclair/typebox';
 import type { ActorRef } from '../../actors/index.ts';
 import { KvOpSchema } from '../kv/kv.ts';
@@ -50,6 +52,11 @@ export interface Pegasus {
   readonly session: number;
   readonly reqId: number;
   readonly sizeBytes: number;
+  /**
+   * Requests as the switch forwards them to a server: its ingress time there, in microseconds
+   * modulo 2^32 (the switch's clock). Unset elsewhere.
+   */
+  readonly ts?: number;
 }
 
 // ---- controller <-> servers -----------------------------------------------------------------
@@ -142,6 +149,7 @@ export const pegasusSchemas: Record<string, TSchema> = {
     type: Type.Literal('Pegasus'), op: Op, keyhash: Int(0xffffffff), clientId: Int(0xffff), serverId: Int(0xffff), load: Int(0xffff),
     ver: Ver, bitmap: Int(0xffffffff), replicated: Int(1), rf: Int(255), rack: Int(255), from: Host, key: Key, value: Value,
     valueBytes: Int(1 << 20), session: Int(0xffff), reqId: Int(Number.MAX_SAFE_INTEGER), sizeBytes: Int(1 << 21),
+    ts: Type.Optional(Int(0xffffffff)),
   }),
   Ping: Type.Object({ type: Type.Literal('Ping'), seq: Round }),
   Pong: Type.Object({ type: Type.Literal('Pong'), seq: Round, rack: Int(255), serverId: Int(0xffff), incarnation: Round }),

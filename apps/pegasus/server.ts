@@ -46,8 +46,6 @@ export interface PegasusServerConfig {
 
 export const DEFAULT_SAMPLE_EVERY = 1000;
 export const DEFAULT_REPORT_MS = 10;
-/** Load is the number of requests in the last LOAD_WINDOW_MS. */
-export const LOAD_WINDOW_MS = 0.5;
 
 function mix(x: number): number {
   let h = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
@@ -69,9 +67,14 @@ export interface PegasusServerState {
   recovering: { round: number; parts: number; received: Set<number>; items: ItemList[]; entries: EntryList[] } | undefined;
   /** Restarted: serves nothing. */
   retired: boolean;
-  loadBucketStart: number;
-  loadPrev: number;
-  loadCur: number;
+  /** The queueing delay of the latest request this server took (us): the load it reports. */
+  delayUs: number;
+  /**
+   * The shortest time from the switch's stamp to handling seen so far (us, modulo 2^32): the
+   * link delay plus any offset between the switch's clock and this server's, so that delayUs
+   * is the wait alone whatever the clocks.
+   */
+  baseUs: number | undefined;
   sampleCounter: number;
   readonly samples: Map<string, [number, number, number]>;
   requests: number;
@@ -93,16 +96,22 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
     return s;
   };
 
-  const load = (s: PegasusServerState, now: number): number => {
-    if (now - s.loadBucketStart >= LOAD_WINDOW_MS) {
-      const buckets = Math.floor((now - s.loadBucketStart) / LOAD_WINDOW_MS);
-      s.loadPrev = buckets === 1 ? s.loadCur : 0;
-      s.loadCur = 0;
-      s.loadBucketStart += buckets * LOAD_WINDOW_MS;
-    }
-    s.loadCur++;
-    return s.loadPrev + s.loadCur;
+  /**
+   * A request stamped `ts` by the switch is taken now: how long it waited here. The least-loaded
+   * read policy compares servers by it (two members of a replica set, the lighter gets the
+   * read): a server's queue, not its recent throughput (a saturated server sends replies at the
+   * same rate whatever its queue, and a rate over a window lags the bursts a hot key's write
+   * brings, when its reads all go to the writer).
+   */
+  const observe = (s: PegasusServerState, ts: number | undefined, now: number): void => {
+    if (ts === undefined || ts === 0) return;
+    const sinceUs = (Math.floor(now * 1000) - ts) >>> 0;
+    // Modulo 2^32: `sinceUs` is "before" the base if the difference is negative.
+    if (s.baseUs === undefined || ((sinceUs - s.baseUs) | 0) < 0) s.baseUs = sinceUs;
+    s.delayUs = (sinceUs - s.baseUs) >>> 0;
   };
+
+  const load = (s: PegasusServerState): number => Math.min(s.delayUs, 0xffff);
 
   const sample = (s: PegasusServerState, m: Pegasus, read: boolean): void => {
     if (++s.sampleCounter < sampleEvery) return;
@@ -121,7 +130,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
   const reply = (s: PegasusServerState, m: Pegasus, op: 'REP_R' | 'REP_W', ver: number, value: string, valueBytes: number, clientId: number, ctx: C): void => {
     meter.send(valueBytes);
     ctx.send(cfg.uplink, {
-      ...m, op, clientId, serverId: me, load: load(s, ctx.now()), ver, bitmap: (1 << me) >>> 0, value, valueBytes,
+      ...m, op, clientId, serverId: me, load: load(s), ver, bitmap: (1 << me) >>> 0, value, valueBytes,
       sizeBytes: HEADER_BYTES + m.key.length + valueBytes,
     });
   };
@@ -216,7 +225,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
         if (s.store.apply(m.key, m.ver, m.value, m.valueBytes)) {
           meter.send();
           ctx.send(cfg.uplink, {
-            ...m, op: 'RC_ACK', serverId: me, clientId: NO_CLIENT, load: load(s, ctx.now()), bitmap: (1 << me) >>> 0, value: '', valueBytes: 0,
+            ...m, op: 'RC_ACK', serverId: me, clientId: NO_CLIENT, load: load(s), bitmap: (1 << me) >>> 0, value: '', valueBytes: 0,
             sizeBytes: HEADER_BYTES + m.key.length,
           });
         }
@@ -264,7 +273,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
       ctx.startTimer('report', reportMs, { type: 'ReportTimeout' }, { repeat: true });
       return {
         store: new VersionedStore(retired ? undefined : cfg.items), table: new ClientTable(), replicated: new Set(), fenced: new Set(), chain: [...cfg.chain], chainRound: -1,
-        recovering: undefined, retired, loadBucketStart: 0, loadPrev: 0, loadCur: 0, sampleCounter: 0, samples: new Map(),
+        recovering: undefined, retired, delayUs: 0, baseUs: undefined, sampleCounter: 0, samples: new Map(),
         requests: 0, pushes: 0, dropped: {},
       };
     },
@@ -273,6 +282,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
       switch (msg.type) {
         case 'Pegasus':
           s.requests++;
+          observe(s, msg.ts, ctx.now());
           return onData(s, msg, ctx);
         case 'Ping':
           ctx.send(cfg.controller, { type: 'Pong', seq: msg.seq, rack: cfg.rack, serverId: me, incarnation: ctx.incarnation });

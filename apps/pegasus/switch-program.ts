@@ -23,7 +23,9 @@
 //              the write target of an rkey (a hash of the request id: a retry finds the server
 //              that has it in its client table, as the TLA+ spec's IDToNode)
 //   forward    tables servers (server id -> port; the controller remaps a failed server's id to
-//              its successor), clients (client id -> port), racks (rack -> port, for PUT_FWD)
+//              its successor), clients (client id -> port), racks (rack -> port, for PUT_FWD);
+//              a request going to a server is stamped with the ingress timestamp (ts, in us),
+//              from which the server tells how long its requests wait: the load it reports
 import type { Msg } from '../../actors/index.ts';
 import { defineProgram, markDrop, register, stage, table, type Packet, type SwitchProgram } from '../../switch-model/index.ts';
 import { NO_CLIENT, OP_CODE, type Pegasus } from './messages.ts';
@@ -60,6 +62,8 @@ export interface PegasusHeaders {
   rack: number;
   session: number;
   reqId: number;
+  /** Requests to a server: the ingress timestamp in microseconds, modulo 2^32. */
+  ts: number;
   // metadata
   /** -1: not an rkey. */
   rkey: number;
@@ -157,15 +161,15 @@ export function pegasusDirectory(opts: DirectoryOptions): SwitchProgram<PegasusH
       if (op === undefined) return undefined;
       return {
         op, keyhash: m.keyhash >>> 0, clientId: m.clientId, serverId: m.serverId, load: m.load, ver: m.ver, bitmap: m.bitmap,
-        replicated: m.replicated, rf: m.rf, rack: m.rack, session: m.session, reqId: m.reqId,
+        replicated: m.replicated, rf: m.rf, rack: m.rack, session: m.session, reqId: m.reqId, ts: m.ts ?? 0,
         rkey: -1, live: 0, verState: 0, joined: 0, size: 0, slot: 0, slot2: 0, node2: 0, rnd: 0,
       };
     },
     deparse: (pkt) => {
       const h = pkt.headers;
       const m = pkt.msg as Pegasus;
-      if (m.ver === h.ver && m.serverId === h.serverId && m.bitmap === h.bitmap && m.replicated === h.replicated && m.rf === h.rf) return m;
-      return { ...m, ver: h.ver, serverId: h.serverId, bitmap: h.bitmap, replicated: h.replicated, rf: h.rf };
+      if (m.ver === h.ver && m.serverId === h.serverId && m.bitmap === h.bitmap && m.replicated === h.replicated && m.rf === h.rf && (m.ts ?? 0) === h.ts) return m;
+      return { ...m, ver: h.ver, serverId: h.serverId, bitmap: h.bitmap, replicated: h.replicated, rf: h.rf, ts: h.ts };
     },
     ingress: [
       stage<PegasusHeaders>('classify', { tables: [rkeys, senders], registers: [epoch] }, (pkt, env) => {
@@ -298,6 +302,7 @@ export function pegasusDirectory(opts: DirectoryOptions): SwitchProgram<PegasusH
         } else if (h.op === RC_ACK) {
           markDrop(pkt, 'rc-ack');
         } else {
+          h.ts = Math.floor(pkt.meta.ingressTimestampMs * 1000) >>> 0;
           env.apply(servers, pkt);
         }
       }),
