@@ -48,9 +48,11 @@ function colorScale(labels: Record<string, string>, colors: Record<string, strin
 
 const systemsIn = (rows: readonly Row[]): string[] => [...new Set(rows.map((r) => String(r['key'])))];
 
-function quickNote(quick: boolean): string {
-  return quick ? ' [--quick run: fewer points, shorter windows]' : '';
+function quickNote(quick: boolean, what = 'fewer points, shorter windows'): string {
+  return quick ? ` [--quick run: ${what}]` : '';
 }
+
+const PEGASUS_QUICK = 'fewer points and seeds, shorter steps';
 
 // ---- NOPaxos ------------------------------------------------------------------------------------
 
@@ -203,7 +205,7 @@ function sloTitle(p: Pegasus): string {
 }
 
 function pegasusSubtitle(p: Pegasus, what: string): string[] {
-  return [`32 servers, 100,000 keys, ${what}`, `median over seeds of the highest load meeting the SLO${quickNote(p.quick)}`];
+  return [`32 servers, 100,000 keys, ${what}`, `median over seeds of the highest load meeting the SLO${quickNote(p.quick, PEGASUS_QUICK)}`];
 }
 
 export function skew(p: Pegasus): Figure {
@@ -360,8 +362,8 @@ export function dynamicTimeline(p: Pegasus): Figure {
       title: {
         text: 'Pegasus: hot-in workload over time',
         subtitle: [
-          `offered ${Math.round(d.offeredPerMs)} ops/ms (80 % of Pegasus's Zipf 0.99 figure), Zipf 0.99; ${d.bucketMs}-ms buckets; controller epoch ${d.controllerEpochMs} ms`,
-          `lower panel: green dotted, the ${Math.round(p.sloP99Ms * 1000)}-µs SLO; red ticks, buckets with requests never answered${quickNote(p.quick)}`,
+          `offered ${Math.round(d.offeredPerMs)} ops/ms (80 % of Pegasus's Zipf 0.99 figure), Zipf 0.99; seed 1, ${d.bucketMs}-ms buckets; controller epoch ${d.controllerEpochMs} ms`,
+          `lower panel: green dotted, the ${Math.round(p.sloP99Ms * 1000)}-µs SLO; red ticks, buckets with requests never answered${quickNote(p.quick, `${d.shifts} shifts ${d.periodMs} ms apart`)}`,
         ],
       },
       vconcat: [
