@@ -127,8 +127,9 @@ export class DashboardServer {
       try {
         send(ws, { type: 'reply', id: c.id, text: this.opts.source.control(c) });
       } catch (err) {
-        if (!(err instanceof ControlError)) throw err;
-        send(ws, { type: 'error', id: c.id, error: err.message });
+        // A refusal is the page's business; anything else is a bug here, but must not stop the server.
+        if (!(err instanceof ControlError)) process.stderr.write(`dashboard: control ${JSON.stringify(c)} failed: ${(err as Error).stack ?? String(err)}\n`);
+        send(ws, { type: 'error', id: c.id, error: err instanceof ControlError ? err.message : `internal error: ${(err as Error).message}` });
       }
     });
     // A message over maxPayload closes the socket (1009) in ws; nothing else to do here.

@@ -230,6 +230,10 @@ class SystemPanel {
       this.nodes.set(h.name, { g, sub, role: h.role });
     }
     this.topo.replaceChildren(s);
+    const actors = Object.entries(this.view.actors);
+    const count = actors.reduce((n, [, paths]) => n + paths.length, 0);
+    this.topo.append(el('details', { class: 'actors' }, el('summary', {}, `${count} actors on ${actors.length} hosts`),
+      el('ul', {}, ...actors.map(([host, paths]) => el('li', {}, el('b', {}, host), ` ${paths.join(', ')}`)))));
     for (const sw of this.view.switches) {
       this.topo.append(el('div', { class: 'pipeline-note' }, el('b', {}, `${sw.host} pipeline (${sw.mode}): `),
         sw.stages.join(' → ')));
