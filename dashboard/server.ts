@@ -32,6 +32,11 @@ const MAX_BUFFERED_BYTES = 1 << 20;
 /** Events replayed to a page that connects late. */
 const EVENTS_KEPT = 100;
 
+/** The port asked for is taken: the user's to fix, with --port. */
+export class PortInUseError extends Error {
+  override readonly name = 'PortInUseError';
+}
+
 export interface DashboardServerOptions {
   /** Port on 127.0.0.1; 0 for any free one. */
   readonly port: number;
@@ -57,7 +62,7 @@ export class DashboardServer {
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
         reject(err.code === 'EADDRINUSE'
-          ? new Error(`port ${this.opts.port} on 127.0.0.1 is in use: choose another with --port (0 for any free port)`)
+          ? new PortInUseError(`port ${this.opts.port} on 127.0.0.1 is in use: choose another with --port (0 for any free port)`)
           : err);
       };
       this.http.once('error', onError);

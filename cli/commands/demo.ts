@@ -17,6 +17,8 @@ import { runNopaxosScenario, type FaultPlan } from '../../apps/nopaxos/scenario.
 import { builders } from '../builtins.ts';
 import { parseFaults, parseInteger } from '../options.ts';
 import { demoDashboard } from '../../dashboard/demo.ts';
+import { PortInUseError } from '../../dashboard/server.ts';
+import { UsageError } from '../main.ts';
 import { scenarios } from '../scenarios.ts';
 import type { TransportName } from '../transports.ts';
 import { SECRET_ENV } from './node.ts';
@@ -29,7 +31,7 @@ export function registerDemo(program: Command): void {
     .option('--port <n>', 'with --dashboard: the page\'s port on 127.0.0.1 (0: any free port)', parseInteger(0, 65_535), 8765)
     .option('--seed <n>', 'with --dashboard: the simulations\' seed', parseInteger(0, 0x7fffffff), 1)
     .action(async (opts) => {
-      if (opts.dashboard) return demoDashboard({ port: opts.port, seed: opts.seed });
+      if (opts.dashboard) return demoDashboard({ port: opts.port, seed: opts.seed }).catch(usageIfPortInUse);
       const ops = opts.quick ? 2000 : 20_000;
       demoNopaxos();
       demoPegasus();
@@ -132,6 +134,11 @@ async function demoDistributed(kind: TransportName, ops: number): Promise<void> 
     await Promise.all([a.kill(), b.kill()]);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** A dashboard port in use is a usage error: one line, exit 2. */
+export function usageIfPortInUse(err: unknown): never {
+  throw err instanceof PortInUseError ? new UsageError(err.message) : err;
 }
 
 function say(line: string): void {

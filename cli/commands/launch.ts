@@ -21,6 +21,7 @@ import { parseChoice, parseInteger } from '../options.ts';
 import { isLoopbackAddress, secretOf, tlsOf, TRANSPORTS } from '../transports.ts';
 import { HISTORY_DIR_ENV, loadFile } from './node.ts';
 import { launchDashboard } from '../../dashboard/launch.ts';
+import { usageIfPortInUse } from './demo.ts';
 
 /** Role of the hosts launch leaves out: kept for ad-hoc clients (`switchboard kv`). */
 export const CLI_ROLE = 'cli';
@@ -105,7 +106,7 @@ export function registerLaunch(program: Command): void {
       try {
         if (opts.dashboard) {
           const hosts = Object.keys(file.hosts).filter((h) => roleOf(h) !== CLI_ROLE);
-          dashboard = await launchDashboard(launcher, loaded.built.topology, transport, hosts, opts.port);
+          dashboard = await launchDashboard(launcher, loaded.built.topology, transport, hosts, opts.port).catch(usageIfPortInUse);
         }
         launcher.start();
         let result: LaunchResult & { linearizability?: LinearizabilityReport } = await launcher.done;

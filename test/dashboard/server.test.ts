@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { Subject } from 'rxjs';
 import WebSocket from 'ws';
 import { parseControl, type Control, type DashboardEvent, type Sample, type ServerMsg } from '../../dashboard/protocol.ts';
-import { DashboardServer } from '../../dashboard/server.ts';
+import { DashboardServer, PortInUseError } from '../../dashboard/server.ts';
 import { ControlError, type DashboardSource } from '../../dashboard/source.ts';
 
 class FakeSource implements DashboardSource {
@@ -52,6 +52,11 @@ describe('dashboard server', () => {
     }
     assert.equal((await fetch(`${url}../package.json`)).status, 404);
     assert.equal((await fetch(`${url}nothing`)).status, 404);
+  });
+
+  it('says clearly when its port is taken', async () => {
+    const port = Number(new URL(url).port);
+    await assert.rejects(new DashboardServer({ port, source }).start(), (e: Error) => e instanceof PortInUseError && /port \d+ on 127.0.0.1 is in use/.test(e.message));
   });
 
   it('refuses a foreign Host header and a foreign Origin', async () => {
