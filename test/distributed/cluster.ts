@@ -1,7 +1,8 @@
 // A cluster of `switchboard node` processes for multi-process failure tests: every host of a
 // topology file started on its own, its status lines kept (the builder's counters: completed,
 // view, normal, active, ...), hosts killed with SIGKILL and started again with --rejoin, the
-// client hosts' histories written to a folder and checked at the end.
+// client hosts' histories written to a folder and checked at the end. `prefix` runs a host's
+// process under another command (`ip netns exec NS`, for hosts in network namespaces).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,7 +28,8 @@ export class Cluster {
   readonly log: string[] = [];
   private readonly t0 = Date.now();
 
-  constructor(private readonly file: string, dir: string, private readonly env: Record<string, string>, private readonly statusEveryMs = 100) {
+  constructor(private readonly file: string, dir: string, private readonly env: Record<string, string>, private readonly statusEveryMs = 100,
+    private readonly prefix: (host: string) => readonly string[] = () => []) {
     this.historyDir = join(dir, 'histories');
     mkdirSync(this.historyDir, { recursive: true });
   }
@@ -42,7 +44,8 @@ export class Cluster {
     if (old && !old.exited) throw new Error(`${host} is running`);
     const args = [BIN, 'node', '--topology', this.file, '--host', host, '--status-every', String(this.statusEveryMs),
       '--history-out', join(this.historyDir, `${host}.json`), ...(opts.rejoin ? ['--rejoin'] : [])];
-    const proc = spawn(process.execPath, args, { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [cmd, ...pre] = [...this.prefix(host), process.execPath];
+    const proc = spawn(cmd!, [...pre, ...args], { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     const p: Proc = { proc, ready: false, exited: false, status: {}, finished: undefined, stderr: '' };
     this.procs.set(host, p);
     this.note(`start ${host}${opts.rejoin ? ' --rejoin' : ''} (pid ${proc.pid})`);
