@@ -1,6 +1,7 @@
 // `switchboard bench switch`: what the switch model costs, measured in one run with the switch
 // processing a stream of packets from a source host to sink hosts.
 //   fusedVsStaged           packets/s of the fused pipeline ÷ the staged one, local mode (real time, nact)
+//   fusedVsStagedIsolated   the same with source and sinks on the switch's host (no network crossing)
 //   fusedVsStagedSim        the same in sim mode
 //   fusedVsBareFunctions    fused pipeline in sim ÷ calling the same parser, stage and deparser
 //                           functions directly in a loop: what the actors, the scheduler, the
@@ -215,6 +216,8 @@ export async function benchSwitch(opts: BenchOptions): Promise<BenchResult> {
     bare: () => barePktsPerSec(nBare),
     localStaged: chain('staged', 'local'),
     localFused: chain('fused', 'local'),
+    localStagedIsolated: chain('staged', 'local', true),
+    localFusedIsolated: chain('fused', 'local', true),
     sequencerFused: fan('sequencer', 'fused'),
     l2Fused: fan('l2', 'fused'),
     sequencerStaged: fan('sequencer', 'staged'),
@@ -229,7 +232,7 @@ export async function benchSwitch(opts: BenchOptions): Promise<BenchResult> {
       quick: q, rounds: reps, simPackets: nSim, localPackets: nLocal, barePackets: nBare, fanoutPackets: nFan,
       pipeline: '12 ingress stages: 11 exact-match tables (one with a register), then an exact-match forwarding table',
       payloadBytes: PAYLOAD_BYTES, fanout: FANOUT, simTrace: false, simPacing: '64-packet bursts at 80% of the 100 Gb/s line rate',
-      isolated: 'source and sinks on the switch host: the stream does not cross the simulated network',
+      isolated: 'source and sinks on the switch host: the stream crosses no network (simulated or in-process)',
       entry: "sources send to the switch's address (the ingress port is the sender's), not through a port actor",
       bare: 'parser, the 12 stages and the deparser called in a loop (no actors, no traffic manager, no network)',
       ratios: 'median over rounds of the ratio of the two cases, measured side by side',
@@ -240,11 +243,13 @@ export async function benchSwitch(opts: BenchOptions): Promise<BenchResult> {
       simStagedIsolatedPktsPerSec: summarise(m.simStagedIsolated), simFusedIsolatedPktsPerSec: summarise(m.simFusedIsolated),
       bareFunctionsPktsPerSec: summarise(m.bare),
       localStagedPktsPerSec: summarise(m.localStaged), localFusedPktsPerSec: summarise(m.localFused),
+      localStagedIsolatedPktsPerSec: summarise(m.localStagedIsolated), localFusedIsolatedPktsPerSec: summarise(m.localFusedIsolated),
       sequencerFusedPktsPerSec: summarise(m.sequencerFused), l2ForwardingFusedPktsPerSec: summarise(m.l2Fused),
       sequencerStagedPktsPerSec: summarise(m.sequencerStaged), l2ForwardingStagedPktsPerSec: summarise(m.l2Staged),
     },
     ratios: {
       fusedVsStaged: ratio(m.localFused, m.localStaged),
+      fusedVsStagedIsolated: ratio(m.localFusedIsolated, m.localStagedIsolated),
       fusedVsStagedSim: ratio(m.simFused, m.simStaged),
       fusedVsStagedSimIsolated: ratio(m.simFusedIsolated, m.simStagedIsolated),
       fusedVsBareFunctions: ratio(m.simFusedIsolated, m.bare),

@@ -276,12 +276,15 @@ class TmClock {
     this.realTime = clockRunsByItself(ctx);
   }
 
-  /** After `admit`: hand on what is settled (sim) or what is due (real time). */
-  admitted<H, M extends Msg>(tm: TrafficManager<H>, ctx: Ctx<M>, emit: Emit): void {
+  /**
+   * After `admit`, at `nowMs` (read by the caller while handling the packet: in real time a clock
+   * read is not free): hand on what is settled (sim) or what is due (real time).
+   */
+  admitted<H, M extends Msg>(tm: TrafficManager<H>, ctx: Ctx<M>, emit: Emit, nowMs: number): void {
     if (tm.busyCount === 0) return;
-    if (this.realTime) return this.run(tm, ctx, emit);
+    if (this.realTime) return this.run(tm, ctx, emit, nowMs);
     const n = tm.releaseAll();
-    const now = ctx.now();
+    const now = nowMs;
     const out = tm.out;
     const outQueue = tm.outQueue;
     const outAtMs = tm.outAtMs;
@@ -290,17 +293,16 @@ class TmClock {
 
   timer<H, M extends Msg>(tm: TrafficManager<H>, ctx: Ctx<M>, emit: Emit): void {
     this.armedMs = undefined;
-    this.run(tm, ctx, emit);
+    this.run(tm, ctx, emit, ctx.now());
   }
 
   poll<H, M extends Msg>(tm: TrafficManager<H>, ctx: Ctx<M>, emit: Emit): void {
     this.polling = false;
-    this.run(tm, ctx, emit);
+    this.run(tm, ctx, emit, ctx.now());
   }
 
-  /** Real time: hand on everything that is due, then wait for the next head. */
-  private run<H, M extends Msg>(tm: TrafficManager<H>, ctx: Ctx<M>, emit: Emit): void {
-    const now = ctx.now();
+  /** Real time: hand on everything that is due at `now`, then wait for the next head. */
+  private run<H, M extends Msg>(tm: TrafficManager<H>, ctx: Ctx<M>, emit: Emit, now: number): void {
     const n = tm.releaseDue(now);
     const out = tm.out;
     const outQueue = tm.outQueue;
@@ -448,7 +450,7 @@ function tmActor<H>(w: Wiring<H>, egress: ActorRef<AnyPacket>, deparser: ActorRe
       switch (msg.type) {
         case 'Packet':
           tm.admit(msg);
-          s.clock.admitted(tm, ctx, emitterFor(s, ctx));
+          s.clock.admitted(tm, ctx, emitterFor(s, ctx), ctx.now());
           break;
         case 'QueueTimer':
           s.clock.timer(tm, ctx, emitterFor(s, ctx));
@@ -538,13 +540,14 @@ function fusedActor<H>(w: Wiring<H>): Behavior<Fused<H>, FusedMsg> {
     if (pkt.meta.drop) checkRejected(f, stages, ctx);
     sendOut(w, f.deparser, pkt, ctx, afterMs);
   };
-  const runIngress = (f: Fused<H>, pkt: AnyPacket, ctx: Ctx<FusedMsg>): void => {
+  /** Ingress and the traffic manager for a packet that arrived at `nowMs`. */
+  const runIngress = (f: Fused<H>, pkt: AnyPacket, ctx: Ctx<FusedMsg>, nowMs: number): void => {
     const stages = f.ingress;
     for (let i = 0; i < stages.length; i++) stages[i]!.run(pkt);
     // A stage rejects the program only while dropping the packet in hand.
     if (pkt.meta.drop) checkRejected(f, stages, ctx);
     f.tm.admit(pkt);
-    f.clock.admitted(f.tm, ctx, emitterFor(f, ctx));
+    f.clock.admitted(f.tm, ctx, emitterFor(f, ctx), nowMs);
   };
   const emitterFor = (f: Fused<H>, ctx: Ctx<FusedMsg>): Emit => {
     if (f.emitCtx !== ctx) {
@@ -578,12 +581,13 @@ function fusedActor<H>(w: Wiring<H>): Behavior<Fused<H>, FusedMsg> {
         return true;
       case 'Rx': {
         const pkt = f.parser.parse(msg);
-        if (pkt) runIngress(f, pkt, ctx);
+        if (pkt) runIngress(f, pkt, ctx, ctx.now());
         return true;
       }
       case 'Packet': {
-        const pkt = f.parser.reenter(msg, ctx.now());
-        if (pkt) runIngress(f, pkt, ctx);
+        const now = ctx.now();
+        const pkt = f.parser.reenter(msg, now);
+        if (pkt) runIngress(f, pkt, ctx, now);
         return true;
       }
       case 'MulticastGroupSet':
@@ -636,8 +640,10 @@ function fusedActor<H>(w: Wiring<H>): Behavior<Fused<H>, FusedMsg> {
         f.parser.unknownPort();
         return f;
       }
-      const pkt = f.parser.parseMsg(msg, port, ctx.now());
-      if (pkt) runIngress(f, pkt, ctx);
+      // One clock read for the packet's arrival and its traffic manager.
+      const now = ctx.now();
+      const pkt = f.parser.parseMsg(msg, port, now);
+      if (pkt) runIngress(f, pkt, ctx, now);
       return f;
     },
     supervision: RESUME,
