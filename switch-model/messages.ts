@@ -173,13 +173,14 @@ export interface QueueTimer {
 }
 
 /**
- * Fused mode in sim, for a program with egress stages: a packet the traffic manager handed on,
- * sent by the pipeline to itself to arrive when it leaves its port, so that its egress stages
- * run at that time, in the order packets leave.
+ * Fused mode in sim, for a program with egress stages: packets the traffic manager handed on
+ * at one admission that leave at the same time (the copies of a multicast), sent by the
+ * pipeline to itself to arrive then, so that their egress stages run at that time, in the
+ * order packets leave.
  */
 export interface Departure {
   readonly type: 'Departure';
-  readonly pkt: AnyPacket;
+  readonly pkts: AnyPacket[];
 }
 
 /** Real time: look again whether a queue's head is due (sent by the traffic manager to itself). */

@@ -516,6 +516,9 @@ interface Fused<H> {
   /** The queue emitter, made on first use for the ctx it sends with (made again if that changes). */
   emit: Emit;
   emitCtx: Ctx<FusedMsg> | undefined;
+  /** The Departure of the admission being handled, and its delay: copies due with it join it. */
+  departure: Departure | undefined;
+  departureAfterMs: number;
 }
 
 type FusedMsg = Rx | AnyPacket | QueueTimer | QueuePoll | Departure | StageControl | MulticastGroupSet | StatsQuery;
@@ -525,7 +528,7 @@ function fusedActor<H>(w: Wiring<H>): Behavior<Fused<H>, FusedMsg> {
   const emitFrom = (f: Fused<H>, q: number, pkt: AnyPacket, afterMs: number, ctx: Ctx<FusedMsg>): void => {
     if (q < w.nPorts) {
       // Egress stages run when the packet leaves, in the order packets leave, as in staged mode.
-      if (afterMs > 0 && f.egress.length > 0) ctx.send(ctx.self, { type: 'Departure', pkt }, after(afterMs));
+      if (afterMs > 0 && f.egress.length > 0) depart(f, pkt, afterMs, ctx);
       else runEgress(f, pkt, ctx, afterMs);
     } else if (q === f.tm.cpuQueue) {
       sendOut(w, f.deparser, pkt, ctx, afterMs);
@@ -533,6 +536,20 @@ function fusedActor<H>(w: Wiring<H>): Behavior<Fused<H>, FusedMsg> {
       // Recirculation: back to the start of the pipeline as a message, as in the staged mode.
       ctx.send(ctx.self, pkt, after(afterMs));
     }
+  };
+  /**
+   * Send a packet to the pipeline itself, to arrive when it leaves. Copies released by the same
+   * admission and due at the same time join one message: it is still on its way (its delay is
+   * not 0) and never leaves this actor, so adding to it before it arrives is safe.
+   */
+  const depart = (f: Fused<H>, pkt: AnyPacket, afterMs: number, ctx: Ctx<FusedMsg>): void => {
+    if (f.departure !== undefined && f.departureAfterMs === afterMs) {
+      f.departure.pkts.push(pkt);
+      return;
+    }
+    f.departure = { type: 'Departure', pkts: [pkt] };
+    f.departureAfterMs = afterMs;
+    ctx.send(ctx.self, f.departure, after(afterMs));
   };
   const runEgress = (f: Fused<H>, pkt: AnyPacket, ctx: Ctx<FusedMsg>, afterMs: number): void => {
     const stages = f.egress;
@@ -547,6 +564,7 @@ function fusedActor<H>(w: Wiring<H>): Behavior<Fused<H>, FusedMsg> {
     // A stage rejects the program only while dropping the packet in hand.
     if (pkt.meta.drop) checkRejected(f, stages, ctx);
     f.tm.admit(pkt);
+    f.departure = undefined;
     f.clock.admitted(f.tm, ctx, emitterFor(f, ctx), nowMs);
   };
   const emitterFor = (f: Fused<H>, ctx: Ctx<FusedMsg>): Emit => {
@@ -577,7 +595,7 @@ function fusedActor<H>(w: Wiring<H>): Behavior<Fused<H>, FusedMsg> {
         f.clock.poll(f.tm, ctx, emitterFor(f, ctx));
         return true;
       case 'Departure':
-        runEgress(f, msg.pkt, ctx, 0);
+        for (const pkt of msg.pkts) runEgress(f, pkt, ctx, 0);
         return true;
       case 'Rx': {
         const pkt = f.parser.parse(msg);
@@ -627,7 +645,7 @@ function fusedActor<H>(w: Wiring<H>): Behavior<Fused<H>, FusedMsg> {
       }
       return {
         parser: new ParserUnit(w.program, w.nPorts), ingress, tm: newTm(w), egress, deparser: new DeparserUnit(w.program, w.nPorts), owners,
-        clock: new TmClock(ctx as Ctx<never>), emit: () => {}, emitCtx: undefined,
+        clock: new TmClock(ctx as Ctx<never>), emit: () => {}, emitCtx: undefined, departure: undefined, departureAfterMs: 0,
       };
     },
     receive: (f, msg, ctx) => {
