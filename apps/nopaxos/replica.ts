@@ -348,7 +348,7 @@ export class NopaxosReplica {
     const r = this.receiver;
     if (this.holes.length === 0 || this.holesSession !== r.sessionNum) return;
     if (this.status !== 'normal' && this.status !== 'gapCommit') return;
-    if (r.sessionNum !== this.sessNum) return;
+    if (r.sessionNum !== this.sessNum || this.n === 1) return; // a single replica has nobody to ask
     let i = 0;
     for (; i < this.holes.length; i++) {
       const h = this.holes[i]!;
