@@ -43,7 +43,7 @@ export function checkFlags(flags: FiguresFlags): { out: string; only?: BenchName
 export function registerFigures(program: Command): void {
   program.command('figures')
     .description('plot every figure of the NOPaxos and Pegasus evaluations (SVG, PNG, JSON) with a report against the papers\' claims')
-    .option('--quick', 'the benchmarks\' --quick modes (under 3 minutes; fewer points, shorter windows)')
+    .option('--quick', 'the benchmarks\' --quick modes: fewer points, shorter windows, fewer seeds')
     .option('--out <dir>', `output directory (default ${DEFAULT_OUT}/, or the --from directory)`)
     .option('--from <dir>', 're-plot the results an earlier run saved in <dir>, without running the benchmarks')
     .option('--only <bench>', `one benchmark's figures: ${BENCHES.join(' or ')}`)
