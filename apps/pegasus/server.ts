@@ -23,6 +23,7 @@ import {
   type Ack, type ChainConfig, type ControllerMsg, type EntryList, type FetchState, type Hello, type HotKeys, type ItemList, type Pegasus,
   type RkeyPrepared, type RkeyReleased, type ServerMsg, type StateChunk,
 } from './messages.ts';
+import { pushGroup } from './switch-program.ts';
 
 export interface PegasusServerConfig {
   readonly rack: number;
@@ -137,28 +138,28 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
 
   /**
    * After a write to an rkey: push (key, ver, value) to rf-1 other servers of the rack (RC_REQ);
-   * their RC_ACKs grow the replica set back.
+   * their RC_ACKs grow the replica set back. One packet, which the switch copies to a multicast
+   * group of rf-1 consecutive servers (pushGroup) that leaves this one out: the writer, to which
+   * every read of the key goes until the first ack, spends one send on it, not rf-1.
    */
   const push = (s: PegasusServerState, key: string, keyhash: number, rf: number, ctx: C): void => {
     const it = s.store.get(key);
     if (it === undefined) return;
-    const targets = Math.min(rf, cfg.servers) - 1;
+    const n = cfg.servers;
+    const count = Math.min(rf, n) - 1;
+    if (count < 1) return;
     // Start at a place given by the key and the version, so that the replicas of different hot
     // keys, and of successive versions of one key, spread over the rack: a key written often
-    // would otherwise push every version to the same rf-1 servers.
-    const start = mix(keyhash + it.ver) % cfg.servers;
-    for (let j = 0, sent = 0; sent < targets && j < cfg.servers; j++) {
-      const to = (start + j) % cfg.servers;
-      if (to === me) continue;
-      sent++;
-      meter.send(it.valueBytes);
-      s.pushes++;
-      ctx.send(cfg.uplink, {
-        type: 'Pegasus', op: 'RC_REQ', keyhash, clientId: NO_CLIENT, serverId: to, load: 0, ver: it.ver, bitmap: 0, replicated: 1, rf,
-        rack: cfg.rack, from: ctx.host, key, value: it.value, valueBytes: it.valueBytes, session: 0, reqId: 0,
-        sizeBytes: HEADER_BYTES + key.length + it.valueBytes,
-      });
-    }
+    // would otherwise push every version to the same rf-1 servers. The group's servers are
+    // me+1+off .. me+off+count (modulo n), which never wraps round to me.
+    const start = (me + 1 + (mix(keyhash + it.ver) % (n - count))) % n;
+    meter.send(it.valueBytes);
+    s.pushes += count;
+    ctx.send(cfg.uplink, {
+      type: 'Pegasus', op: 'RC_REQ', keyhash, clientId: NO_CLIENT, serverId: start, load: 0, ver: it.ver, bitmap: 0, replicated: 1, rf,
+      rack: cfg.rack, from: ctx.host, key, value: it.value, valueBytes: it.valueBytes, session: 0, reqId: 0,
+      sizeBytes: HEADER_BYTES + key.length + it.valueBytes, group: pushGroup(start, count),
+    });
   };
 
   /** After a write was applied (or found in the client table): answer, or forward down the chain. */
@@ -225,7 +226,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
         if (s.store.apply(m.key, m.ver, m.value, m.valueBytes)) {
           meter.send();
           ctx.send(cfg.uplink, {
-            ...m, op: 'RC_ACK', serverId: me, clientId: NO_CLIENT, load: load(s), bitmap: (1 << me) >>> 0, value: '', valueBytes: 0,
+            ...m, op: 'RC_ACK', group: 0, serverId: me, clientId: NO_CLIENT, load: load(s), bitmap: (1 << me) >>> 0, value: '', valueBytes: 0,
             sizeBytes: HEADER_BYTES + m.key.length,
           });
         }

@@ -25,7 +25,9 @@
 //   forward    tables servers (server id -> port; the controller remaps a failed server's id to
 //              its successor), clients (client id -> port), racks (rack -> port, for PUT_FWD);
 //              a request going to a server is stamped with the ingress timestamp (ts, in us),
-//              from which the server tells how long its requests wait: the load it reports
+//              from which the server tells how long its requests wait: the load it reports; an
+//              RC_REQ with a group goes to that multicast group (the writer's pushes: one
+//              packet from the writer, copied by the switch to every new replica)
 import type { Msg } from '../../actors/index.ts';
 import { defineProgram, markDrop, register, stage, table, type Packet, type SwitchProgram } from '../../switch-model/index.ts';
 import { NO_CLIENT, OP_CODE, type Pegasus } from './messages.ts';
@@ -64,6 +66,8 @@ export interface PegasusHeaders {
   reqId: number;
   /** Requests to a server: the ingress timestamp in microseconds, modulo 2^32. */
   ts: number;
+  /** RC_REQ: the multicast group of its targets, 0 for none. */
+  group: number;
   // metadata
   /** -1: not an rkey. */
   rkey: number;
@@ -78,13 +82,33 @@ export interface PegasusHeaders {
   rnd: number;
 }
 
-const { GET, PUT, DEL, REP_R, REP_W, RC_ACK, PUT_FWD } = OP_CODE;
+const { GET, PUT, DEL, REP_R, REP_W, RC_REQ, RC_ACK, PUT_FWD } = OP_CODE;
 
 function isRequest(op: number): boolean {
   return op === GET || op === PUT || op === DEL || op === PUT_FWD;
 }
 function isReply(op: number): boolean {
   return op === REP_R || op === REP_W || op === RC_ACK;
+}
+
+/**
+ * The multicast group of the pushes after a write (RC_REQ): the `count` servers start,
+ * start+1, ... (modulo the rack's servers). A writer picks a start that leaves itself out. The
+ * controller installs every group of a rack: servers x (servers - 1) of them, ids from 1.
+ */
+export function pushGroup(start: number, count: number): number {
+  return 1 + start * MAX_SERVERS + count;
+}
+
+/** Every push group of a rack of `servers` servers (server i on port i). */
+export function pushGroups(servers: number): { group: number; ports: number[] }[] {
+  const out: { group: number; ports: number[] }[] = [];
+  for (let start = 0; start < servers; start++) {
+    for (let count = 1; count < servers; count++) {
+      out.push({ group: pushGroup(start, count), ports: Array.from({ length: count }, (_, j) => (start + j) % servers) });
+    }
+  }
+  return out;
 }
 
 /** The write target of a request: a fixed function of its id, so a retry goes where the first try went. */
@@ -161,7 +185,7 @@ export function pegasusDirectory(opts: DirectoryOptions): SwitchProgram<PegasusH
       if (op === undefined) return undefined;
       return {
         op, keyhash: m.keyhash >>> 0, clientId: m.clientId, serverId: m.serverId, load: m.load, ver: m.ver, bitmap: m.bitmap,
-        replicated: m.replicated, rf: m.rf, rack: m.rack, session: m.session, reqId: m.reqId, ts: m.ts ?? 0,
+        replicated: m.replicated, rf: m.rf, rack: m.rack, session: m.session, reqId: m.reqId, ts: m.ts ?? 0, group: m.group ?? 0,
         rkey: -1, live: 0, verState: 0, joined: 0, size: 0, slot: 0, slot2: 0, node2: 0, rnd: 0,
       };
     },
@@ -303,7 +327,8 @@ export function pegasusDirectory(opts: DirectoryOptions): SwitchProgram<PegasusH
           markDrop(pkt, 'rc-ack');
         } else {
           h.ts = Math.floor(pkt.meta.ingressTimestampMs * 1000) >>> 0;
-          env.apply(servers, pkt);
+          if (h.op === RC_REQ && h.group !== 0) pkt.meta.mcastGroup = h.group;
+          else env.apply(servers, pkt);
         }
       }),
     ],

@@ -13,7 +13,7 @@ import { pegasusController, type ControllerConfig } from './controller.ts';
 import type { PegasusInvariants } from './invariants.ts';
 import { pegasusSchemas, type ClientMsg, type ControllerMsg, type ServerMsg } from './messages.ts';
 import { pegasusServer } from './server.ts';
-import { DEFAULT_CAPACITY, pegasusDirectory, type ReadPolicy } from './switch-program.ts';
+import { DEFAULT_CAPACITY, pegasusDirectory, pushGroups, type ReadPolicy } from './switch-program.ts';
 
 export const SERVER_PATH = 'pegasus/server';
 export const CLIENT_PATH = 'pegasus/client';
@@ -91,6 +91,7 @@ export function pegasusTopology(o: PegasusOptions = {}): PegasusTopology {
           ...clientHosts.map((_, j) => ({ table: 'clients', match: [j], action: 'forward', params: { port: n + j } })),
           ...Array.from({ length: R }, (_, r2) => ({ table: 'racks', match: [r2], action: 'forward', params: { port: rackPort(r2) } })),
         ],
+        multicast: pushGroups(n),
       },
     }));
   }

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { delayMatching, dropMatching } from '../../actors/index.ts';
 import type { Pegasus } from '../../apps/pegasus/messages.ts';
-import { pegasusDirectory, writeTarget } from '../../apps/pegasus/switch-program.ts';
+import { pegasusDirectory, pushGroups, writeTarget } from '../../apps/pegasus/switch-program.ts';
 import { netcacheProgram } from '../../apps/netcache/switch-program.ts';
 import { checkResources } from '../../switch-model/index.ts';
 import type { KvOp } from '../../apps/kv/kv.ts';
@@ -224,6 +224,34 @@ describe('pegasus directory', () => {
     w.sim.advance(2);
     assert.equal(w.server(0, 2).requests, before, 'no read of k0 went to server 2');
     assert.equal(w.completed(), 8);
+  });
+
+  it('pushes after a write as one packet that the switch copies to rf-1 servers, never back to the writer', () => {
+    const w = world({ opsPerClient: 0, controller: { autoRkeys: false, defaultRf: 3 } });
+    w.t.addRkeys(w.sim, ['k0']);
+    w.sim.advance(2);
+    const pushes = w.t.servers[0]!.map((_, i) => w.server(0, i).pushes);
+    // RC_REQ packets on the wire: into the switch, and out of it.
+    const rcReq = { in: 0, out: 0 };
+    w.sim.network.addFilter((env, info) => {
+      if (env.msg.type === 'Pegasus' && peg(env.msg).op === 'RC_REQ') rcReq[info.toHost === 'tor0' ? 'in' : 'out']++;
+      return 'deliver';
+    });
+    invoke(w, 0, { op: 'put', key: 'k0', value: 'a' });
+    w.sim.advance(2);
+    const ver = w.reg(0, 'verCompleted', w.rkeyIndex('k0'));
+    const holders = w.t.servers[0]!.map((_, i) => w.server(0, i).store.get('k0')?.ver === ver);
+    assert.equal(holders.filter(Boolean).length, 3, 'the writer and two copies hold the new version');
+    const writers = w.t.servers[0]!.map((_, i) => w.server(0, i).pushes - pushes[i]!);
+    assert.deepEqual(writers.filter((x) => x > 0), [2], 'one server pushed, to two others');
+    assert.deepEqual(rcReq, { in: 1, out: 2 }, 'one packet from the writer, two copies from the switch');
+    assert.equal(w.rset(0, 'k0').length, 3, 'the acks grew the set back');
+    for (const n of [4, 32]) {
+      const groups = pushGroups(n);
+      assert.equal(groups.length, n * (n - 1));
+      assert.ok(Math.max(...groups.map((g) => g.group)) <= 65_535);
+      for (const g of groups) assert.equal(new Set(g.ports).size, g.ports.length);
+    }
   });
 
   it('lets the checker catch the incoherent variant (reads sent to any server), which Pegasus exists to prevent', () => {
