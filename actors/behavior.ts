@@ -100,6 +100,13 @@ export interface Behavior<S, M extends Msg> {
    * arrive meanwhile wait in the mailbox, so queues and bottlenecks appear as on real servers.
    */
   serviceTimeMs?(msg: M): number;
+  /**
+   * A priority lane: messages for which this returns true are handled before every waiting
+   * message for which it does not (in arrival order among themselves), in every mode. For
+   * control traffic that must not wait behind a backlog of requests. A mailbox bound applies to
+   * each lane on its own.
+   */
+  priority?(msg: M): boolean;
 }
 
 /** Identity function that lets TypeScript infer S and M from the object literal. */

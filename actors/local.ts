@@ -5,7 +5,7 @@
 import { dispatch, spawn, start, stop as stopNact } from 'nact';
 import { interval, map, type Observable } from 'rxjs';
 import type { Cell, Mailbox } from './cell.ts';
-import { MessageQueue } from './message-queue.ts';
+import { MessageQueue, priorityOf } from './message-queue.ts';
 import type { Address, Msg } from './ref.ts';
 import { Runtime } from './runtime.ts';
 import { ActorSystem, type Engine, type Receiver, type SystemOptions } from './system.ts';
@@ -40,7 +40,7 @@ class NactMailbox implements Mailbox {
   private count = 0;
 
   constructor(private readonly cell: Cell, nactSystem: NactRef, name: string) {
-    this.queue = new MessageQueue(cell.behavior.mailbox, cell.metrics);
+    this.queue = new MessageQueue(cell.behavior.mailbox, cell.metrics, priorityOf(cell));
     const handler = (state: unknown): unknown => {
       this.drain();
       return state;

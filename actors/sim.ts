@@ -3,7 +3,7 @@
 // always the same, byte for byte (see the trace hash).
 import { Observable, Subject } from 'rxjs';
 import type { Cell, Mailbox } from './cell.ts';
-import { MessageQueue } from './message-queue.ts';
+import { MessageQueue, priorityOf } from './message-queue.ts';
 import { hash32, seededRandom } from './random.ts';
 import type { Address, Msg } from './ref.ts';
 import { Runtime } from './runtime.ts';
@@ -36,7 +36,7 @@ class SimMailbox implements Mailbox {
   private closed = false;
 
   constructor(private readonly cell: Cell, private readonly scheduler: SimScheduler) {
-    this.queue = new MessageQueue(cell.behavior.mailbox, cell.metrics);
+    this.queue = new MessageQueue(cell.behavior.mailbox, cell.metrics, priorityOf(cell));
   }
 
   accept(msg: Msg, from: Address | undefined): void {

@@ -378,6 +378,10 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
       }
     },
     serviceTimeMs: () => meter.take(),
+    // Everything but the data plane's packets skips the queue of requests (a priority lane): the
+    // controller's operations wait for every server, and a hot key's home, overloaded until the
+    // key is an rkey, would otherwise hold up (and report late) the very add that relieves it.
+    priority: (msg) => msg.type !== 'Pegasus',
   });
 }
 

@@ -122,6 +122,15 @@ describe('local mode', () => {
     assert.equal(m.received, 100);
   }));
 
+  it('a priority lane: marked messages of a burst are handled before the others waiting', () => withLocal(async (rt) => {
+    const log: Seen[] = [];
+    const x = rt.spawn('a', 'x', scripted(log, { priority: (msg) => msg.type === 'Note' && msg.tag === 'u' }));
+    for (let i = 1; i <= 60; i++) rt.send(x, note(i % 20 === 0 ? 'u' : 'm', i));
+    await eventually(() => log.length === 60);
+    assert.deepEqual(log.slice(0, 3).map((s) => (s.msg as unknown as { n: number }).n), [20, 40, 60]);
+    assert.deepEqual(log.slice(3).map((s) => (s.msg as unknown as { n: number }).n), Array.from({ length: 60 }, (_, i) => i + 1).filter((n) => n % 20 !== 0));
+  }));
+
   it('a bounded mailbox under dropOldest keeps the last messages of a burst', () => withLocal(async (rt) => {
     const log: Seen[] = [];
     const x = rt.spawn('a', 'x', scripted(log, { mailbox: { capacity: 5, overflow: 'dropOldest' } }));

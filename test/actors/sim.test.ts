@@ -496,6 +496,20 @@ describe('sim mailboxes and service time', () => {
     assert.equal(m.dropped['mailbox-full'], 2);
   });
 
+  it('a priority lane: messages the behaviour marks are handled before the waiting others, in their own order', () => {
+    const rt = world(['a']);
+    const log: Seen[] = [];
+    const urgent = (msg: ScriptMsg): boolean => msg.type === 'Note' && msg.tag.startsWith('u');
+    const x = rt.spawn('a', 'x', scripted(log, { serviceTimeMs: () => 10, priority: urgent, mailbox: { capacity: 2, overflow: 'dropNewest' } }));
+    for (const t of ['m1', 'm2', 'u1', 'm3', 'u2', 'm4', 'u3']) rt.send(x, note(t));
+    rt.runUntilIdle();
+    // m1 is handled on arrival; each lane holds two (the bound is per lane): m4 and u3 are dropped.
+    assert.deepEqual(tagsAt(log), [['m1', 0], ['u1', 10], ['u2', 20], ['m2', 30], ['m3', 40]]);
+    const m = rt.metrics().actors.find((a) => a.path === 'x')!;
+    assert.equal(m.dropped['mailbox-full'], 2);
+    assert.equal(m.maxQueueDepth, 4);
+  });
+
   it('a bounded mailbox needs room for at least one waiting message', () => {
     const rt = world(['a']);
     for (const capacity of [0, -1, 1.5, NaN]) {
