@@ -5,6 +5,10 @@
 // median latency and the p99 of that run. Latencies: the median is the median of the clients'
 // medians, the p99 the worst client's p99.
 //
+// The servers start first and the clients only once every server is up: starting a process
+// takes seconds of CPU on a loaded machine, and a client timed from before its servers were up
+// would count their start-up as its own latency.
+//
 // Ratios, measured in this run: nopaxosVsPaxosThroughput and nopaxosVsUnreplicatedThroughput
 // (peaks over UDP), nopaxosWsVsUdpThroughput. Every process shares this machine's cores, so the
 // figures say how the protocols compare when the CPU is the bottleneck, not what a cluster of
@@ -61,16 +65,24 @@ async function runOnce(cfg: Config, clients: number, ops: number): Promise<RunFi
       cb();
     },
   });
+  const env = { [SECRET_ENV]: freshSecret() };
+  const launcherOf = (hosts: string[]): Launcher => new Launcher({
+    name: cfg.name, transport: cfg.transport, file: path,
+    hosts: hosts.map((name) => ({ name, address: file.hosts[name]!.address, port: file.hosts[name]!.port })),
+    statusEveryMs: 0, graceMs: 2000, timeoutMs: 120_000, out: sink, err: sink, tty: false, env,
+  });
+  const isClient = (h: string): boolean => /^c\d+$/.test(h);
+  const servers = launcherOf(Object.keys(file.hosts).filter((h) => !isClient(h)));
   try {
-    const launcher = new Launcher({
-      name: cfg.name, transport: cfg.transport, file: path,
-      hosts: Object.entries(file.hosts).map(([name, h]) => ({ name, address: h.address, port: h.port })),
-      statusEveryMs: 0, graceMs: 2000, timeoutMs: 120_000, out: sink, err: sink, tty: false,
-      env: { [SECRET_ENV]: freshSecret() },
-    });
-    launcher.start();
-    const result = await launcher.done;
-    if (result.exitCode !== 0) throw new Error(`${cfg.name} with ${clients} clients: ${result.reason}\n${tail.join('\n')}`);
+    servers.start();
+    const failed = (what: string): Error => new Error(`${cfg.name} with ${clients} clients: ${what}\n${tail.join('\n')}`);
+    const ended = servers.done.then((r) => { throw failed(`a server ended before all were up: ${r.reason}`); });
+    ended.catch(() => {}); // raced below; once the servers are up, their end is ours (finally)
+    await Promise.race([until(() => servers.hostStates().every((h) => h.state === 'up'), SERVERS_UP_MS), ended]);
+    const clientRun = launcherOf(Object.keys(file.hosts).filter(isClient));
+    clientRun.start();
+    const result = await clientRun.done;
+    if (result.exitCode !== 0) throw failed(result.reason);
     const finished = Object.values(result.hosts).map((h) => h.finished).filter((f): f is Record<string, unknown> => f !== undefined);
     let completed = 0;
     let retries = 0;
@@ -91,8 +103,29 @@ async function runOnce(cfg: Config, clients: number, ops: number): Promise<RunFi
       clients, opsPerSec: Math.round(opsPerSec), p50Ms: p50s[Math.floor(p50s.length / 2)] ?? 0, p99Ms: p99, completed, retries, wallMs: result.wallMs,
     };
   } finally {
+    servers.stop('jobs');
+    await servers.done;
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Servers get this long to come up. */
+const SERVERS_UP_MS = 60_000;
+
+/** Resolves once `cond()` holds (polled), or rejects after `timeoutMs`. */
+function until(cond: () => boolean, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const poll = setInterval(() => {
+      if (cond()) {
+        clearInterval(poll);
+        resolve();
+      } else if (performance.now() - t0 > timeoutMs) {
+        clearInterval(poll);
+        reject(new Error(`servers not up within ${timeoutMs} ms`));
+      }
+    }, 20);
+  });
 }
 
 export async function benchDistributed(opts: BenchOptions): Promise<BenchResult> {
