@@ -1,9 +1,10 @@
 // Builders of the replicated kv protocols for distributed runs: NOPaxos (host-based OUM
 // sequencers, or software switch hosts running the in-switch sequencer, with standbys and the
-// controller that fails over), Multi-Paxos and the unreplicated server. Each makes the same topology sim and local mode run, with timeouts fit
-// for real processes on a shared machine (the sim defaults assume microsecond links and never a
-// busy CPU), workload clients c0.. that record their history, and hosts k0.. (role 'cli') kept
-// for ad-hoc clients (`switchboard kv`), which `launch` does not start.
+// controller that fails over), Multi-Paxos and the unreplicated server. Each makes the same
+// topology sim and local mode run, with timeouts fit for real processes on a shared machine (the
+// sim defaults assume microsecond links and never a busy CPU), workload clients c0.. that
+// record their history, and hosts k0.. (role 'cli') kept for ad-hoc clients (`switchboard kv`),
+// which `launch` does not start.
 import { Type, type Static } from '@sinclair/typebox';
 import { defineBuilder, type BuiltTopology } from '../../actors/topology-file.ts';
 import type { ActorRef, Address, Msg, NodeRuntime } from '../../actors/index.ts';

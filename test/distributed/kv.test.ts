@@ -1,9 +1,9 @@
 // `switchboard kv` against a running cluster of every kv builder, each host a `switchboard node`
 // process over UDP: a put through one cli client host is read back through another (each kv
-// run is a new process and a new client incarnation); the replicated builders also take
-// append and cas; for the rack builders (Pegasus, NetCache, consistent hashing), whose load
-// clients speak get and put only, the command refuses the others. The clusters are as small as
-// each builder allows (process start-up is most of the cost) and run side by side.
+// run is a new process and a new client incarnation); NOPaxos and Multi-Paxos also take append
+// and cas; Pegasus, whose load clients (as NetCache's and consistent hashing's) speak get and
+// put only, has the others refused. The clusters are as small as each builder allows and the
+// extra operations few (starting a process is most of the cost); the clusters run side by side.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -16,14 +16,14 @@ import { SECRET_ENV, topologyFile } from './files.ts';
 const exec = promisify(execFile);
 
 /** The builders, small, with no workload clients and two cli client hosts. */
-const BUILDERS: Record<string, { params: Record<string, unknown>; getPutOnly?: boolean }> = {
-  nopaxos: { params: { replicas: 1, sequencers: 1 } },
+const BUILDERS: Record<string, { params: Record<string, unknown>; then?: 'append-cas' | 'refuse-append' }> = {
+  nopaxos: { params: { replicas: 1, sequencers: 1 }, then: 'append-cas' },
   'nopaxos-switch': { params: { replicas: 3, switches: 1 } },
-  paxos: { params: { replicas: 1 } },
+  paxos: { params: { replicas: 1 }, then: 'append-cas' },
   unreplicated: { params: {} },
-  pegasus: { params: { racks: 1, servers: 1 }, getPutOnly: true },
-  'kv-hash': { params: { servers: 1 }, getPutOnly: true },
-  netcache: { params: { servers: 1 }, getPutOnly: true },
+  pegasus: { params: { racks: 1, servers: 1 }, then: 'refuse-append' },
+  'kv-hash': { params: { servers: 1 } },
+  netcache: { params: { servers: 1 } },
 };
 
 interface KvRun {
@@ -33,7 +33,7 @@ interface KvRun {
 }
 
 describe('switchboard kv against a running cluster', { concurrency: 3 }, () => {
-  for (const [builder, { params, getPutOnly }] of Object.entries(BUILDERS)) {
+  for (const [builder, { params, then }] of Object.entries(BUILDERS)) {
     it(`${builder}: put through k0, read back through k1`, { timeout: 150_000 }, async () => {
       const { path, dir, file } = await topologyFile(builder, 'udp', { ...params, clients: 0, cliClients: 2 });
       const env = { [SECRET_ENV]: freshSecret() };
@@ -65,11 +65,11 @@ describe('switchboard kv against a running cluster', { concurrency: 3 }, () => {
         const got = await kv('k1', 'get', '--json', 'key1');
         assert.equal(got.code, 0, c.report());
         assert.deepEqual(JSON.parse(got.stdout).result, { value: 'hello' }, c.report());
-        if (getPutOnly) {
+        if (then === 'refuse-append') {
           const refused = await kv('k0', 'append', 'key1', 'x');
           assert.equal(refused.code, 2, c.report());
           assert.match(refused.stderr, new RegExp(`kv append: builder '${builder}' serves get and put only`));
-        } else {
+        } else if (then === 'append-cas') {
           assert.equal((await kv('k0', 'append', 'key1', ' world')).code, 0, c.report());
           // The cas applies only if the append did.
           const cas = await kv('k1', 'cas', 'key1', 'hello world', 'done');
