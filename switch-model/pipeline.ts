@@ -259,12 +259,6 @@ export class TrafficManager<H> {
     }
   }
 
-  /** When the next packet of queue `qi` is due, or undefined if it is empty. */
-  headEmitMs(qi: number): number | undefined {
-    const q = this.queues[qi]!;
-    return q.head < q.tail ? q.emitMs[q.head & q.mask]! : undefined;
-  }
-
   /** When the first packet of any queue is due, or undefined if every queue is empty. */
   nextDueMs(): number | undefined {
     const busy = this.busy;
