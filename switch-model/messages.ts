@@ -173,10 +173,10 @@ export interface QueueTimer {
 }
 
 /**
- * Fused mode in sim, for a program with egress stages: packets the traffic manager handed on
- * at one admission that leave at the same time (the copies of a multicast), sent by the
- * pipeline to itself to arrive then, so that their egress stages run at that time, in the
- * order packets leave.
+ * Fused mode in sim: packets the traffic manager handed on at one admission that leave at the
+ * same time (the copies of a multicast; or one packet, for a program with egress stages), sent
+ * by the pipeline to itself to arrive then: their egress stages run at that time, in the order
+ * packets leave, and the copies go out together.
  */
 export interface Departure {
   readonly type: 'Departure';

@@ -288,7 +288,11 @@ class TmClock {
     const out = tm.out;
     const outQueue = tm.outQueue;
     const outAtMs = tm.outAtMs;
-    for (let i = 0; i < n; i++) emit(outQueue[i]!, out[i]!, outAtMs[i]! - now);
+    for (let i = 0; i < n; i++) {
+      const at = outAtMs[i]!;
+      const together = (i > 0 && outAtMs[i - 1] === at) || (i + 1 < n && outAtMs[i + 1] === at);
+      emit(outQueue[i]!, out[i]!, at - now, together);
+    }
   }
 
   timer<H, M extends Msg>(tm: TrafficManager<H>, ctx: Ctx<M>, emit: Emit): void {
@@ -306,7 +310,7 @@ class TmClock {
     const n = tm.releaseDue(now);
     const out = tm.out;
     const outQueue = tm.outQueue;
-    for (let i = 0; i < n; i++) emit(outQueue[i]!, out[i]!, 0);
+    for (let i = 0; i < n; i++) emit(outQueue[i]!, out[i]!, 0, false);
     const next = tm.nextDueMs();
     if (next === undefined || (this.armedMs !== undefined && this.armedMs <= next)) return;
     const delay = next - now;
@@ -331,8 +335,11 @@ function clockRunsByItself(ctx: Ctx<never>): boolean {
   return false;
 }
 
-/** Hand on a packet from queue `q`, to arrive `afterMs` from now (0 in real time). */
-type Emit = (q: number, pkt: AnyPacket, afterMs: number) => void;
+/**
+ * Hand on a packet from queue `q`, to arrive `afterMs` from now (0 in real time); `together`:
+ * released with others that leave at the same time (the copies of a multicast).
+ */
+type Emit = (q: number, pkt: AnyPacket, afterMs: number, together: boolean) => void;
 
 /**
  * ctx.send's options for a delay of `afterMs` (0: at once). One object, reused: ctx.send reads
@@ -525,10 +532,11 @@ type FusedMsg = Rx | AnyPacket | QueueTimer | QueuePoll | Departure | StageContr
 
 function fusedActor<H>(w: Wiring<H>): Behavior<Fused<H>, FusedMsg> {
   /** Hand on a packet the traffic manager released from queue q, to arrive `afterMs` from now. */
-  const emitFrom = (f: Fused<H>, q: number, pkt: AnyPacket, afterMs: number, ctx: Ctx<FusedMsg>): void => {
+  const emitFrom = (f: Fused<H>, q: number, pkt: AnyPacket, afterMs: number, together: boolean, ctx: Ctx<FusedMsg>): void => {
     if (q < w.nPorts) {
-      // Egress stages run when the packet leaves, in the order packets leave, as in staged mode.
-      if (afterMs > 0 && f.egress.length > 0) depart(f, pkt, afterMs, ctx);
+      // Egress stages run when the packet leaves, in the order packets leave, as in staged mode;
+      // copies that leave together go as one message (one scheduler event rather than one each).
+      if (afterMs > 0 && (together || f.egress.length > 0)) depart(f, pkt, afterMs, ctx);
       else runEgress(f, pkt, ctx, afterMs);
     } else if (q === f.tm.cpuQueue) {
       sendOut(w, f.deparser, pkt, ctx, afterMs);
@@ -570,7 +578,7 @@ function fusedActor<H>(w: Wiring<H>): Behavior<Fused<H>, FusedMsg> {
   const emitterFor = (f: Fused<H>, ctx: Ctx<FusedMsg>): Emit => {
     if (f.emitCtx !== ctx) {
       f.emitCtx = ctx;
-      f.emit = (q, p, afterMs) => emitFrom(f, q, p, afterMs, ctx);
+      f.emit = (q, p, afterMs, together) => emitFrom(f, q, p, afterMs, together, ctx);
     }
     return f.emit;
   };
