@@ -89,6 +89,33 @@ describe('pegasus directory', () => {
     assertLinearizable(w);
   });
 
+  it('lets the acks of the pushes overtake the reply of the write: the first message with the new version resets the set', () => {
+    const w = world({ opsPerClient: 0, controller: { autoRkeys: false, defaultRf: 3 } });
+    w.t.addRkeys(w.sim, ['k0']);
+    w.sim.advance(2);
+    invoke(w, 0, { op: 'put', key: 'k0', value: 'old' });
+    w.sim.advance(1);
+    // The write's reply is held back 0.5 ms on its way to the switch; its pushes' acks are not.
+    w.sim.network.addFilter(delayMatching({ type: 'Pegasus', toHost: 'tor0', where: (env) => peg(env.msg).op === 'REP_W' }, 0.5));
+    invoke(w, 0, { op: 'put', key: 'k0', value: 'new' });
+    w.sim.advance(0.2);
+    const idx = w.rkeyIndex('k0');
+    const ver = w.reg(0, 'verCompleted', idx);
+    const ackers = w.rset(0, 'k0');
+    assert.equal(ackers.length, 2, 'the two acks made the set, before the reply');
+    for (const s of ackers) assert.equal(w.server(0, s).store.get('k0')?.ver, ver);
+    // Reads now, while the write has not returned, see the new value (from the ackers)...
+    invoke(w, 1, { op: 'get', key: 'k0' });
+    invoke(w, 1, { op: 'get', key: 'k0' });
+    w.sim.advance(1);
+    // ...and the late reply (same version) adds the writer.
+    assert.equal(w.reg(0, 'verCompleted', idx), ver);
+    assert.equal(w.rset(0, 'k0').length, 3);
+    assert.equal(w.completed(), 4);
+    assert.equal(w.t.clients.map((c) => w.sim.stateOf<{ load: { lastValue: Map<string, string> } }>(c)!.load.lastValue.get('k0'))[1], 'new');
+    assertLinearizable(w);
+  });
+
   it('keeps concurrent writes to one rkey linearizable', () => {
     const w = world({
       clients: 3, sessions: 3, opsPerClient: 60, workload: { keys: 1, zipf: 0, readRatio: 0.4, valueSize: { kind: 'fixed', bytes: 32 } },
