@@ -12,7 +12,7 @@ export interface Check {
   readonly holds: boolean | null;
 }
 
-export type Verdict = 'holds' | 'partly holds' | 'does not hold' | 'not measured';
+export type Verdict = 'holds' | 'holds where measured' | 'partly holds' | 'does not hold' | 'not measured';
 
 export interface Claim {
   readonly figure: string;
@@ -24,7 +24,7 @@ export interface Claim {
 export function verdictOf(checks: readonly Check[]): Verdict {
   const known = checks.filter((c) => c.holds !== null);
   if (known.length === 0) return 'not measured';
-  if (known.every((c) => c.holds)) return 'holds';
+  if (known.every((c) => c.holds)) return known.length === checks.length ? 'holds' : 'holds where measured';
   return known.some((c) => c.holds) ? 'partly holds' : 'does not hold';
 }
 

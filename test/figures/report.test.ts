@@ -42,7 +42,8 @@ describe('figures: claims and report', () => {
 
   it('a verdict counts only the checks with data', () => {
     const c = (holds: boolean | null) => ({ what: '', measured: '', criterion: '', holds });
-    assert.equal(verdictOf([c(true), c(null)]), 'holds');
+    assert.equal(verdictOf([c(true)]), 'holds');
+    assert.equal(verdictOf([c(true), c(null)]), 'holds where measured');
     assert.equal(verdictOf([c(true), c(false)]), 'partly holds');
     assert.equal(verdictOf([c(false), c(null)]), 'does not hold');
     assert.equal(verdictOf([c(null)]), 'not measured');
