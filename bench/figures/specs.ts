@@ -268,7 +268,7 @@ export function writeRatio(p: Pegasus): Figure {
         y: { field: 'opsPerMs', type: 'quantitative', title: sloTitle(p), scale: { type: 'log' } },
         color: { field: 'system', type: 'nominal', title: 'system', scale: colorScale(PEGASUS_LABELS, PEGASUS_COLORS, systemsIn(rows)) },
         strokeDash: { field: 'workload', type: 'nominal', title: 'workload', sort: ['Zipf 0.99'], scale: { range: [[1, 0], [6, 4]] } },
-        shape: { field: 'workload', type: 'nominal', legend: null, sort: ['Zipf 0.99'] },
+        shape: { field: 'workload', type: 'nominal', title: 'workload', sort: ['Zipf 0.99'] },
       },
     } as TopLevelSpec,
   };
