@@ -23,9 +23,8 @@ import { Topology, type ActorRef, type AnyRef, type Msg, type Runtime } from '..
 import { addSwitchSchemas, oumController, oumMulticastGroup, oumSequencer, placeSwitch, type PacketIn, type SwitchMode, type SwitchRefs } from '../../switch-model/index.ts';
 import type { LinkOptions } from '../../transport/memory/sim-network.ts';
 import type { ServiceCosts } from '../kv/cost.ts';
+import type { DirectClientsOptions } from '../kv/direct-topology.ts';
 import { driverSchemas } from '../kv/driver.ts';
-import type { WorkloadOptions } from '../kv/workload.ts';
-import type { HistorySink } from '../history/history.ts';
 import { oumSchemas } from '../oum/messages.ts';
 import { nopaxosClient } from './client.ts';
 import { controller, type ControllerConfig } from './controller.ts';
@@ -37,21 +36,12 @@ import { CLIENT_PATH, CONTROLLER_PATH, GROUP, REPLICA_PATH } from './topology.ts
 /** The OUM controller on each switch host's CPU. */
 export const SWITCH_CPU_PATH = 'oum/controller';
 
-export interface NopaxosStandbyOptions {
+/** Clients: c0.. (one client actor each) with a workload, k0.. without, for operations run from outside. */
+export interface NopaxosStandbyOptions extends DirectClientsOptions {
   readonly replicas?: number;
   /** Switches in all (tor0 active, the rest standbys). Default 2. */
   readonly switches?: number;
-  /** Client machines c0.., one client actor each. */
-  readonly clients?: number;
-  /** Client machines k0.. with no workload, for operations run from outside. */
-  readonly cliClients?: number;
-  readonly opsPerClient?: number;
-  readonly workload?: WorkloadOptions;
-  readonly thinkMs?: number;
-  readonly clientStartMs?: number;
-  readonly history?: HistorySink;
   readonly timeouts?: Partial<NopaxosTimeouts>;
-  readonly requestTimeoutMs?: number;
   readonly costs?: ServiceCosts;
   readonly maxTransferOps?: number;
   readonly controller?: Partial<Pick<ControllerConfig, 'probeIntervalMs' | 'failAfterMs'>>;

@@ -3,9 +3,8 @@
 // standby with a higher session, and clients (hosts c0, c1, ...) running the kv workload.
 import { Topology, type ActorRef, type Msg, type Runtime } from '../../actors/index.ts';
 import type { ServiceCosts } from '../kv/cost.ts';
+import type { DirectClientsOptions } from '../kv/direct-topology.ts';
 import { driverSchemas } from '../kv/driver.ts';
-import type { WorkloadOptions } from '../kv/workload.ts';
-import type { HistorySink } from '../history/history.ts';
 import { hostSequencer, type SequencerMsg } from '../oum/host-sequencer.ts';
 import { oumSchemas } from '../oum/messages.ts';
 import { nopaxosClient } from './client.ts';
@@ -19,28 +18,15 @@ export const SEQUENCER_PATH = 'oum/sequencer';
 export const CONTROLLER_PATH = 'nopaxos/controller';
 export const GROUP = 1;
 
-export interface NopaxosOptions {
+/** Clients as in apps/kv/direct-topology.ts; the controller routes the cli clients k0.. like the others. */
+export interface NopaxosOptions extends DirectClientsOptions {
   /** Replicas, n = 2f+1. Default 5 (the paper's). */
   readonly replicas?: number;
-  readonly clients?: number;
-  /**
-   * Extra client hosts k0, k1, ... (role 'cli') with no workload, for operations run from
-   * outside (`switchboard kv`): the controller routes them like the others.
-   */
-  readonly cliClients?: number;
-  /** Operations of the closed-loop workload, per client. */
-  readonly opsPerClient?: number;
-  readonly workload?: WorkloadOptions;
-  readonly thinkMs?: number;
-  /** Stagger client starts by this much each. */
-  readonly clientStartMs?: number;
-  readonly history?: HistorySink;
   /** Sequencers in all, the first active. Default 2 (one standby). */
   readonly sequencers?: number;
   /** The session the group starts in. */
   readonly initialSession?: number;
   readonly timeouts?: Partial<NopaxosTimeouts>;
-  readonly requestTimeoutMs?: number;
   readonly costs?: ServiceCosts;
   /** Log entries per state-transfer message (see ReplicaConfig.maxTransferOps). */
   readonly maxTransferOps?: number;
