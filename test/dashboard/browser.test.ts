@@ -1,5 +1,5 @@
 // The dashboard end to end, in headless Chromium (Debian's, driven by playwright-core; `npm test`
-// installs it first with scripts/ensure-chromium.sh): `switchboard demo --dashboard` as a child
+// installs it first with scripts/ensure-test-tools.sh): `switchboard demo --dashboard` as a child
 // process, the page loads and shows every host, the metrics move, faults clicked on the page
 // show in the metrics (the sequencer fails over to a new session; the NOPaxos leader crashes and
 // a new view starts; a Pegasus server crashes and is failed over), and the clients' work goes

@@ -43,7 +43,7 @@ export function stopChild(child: ChildProcess): Promise<number | null> {
 }
 
 export async function launchChromium(): Promise<Browser> {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/ensure-chromium.sh as root (npm test does), or apt-get install chromium`);
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/ensure-test-tools.sh as root (npm test does), or apt-get install chromium`);
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 }
 

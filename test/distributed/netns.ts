@@ -23,13 +23,13 @@ function ip(...args: string[]): void {
 
 /**
  * Why partition tests cannot run here, or undefined if they can: root, the `ip` command of
- * iproute2 (scripts/ensure-iproute2.sh installs it) and a kernel that lets us make a namespace
+ * iproute2 (scripts/ensure-test-tools.sh installs it) and a kernel that lets us make a namespace
  * with a bridge and a veth pair.
  */
 export function netnsUnavailable(): string | undefined {
   if (process.platform !== 'linux') return `network namespaces are Linux only (this is ${process.platform})`;
   if (process.getuid?.() !== 0) return 'creating network namespaces needs root';
-  if (spawnSync('ip', ['-V'], { stdio: 'ignore' }).error) return 'the ip command (iproute2) is not installed: run scripts/ensure-iproute2.sh';
+  if (spawnSync('ip', ['-V'], { stdio: 'ignore' }).error) return 'the ip command (iproute2) is not installed: run scripts/ensure-test-tools.sh';
   const probe = `sbprobe${process.pid}`;
   try {
     ip('netns', 'add', probe);
