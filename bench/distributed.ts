@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { exportTopologyFile, formatTopologyFile, type TransportName } from '../actors/topology-file.ts';
+import { until } from '../cli/builders/common.ts';
 import { builders } from '../cli/builtins.ts';
 import { Launcher } from '../cli/launcher.ts';
 import { freePort, freshSecret } from './children.ts';
@@ -78,7 +79,7 @@ async function runOnce(cfg: Config, clients: number, ops: number): Promise<RunFi
     const failed = (what: string): Error => new Error(`${cfg.name} with ${clients} clients: ${what}\n${tail.join('\n')}`);
     const ended = servers.done.then((r) => { throw failed(`a server ended before all were up: ${r.reason}`); });
     ended.catch(() => {}); // raced below; once the servers are up, their end is ours (finally)
-    await Promise.race([until(() => servers.hostStates().every((h) => h.state === 'up'), SERVERS_UP_MS), ended]);
+    await Promise.race([until(() => servers.hostStates().every((h) => h.state === 'up'), SERVERS_UP_MS, 'servers up'), ended]);
     const clientRun = launcherOf(Object.keys(file.hosts).filter(isClient));
     clientRun.start();
     const result = await clientRun.done;
@@ -111,22 +112,6 @@ async function runOnce(cfg: Config, clients: number, ops: number): Promise<RunFi
 
 /** Servers get this long to come up. */
 const SERVERS_UP_MS = 60_000;
-
-/** Resolves once `cond()` holds (polled), or rejects after `timeoutMs`. */
-function until(cond: () => boolean, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const poll = setInterval(() => {
-      if (cond()) {
-        clearInterval(poll);
-        resolve();
-      } else if (performance.now() - t0 > timeoutMs) {
-        clearInterval(poll);
-        reject(new Error(`servers not up within ${timeoutMs} ms`));
-      }
-    }, 20);
-  });
-}
 
 export async function benchDistributed(opts: BenchOptions): Promise<BenchResult> {
   const say = opts.progress ?? (() => {});
