@@ -161,14 +161,10 @@ function controllerStatus(node: NodeRuntime, ref: Ref): Record<string, number> {
   return s ? { active: s.active, session: s.sessionNum, failovers: s.events.length } : {};
 }
 
-export const nopaxos = defineBuilder({
-  description: 'NOPaxos: replicas r0.. ordered by host-based OUM sequencers seq0.. (the first active, the rest standbys), '
-    + 'a controller ctrl that fails over to a standby, workload clients c0.. and cli client hosts k0..',
-  params: Type.Object({
-    replicas: Type.Integer({ minimum: 1, maximum: 15, default: 3, description: 'replicas, n = 2f+1' }),
-    sequencers: Type.Integer({ minimum: 1, maximum: 8, default: 2, description: 'host-based sequencers, the first active' }),
-    ...clientParams,
-    probeMs: Type.Integer({ minimum: 1, maximum: 60_000, default: 20, description: 'the controller probes the active sequencer this often' }),
+/** The NOPaxos protocol's parameters, shared by both NOPaxos builders; `failing` is what the controller watches. */
+function nopaxosParams(failing: 'sequencer' | 'switch') {
+  return {
+    probeMs: Type.Integer({ minimum: 1, maximum: 60_000, default: 20, description: `the controller probes the active ${failing} this often` }),
     failAfterMs: Type.Integer({ minimum: 1, maximum: 600_000, default: 400, description: 'silence after which the controller fails over' }),
     syncMs: Type.Integer({ minimum: 1, maximum: 600_000, default: 200, description: 'the leader synchronizes this often' }),
     leaderTimeoutMs: Type.Integer({ minimum: 1, maximum: 600_000, default: 800, description: 'a follower that hears no sync this long suspects the leader' }),
@@ -177,19 +173,38 @@ export const nopaxos = defineBuilder({
       minimum: 1, maximum: 1000, default: 100,
       description: 'log entries per state-transfer message: 100 fit a loopback UDP datagram (64 KiB); give 2 for UDP between machines (1472 bytes)',
     }),
+  };
+}
+
+const _nopaxosParamsSchema = Type.Object({ ...clientParams, ...nopaxosParams('sequencer') });
+type NopaxosParams = Static<typeof _nopaxosParamsSchema> & { readonly replicas: number };
+
+/** Topology options from a NOPaxos builder's parameters. */
+function nopaxosOptions(p: NopaxosParams, history: KvHistory | undefined) {
+  return {
+    replicas: p.replicas, clients: p.clients, cliClients: p.cliClients, opsPerClient: p.ops,
+    workload: { keys: p.keys }, thinkMs: p.thinkMs, requestTimeoutMs: p.requestTimeoutMs, maxTransferOps: p.transferOps,
+    ...(history ? { history } : {}),
+    timeouts: {
+      syncMs: p.syncMs, leaderSyncHeardMs: p.leaderTimeoutMs, viewChangeMs: p.viewChangeMs, startViewMs: p.viewChangeMs,
+      stateTransferMs: p.viewChangeMs, recoveryMs: p.viewChangeMs,
+    },
+    controller: { probeIntervalMs: p.probeMs, failAfterMs: p.failAfterMs },
+  };
+}
+
+export const nopaxos = defineBuilder({
+  description: 'NOPaxos: replicas r0.. ordered by host-based OUM sequencers seq0.. (the first active, the rest standbys), '
+    + 'a controller ctrl that fails over to a standby, workload clients c0.. and cli client hosts k0..',
+  params: Type.Object({
+    replicas: Type.Integer({ minimum: 1, maximum: 15, default: 3, description: 'replicas, n = 2f+1' }),
+    sequencers: Type.Integer({ minimum: 1, maximum: 8, default: 2, description: 'host-based sequencers, the first active' }),
+    ...clientParams,
+    ...nopaxosParams('sequencer'),
   }, { additionalProperties: false }),
   build: (p) => {
     const history = p.history ? new KvHistory() : undefined;
-    const t = nopaxosTopology({
-      replicas: p.replicas, sequencers: p.sequencers, clients: p.clients, cliClients: p.cliClients, opsPerClient: p.ops,
-      workload: { keys: p.keys }, thinkMs: p.thinkMs, requestTimeoutMs: p.requestTimeoutMs, maxTransferOps: p.transferOps,
-      ...(history ? { history } : {}),
-      timeouts: {
-        syncMs: p.syncMs, leaderSyncHeardMs: p.leaderTimeoutMs, viewChangeMs: p.viewChangeMs, startViewMs: p.viewChangeMs,
-        stateTransferMs: p.viewChangeMs, recoveryMs: p.viewChangeMs,
-      },
-      controller: { probeIntervalMs: p.probeMs, failAfterMs: p.failAfterMs },
-    });
+    const t = nopaxosTopology({ ...nopaxosOptions(p, history), sequencers: p.sequencers });
     const replicas = t.replicas as readonly Ref[];
     const sequencers = t.sequencers as readonly Ref[];
     const serverStatus = (node: NodeRuntime): Record<string, number> | undefined => {
@@ -218,28 +233,11 @@ export const nopaxosSwitch = defineBuilder({
     replicas: Type.Integer({ minimum: 1, maximum: 15, default: 3, description: 'replicas, n = 2f+1' }),
     switches: Type.Integer({ minimum: 1, maximum: 4, default: 2, description: 'software switch hosts tor0.., the first active, the rest standbys' }),
     ...clientParams,
-    probeMs: Type.Integer({ minimum: 1, maximum: 60_000, default: 20, description: 'the controller probes the active switch this often' }),
-    failAfterMs: Type.Integer({ minimum: 1, maximum: 600_000, default: 400, description: 'silence after which the controller fails over' }),
-    syncMs: Type.Integer({ minimum: 1, maximum: 600_000, default: 200, description: 'the leader synchronizes this often' }),
-    leaderTimeoutMs: Type.Integer({ minimum: 1, maximum: 600_000, default: 800, description: 'a follower that hears no sync this long suspects the leader' }),
-    viewChangeMs: Type.Integer({ minimum: 1, maximum: 600_000, default: 200, description: 'view change, start view, state transfer and recovery resend timeout' }),
-    transferOps: Type.Integer({
-      minimum: 1, maximum: 1000, default: 100,
-      description: 'log entries per state-transfer message: 100 fit a loopback UDP datagram (64 KiB); give 2 for UDP between machines (1472 bytes)',
-    }),
+    ...nopaxosParams('switch'),
   }, { additionalProperties: false }),
   build: (p) => {
     const history = p.history ? new KvHistory() : undefined;
-    const t = nopaxosStandbyTopology({
-      replicas: p.replicas, switches: p.switches, clients: p.clients, cliClients: p.cliClients, opsPerClient: p.ops,
-      workload: { keys: p.keys }, thinkMs: p.thinkMs, requestTimeoutMs: p.requestTimeoutMs, maxTransferOps: p.transferOps,
-      ...(history ? { history } : {}),
-      timeouts: {
-        syncMs: p.syncMs, leaderSyncHeardMs: p.leaderTimeoutMs, viewChangeMs: p.viewChangeMs, startViewMs: p.viewChangeMs,
-        stateTransferMs: p.viewChangeMs, recoveryMs: p.viewChangeMs,
-      },
-      controller: { probeIntervalMs: p.probeMs, failAfterMs: p.failAfterMs },
-    });
+    const t = nopaxosStandbyTopology({ ...nopaxosOptions(p, history), switches: p.switches });
     const serverStatus = (node: NodeRuntime): Record<string, number> | undefined => {
       const r = onHost(t.replicas as readonly Ref[], node.hostName);
       if (r) return replicaStatus(node, r);
