@@ -9,10 +9,8 @@
 import { runSim, seededRandom, type ActorRef, type SimRuntime, type Topology } from '../../actors/index.ts';
 import type { LinkOptions } from '../../transport/memory/sim-network.ts';
 import type { KvHistory } from '../history/history.ts';
-import { checkHistory } from '../linearizability/checker.ts';
-import type { History } from '../linearizability/history.ts';
-import { kvModel, type KvInput, type KvOutput } from '../linearizability/models.ts';
 import type { DirectClientState } from './direct-client.ts';
+import { awaitCompletion, checkKvHistory, dropHalfOf, failureViolations, guarded, playThenHeal } from './fault-run.ts';
 
 export type BaselineFaultKind = 'crash' | 'restart' | 'isolate' | 'cut' | 'heal' | 'drop-type' | 'stop-drop-type';
 
@@ -95,52 +93,23 @@ export function runBaselineScenario(run: BaselineRun): BaselineReport {
       case 'isolate': rt.isolate(e.host!); return note(`isolate ${e.host}`);
       case 'cut': rt.cut(e.host!, e.other!); return note(`cut ${e.host} ${e.other}`);
       case 'heal': rt.heal(); return note('heal');
-      case 'drop-type': {
-        const rr = seededRandom(run.seed, `drop-${e.id}`);
-        stopDrops.set(e.id!, rt.network.addFilter((env) => (env.msg.type === e.msgType && rr.next() < 0.5 ? 'drop' : 'deliver')));
+      case 'drop-type':
+        stopDrops.set(e.id!, dropHalfOf(rt, run.seed, e.id!, e.msgType!));
         return note(`drop half of ${e.msgType}`);
-      }
       case 'stop-drop-type': stopDrops.get(e.id!)?.(); stopDrops.delete(e.id!); return note(`stop dropping (${e.id})`);
     }
   };
 
-  const guard = (body: () => void): boolean => {
-    try {
-      body();
-      return true;
-    } catch (err) {
-      violations.push((err as Error).message);
-      return false;
-    }
-  };
   const settleMs = run.settleMs ?? 20_000;
-  let ok = guard(() => {
-    for (const e of plan.events) {
-      if (e.atMs > rt.now()) rt.advance(e.atMs - rt.now());
-      apply(e);
-    }
-    if (plan.healAtMs > rt.now()) rt.advance(plan.healAtMs - rt.now());
-    rt.heal();
-    rt.network.clearFilters();
-    rt.network.setDefaults({ dropRate: 0, duplicateRate: 0 });
-    for (const h of crashed.values()) if (!isUp(h)) rt.restart(h);
-    if (!rt.runUntil(() => completed() >= run.ops, settleMs)) {
-      violations.push(`liveness: ${completed()} of ${run.ops} operations completed ${settleMs} ms after the faults ended`);
-    }
+  let ok = guarded(violations, () => {
+    playThenHeal(rt, plan, apply, () => crashed.values());
+    awaitCompletion(rt, completed, run.ops, settleMs, violations);
     // Let the periodic commit messages reach every replica before the end checks.
     rt.advance(200);
   });
-  for (const fl of rt.system.failureLog) violations.push(`${fl.actor.host}/${fl.actor.path} failed on ${fl.msgType}: ${(fl.error as Error).message}`);
-  if (ok && violations.length === 0 && run.endCheck) ok = guard(() => run.endCheck!(rt));
-  let linearizable: boolean | null = null;
-  if (ok && violations.length === 0) {
-    const res = checkHistory(kvModel(), run.history.history() as unknown as History<KvInput, KvOutput>, { maxSteps: run.maxCheckSteps ?? 10_000_000 });
-    if (res.verdict === 'linearizable') linearizable = true;
-    else if (res.verdict === 'not-linearizable') {
-      linearizable = false;
-      violations.push(res.violation?.text ?? 'not linearizable');
-    } else violations.push(`linearizability unknown (${res.reason})`);
-  }
+  failureViolations(rt, violations);
+  if (ok && violations.length === 0 && run.endCheck) ok = guarded(violations, () => run.endCheck!(rt));
+  const linearizable = ok && violations.length === 0 ? checkKvHistory(run.history, run.maxCheckSteps ?? 10_000_000, violations) : null;
   return {
     seed: run.seed, ops: run.ops, completed: completed(), linearizable, violations,
     traceHash: rt.traceHash() ?? '', virtualMs: Math.round(rt.now() * 1000) / 1000, applied,

@@ -12,9 +12,7 @@
 import { runSim, seededRandom, type SimRuntime } from '../../actors/index.ts';
 import type { LinkOptions } from '../../transport/memory/sim-network.ts';
 import { KvHistory } from '../history/history.ts';
-import { checkHistory } from '../linearizability/checker.ts';
-import type { History } from '../linearizability/history.ts';
-import { kvModel, type KvInput, type KvOutput } from '../linearizability/models.ts';
+import { awaitCompletion, checkKvHistory, dropHalfOf, failureViolations, guarded, playThenHeal } from '../kv/fault-run.ts';
 import type { NopaxosClientState } from './client.ts';
 import { entryKey, NopaxosInvariants } from './invariants.ts';
 import type { NopaxosReplica } from './replica.ts';
@@ -176,51 +174,23 @@ export function runNopaxosScenario(opts: ScenarioOptions): ScenarioReport {
       case 'restart-sequencer': if (!isUp('seq0')) { rt.restart('seq0'); note('restart seq0'); } return;
       case 'session-change': topo.sessionChange(rt); return note('session change');
       case 'failover': topo.failover(rt); return note('failover');
-      case 'drop-type': {
-        const rr = seededRandom(opts.seed, `drop-${e.id}`);
-        stopDrops.set(e.id!, rt.network.addFilter((env) => (env.msg.type === e.msgType && rr.next() < 0.5 ? 'drop' : 'deliver')));
+      case 'drop-type':
+        stopDrops.set(e.id!, dropHalfOf(rt, opts.seed, e.id!, e.msgType!));
         return note(`drop half of ${e.msgType}`);
-      }
       case 'stop-drop-type': stopDrops.get(e.id!)?.(); stopDrops.delete(e.id!); return note(`stop dropping (${e.id})`);
     }
   };
 
-  const guard = (run: () => void): boolean => {
-    try {
-      run();
-      return true;
-    } catch (err) {
-      violations.push((err as Error).message);
-      return false;
-    }
-  };
-  let ok = guard(() => {
-    for (const e of plan.events) {
-      if (e.atMs > rt.now()) rt.advance(e.atMs - rt.now());
-      apply(e);
-    }
-    if (plan.healAtMs > rt.now()) rt.advance(plan.healAtMs - rt.now());
-    rt.heal();
-    rt.network.clearFilters();
-    rt.network.setDefaults({ dropRate: 0, duplicateRate: 0 });
-    for (const h of [...topo.hosts.replicas, ...topo.hosts.sequencers]) if (!isUp(h)) rt.restart(h);
-    if (!rt.runUntil(() => completed() >= total, opts.settleMs ?? 20_000)) {
-      violations.push(`liveness: ${completed()} of ${total} operations completed ${opts.settleMs ?? 20_000} ms after the faults ended`);
-    }
+  const settleMs = opts.settleMs ?? 20_000;
+  let ok = guarded(violations, () => {
+    playThenHeal(rt, plan, apply, () => [...topo.hosts.replicas, ...topo.hosts.sequencers]);
+    awaitCompletion(rt, completed, total, settleMs, violations);
     // Let synchronization bring every replica up to date.
     rt.advance(2500);
   });
-  for (const fl of rt.system.failureLog) violations.push(`${fl.actor.host}/${fl.actor.path} failed on ${fl.msgType}: ${(fl.error as Error).message}`);
-  if (ok && violations.length === 0) ok = guard(() => checkLogs(replicas()));
-  let linearizable: boolean | null = null;
-  if (ok) {
-    const res = checkHistory(kvModel(), history.history() as unknown as History<KvInput, KvOutput>, { maxSteps: opts.maxCheckSteps ?? 10_000_000 });
-    if (res.verdict === 'linearizable') linearizable = true;
-    else if (res.verdict === 'not-linearizable') {
-      linearizable = false;
-      violations.push(res.violation?.text ?? 'not linearizable');
-    } else violations.push(`linearizability unknown (${res.reason})`);
-  }
+  failureViolations(rt, violations);
+  if (ok && violations.length === 0) ok = guarded(violations, () => checkLogs(replicas()));
+  const linearizable = ok ? checkKvHistory(history, opts.maxCheckSteps ?? 10_000_000, violations) : null;
   const stats = { viewChanges: 0, gapCommits: 0, stateTransfers: 0, recoveries: 0, rollbacks: 0 };
   for (const r of replicas()) {
     if (r === undefined) continue;
