@@ -61,12 +61,33 @@ export interface ControllerConfig {
   readonly maxChurn?: number;
   /**
    * Replication factor after a write (the pushes): ceil(rfScale * servers * the key's share of
-   * reads), at least minRf. Every push costs about what a request does, so a key written often
-   * gets as many replicas as its reads need (rfScale 2: each carries half an average server's
-   * load), not all. A new rkey goes to every server whatever its rf.
+   * reads), so that a key gets as many replicas as its reads need (rfScale 2: each carries half
+   * an average server's load), not all: every push costs about what a request does. A new rkey
+   * goes to every server whatever its rf.
    */
   readonly rfScale?: number;
+  /**
+   * ...and at least minRf, so that the reads of a warm rkey keep a choice of servers (the
+   * least-loaded policy picks the lighter of two members; with one member, every read of the
+   * key queues behind whatever else that server has) — but only as far as the extra replicas'
+   * pushes cost at most pushBudget of the key's own requests: (rf - 1) x writes <= pushBudget x
+   * (reads + writes). At 5% writes that allows 5 replicas; at 50%, one.
+   */
   readonly minRf?: number;
+  readonly pushBudget?: number;
+}
+
+/**
+ * Replicas after a write for a key with these (smoothed, sampled) read and write counts, of
+ * `total` requests in all: see ControllerConfig.rfScale, minRf and pushBudget.
+ */
+export function replicationFactor(o: {
+  readonly reads: number; readonly writes: number; readonly total: number; readonly servers: number;
+  readonly rfScale: number; readonly minRf: number; readonly pushBudget: number;
+}): number {
+  const demand = Math.ceil((o.rfScale * o.servers * o.reads) / Math.max(o.total, 1));
+  const affordable = o.writes <= 0 ? o.servers : 1 + Math.floor((o.pushBudget * (o.reads + o.writes)) / o.writes);
+  return Math.max(1, Math.min(o.servers, Math.max(demand, Math.min(o.minRf, affordable))));
 }
 
 /** Weight of the past in the smoothed hot-key counts, per epoch (about four epochs of memory). */
@@ -78,7 +99,7 @@ export const PUSH_GAP_MS = 0.02;
 /** Smoothed samples a key needs before it can become an rkey. */
 export const HOT_MIN_SAMPLES = 5;
 
-export const DEFAULTS = { probeMs: 2, failAfterMs: 8, rackFailAfterMs: 40, retryMs: 2, epochMs: 10, maxChurn: 16, rfScale: 2, minRf: 1 } as const;
+export const DEFAULTS = { probeMs: 2, failAfterMs: 8, rackFailAfterMs: 40, retryMs: 2, epochMs: 10, maxChurn: 16, rfScale: 2, minRf: 4, pushBudget: 0.2 } as const;
 
 interface Rkey {
   readonly key: string;
@@ -146,6 +167,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
   const maxChurn = cfg.maxChurn ?? DEFAULTS.maxChurn;
   const rfScale = cfg.rfScale ?? DEFAULTS.rfScale;
   const minRf = Math.min(cfg.servers, cfg.minRf ?? DEFAULTS.minRf);
+  const pushBudget = cfg.pushBudget ?? DEFAULTS.pushBudget;
   const N = cfg.servers;
   if (N > MAX_SERVERS) throw new RangeError(`pegasus controller: at most ${MAX_SERVERS} servers per rack`);
 
@@ -597,7 +619,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
       } else {
         free--;
       }
-      const rf = Math.max(minRf, Math.min(N, Math.ceil((rfScale * N * rd) / Math.max(total, 1))));
+      const rf = replicationFactor({ reads: rd, writes: wr, total, servers: N, rfScale, minRf, pushBudget });
       adds.push({ key, keyhash, index: -1, rf });
       // At most maxChurn adds an epoch: every add pushes the key to every server, and many at
       // once queue that many pushes at each server.

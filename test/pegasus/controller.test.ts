@@ -4,6 +4,7 @@
 // instead of being replaced by sampling noise every epoch.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { DEFAULTS, replicationFactor } from '../../apps/pegasus/controller.ts';
 import { Workload, keyName, type WorkloadSpec } from '../../apps/workload/workload.ts';
 import { world } from './helpers.ts';
 
@@ -36,5 +37,22 @@ describe('pegasus controller', () => {
     const { w } = skewed(0);
     w.sim.advance(20);
     assert.equal(w.controller().stats.adds, 0);
+  });
+
+  it('gives an rkey the replicas its reads need, a few more while their pushes are cheap, and no more', () => {
+    const rf = (reads: number, writes: number, total = 10_000): number =>
+      replicationFactor({ reads, writes, total, servers: 32, rfScale: DEFAULTS.rfScale, minRf: DEFAULTS.minRf, pushBudget: DEFAULTS.pushBudget });
+    // The hottest key at Zipf 1.2 (a fifth of all requests): as many as its reads need.
+    assert.equal(rf(1900, 100), Math.ceil((2 * 32 * 1900) / 10_000));
+    // A warm read-mostly rkey (5% writes): minRf, so that its reads have a choice of servers.
+    assert.equal(rf(19, 1), DEFAULTS.minRf);
+    // Read-only: minRf too (nothing to push).
+    assert.equal(rf(20, 0), DEFAULTS.minRf);
+    // Written as often as read: one, since every extra replica would cost a push per write.
+    assert.equal(rf(10, 10), 1);
+    // 10% writes: (rf - 1) x 1 <= 0.2 x 10 allows 3.
+    assert.equal(rf(9, 1), 3);
+    // Never more than the servers.
+    assert.equal(rf(10_000, 0), 32);
   });
 });
