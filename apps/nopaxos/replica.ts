@@ -306,6 +306,7 @@ export class NopaxosReplica {
 
   handle(msg: ReplicaMsg, ctx: C): void {
     this.meter.recv();
+    const committedBefore = this.lastCommittedOp;
     if (this.status === 'recovering' && !RECOVERING_ACCEPTS.has(msg.type)) return;
     switch (msg.type) {
       case 'Request': this.onRequest(msg); break;
@@ -341,7 +342,7 @@ export class NopaxosReplica {
     this.processPending(ctx);
     this.prefetchHoles(ctx);
     this.executeCommittedChunk(ctx, EXECUTE_CHUNK_OPS);
-    this.checkpointAndTruncate();
+    this.checkpointAndTruncate(committedBefore);
   }
 
   /**
@@ -1364,13 +1365,15 @@ export class NopaxosReplica {
   /**
    * After every message: a replica whose state is exactly its commit point (a follower once it
    * has executed what a sync committed; an idle leader) keeps that state as its checkpoint; then
-   * it truncates what the checkpoint covers.
+   * it truncates what the checkpoint covers, of what was committed before this message: so every
+   * slot committed from the log stays in it for one step at least, where the invariant checks
+   * (run after every step in sim) compare it with the other replicas'.
    */
-  private checkpointAndTruncate(): void {
+  private checkpointAndTruncate(committedBefore: number): void {
     if (this.status === 'recovering') return;
     const commit = this.lastCommittedOp;
     if (this.app.lastExecuted === commit && commit > (this.checkpoint?.slot ?? 0)) this.checkpoint = this.takeSnapshot(commit);
-    this.truncateLog();
+    this.truncateLog(committedBefore);
   }
 
   private takeSnapshot(slot: number): Snapshot {
@@ -1390,10 +1393,10 @@ export class NopaxosReplica {
    * base leave the gap list; messages that carry it say from where it is complete (gapsFrom).
    * The tail keeps recent slots for GapRequests and for replicas a little behind.
    */
-  private truncateLog(): void {
+  private truncateLog(committedBefore: number): void {
     const cp = this.checkpoint;
     if (cp === undefined) return;
-    const to = Math.min(cp.slot, this.lastCommittedOp - this.logTail, this.app.stableUpTo);
+    const to = Math.min(cp.slot, committedBefore - this.logTail, this.app.stableUpTo);
     if (!(to > this.logBase)) return;
     const last = this.entry(to)!;
     this.baseStamp = { view: last.view, sessNum: last.sessNum, msgNum: last.msgNum };
