@@ -119,9 +119,13 @@ export interface StateTransferReply {
   readonly entries: readonly LogEntry[];
   /**
    * When the request began at or below the sender's log base (entries it truncated): its
-   * snapshot, at `begin - 1`, in their place; `entries` then follow the snapshot.
+   * snapshot, at `begin - 1`, in their place; `entries` then follow the snapshot. A snapshot of
+   * more items (keys and clients) than a reply carries entries comes in `parts` replies sent at
+   * once, part `part` each holding a slice of the items, and no entries.
    */
   readonly snapshot?: Snapshot;
+  readonly part?: number;
+  readonly parts?: number;
 }
 
 // ---- view change ---------------------------------------------------------------------------
@@ -311,7 +315,7 @@ export const nopaxosSchemas: Record<string, TSchema> = {
   StateTransferRequest: msg('StateTransferRequest', { sessNum: Nat, view: Nat, begin: Nat, end: Nat, replicaIdx: Nat }),
   StateTransferReply: msg('StateTransferReply', {
     sessNum: Nat, view: Nat, begin: Nat, end: Nat, entries: Type.Array(LogEntrySchema, { maxItems: MAX_TRANSFER_OPS }),
-    snapshot: Type.Optional(SnapshotSchema),
+    snapshot: Type.Optional(SnapshotSchema), part: Type.Optional(Nat), parts: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_SNAPSHOT_KEYS })),
   }),
   ViewChangeRequest: msg('ViewChangeRequest', { sessNum: Nat, view: Nat }),
   ViewChange: msg('ViewChange', {

@@ -241,6 +241,8 @@ export class NopaxosReplica {
   private leaderLastSyncGapsFrom = 0;
   /** The stamp of slot logBase: where the OUM receiver resumes when the log is empty. */
   private baseStamp: Stamp | undefined;
+  /** The parts of a snapshot that comes in several StateTransferReplies (assembleSnapshot). */
+  private snapshotParts: { readonly slot: number; readonly got: (Snapshot | undefined)[]; have: number } | undefined;
   /** The leader's snapshot at its latest sync point: the checkpoint once that point commits. */
   private pendingCheckpoint: Snapshot | undefined;
   private readonly logTail: number;
@@ -782,23 +784,72 @@ export class NopaxosReplica {
     this.send(ctx, to, { type: 'StateTransferReply', sessNum: this.sessNum, view: this.view, begin: msg.begin, end, entries });
   }
 
-  /** In place of truncated entries: the checkpoint, and the entries after it up to `askedEnd`. */
+  /**
+   * In place of truncated entries: the checkpoint, and the entries after it up to `askedEnd`. A
+   * checkpoint of more items (keys and clients) than maxTransferOps goes in parts, all at once
+   * (so they all come from the same checkpoint; a lost one costs a new round on the asker's
+   * timeout), with no entries: the asker asks for those once it has the whole snapshot.
+   */
   private sendSnapshot(ctx: C, to: ActorRef<ReplicaMsg>, askedEnd: number): void {
     const snapshot = this.checkpoint;
     check(snapshot !== undefined && snapshot.slot >= this.logBase, `a checkpoint covers the truncated slots up to ${this.logBase}`);
     const begin = snapshot.slot + 1;
-    const end = Math.max(begin, Math.min(askedEnd, this.lastOp + 1, begin + this.maxTransferOps));
-    const entries = this.log.slice(begin - this.logBase - 1, end - this.logBase - 1);
-    this.meter.entries(entries.length + 1);
     this.stats.snapshotsSent++;
-    this.send(ctx, to, { type: 'StateTransferReply', sessNum: this.sessNum, view: this.view, begin, end, entries, snapshot });
+    const { data, clients } = snapshot.app;
+    const per = this.maxTransferOps;
+    const parts = Math.max(1, Math.ceil((data.length + clients.length) / per));
+    const base = { type: 'StateTransferReply', sessNum: this.sessNum, view: this.view, begin } as const;
+    if (parts === 1) {
+      const end = Math.max(begin, Math.min(askedEnd, this.lastOp + 1, begin + per));
+      const entries = this.log.slice(begin - this.logBase - 1, end - this.logBase - 1);
+      this.meter.entries(entries.length + 1);
+      this.send(ctx, to, { ...base, end, entries, snapshot });
+      return;
+    }
+    for (let part = 0; part < parts; part++) {
+      // Items part*per .. (part+1)*per - 1 of the data followed by the client table.
+      const from = part * per;
+      const app = {
+        data: data.slice(Math.min(from, data.length), Math.min(from + per, data.length)),
+        clients: clients.slice(Math.max(0, from - data.length), Math.max(0, from + per - data.length)),
+      };
+      this.meter.entries(1);
+      this.send(ctx, to, { ...base, end: begin, entries: [], snapshot: { ...snapshot, app }, part, parts });
+    }
+  }
+
+  /** A snapshot in parts: the whole snapshot once every part of one checkpoint is here. */
+  private assembleSnapshot(msg: StateTransferReply): Snapshot | undefined {
+    const snap = msg.snapshot!;
+    const parts = msg.parts ?? 1;
+    const part = msg.part ?? 0;
+    if (parts === 1) return snap;
+    if (part >= parts) return undefined;
+    let a = this.snapshotParts;
+    if (a === undefined || a.slot !== snap.slot || a.got.length !== parts) {
+      a = { slot: snap.slot, got: new Array<Snapshot | undefined>(parts).fill(undefined), have: 0 };
+      this.snapshotParts = a;
+    }
+    if (a.got[part] !== undefined) return undefined;
+    a.got[part] = snap;
+    if (++a.have < parts) return undefined;
+    this.snapshotParts = undefined;
+    const got = a.got as Snapshot[];
+    return { ...snap, app: { data: got.flatMap((p) => p.app.data), clients: got.flatMap((p) => p.app.clients) } };
   }
 
   private onStateTransferReply(msg: StateTransferReply, ctx: C): void {
     if (msg.sessNum !== this.sessNum || msg.view !== this.view) return;
     const st = this.stateTransfer;
     if (st === undefined) return;
-    if (msg.snapshot !== undefined) this.takeTransferSnapshot(ctx, st, msg.snapshot);
+    if (msg.snapshot !== undefined) {
+      if (this.status === 'recovering') ctx.startTimer('recovery', this.t.recoveryMs, { type: 'RecoveryTimeout' });
+      const snap = this.assembleSnapshot(msg);
+      if (snap === undefined) return;
+      this.takeTransferSnapshot(ctx, st, snap);
+      // A snapshot in parts came without entries: ask for them now.
+      if ((msg.parts ?? 1) > 1 && st.purpose !== 'catchUp' && this.transferHas(st) < st.end) this.sendStateTransferRequest(ctx);
+    }
     // A catch-up wants the snapshot only.
     if (st.purpose === 'catchUp' || msg.end - 1 <= this.transferHas(st) || msg.begin > this.transferHas(st) + 1) return;
     this.meter.entries(msg.entries.length);
