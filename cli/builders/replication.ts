@@ -151,7 +151,7 @@ function replicaStatus(node: NodeRuntime, r: Ref): Record<string, number> {
   return s ? {
     served: s.stats.requests, view: s.view, session: s.sessNum, lastOp: s.lastOp, executed: s.lastExecutedOp,
     recovering: s.status === 'recovering' ? 1 : 0, normal: s.status === 'normal' ? 1 : 0,
-    viewChanges: s.stats.viewChanges, recoveries: s.stats.recoveries,
+    viewChanges: s.stats.viewChanges, recoveries: s.stats.recoveries, logBase: s.logBase, snapshots: s.stats.snapshotsInstalled,
   } : {};
 }
 
