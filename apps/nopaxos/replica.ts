@@ -21,6 +21,10 @@
 //    restarted (ctx.incarnation > 0) is in status Recovering: it takes part in nothing until it
 //    has, as in Viewstamped Replication, f+1 answers to its Recovery (with a fresh nonce)
 //    including the leader of the latest view among them, and has copied that leader's log.
+//  - Log truncation (the reference keeps the whole log): a replica keeps a checkpoint (the
+//    application state after a committed slot) and discards the log behind it, keeping a tail
+//    of `logTail` committed slots; a replica that needs discarded slots (state transfer, view
+//    change, recovery) gets the checkpoint instead. See "checkpoints and log truncation".
 //  - Pending requests are ordered by (sessNum, msgNum) (the OUM receiver keeps them so), and a
 //    leader that executed ahead of commit rolls its state machine back if a view change
 //    replaces what it executed (the reference panics there).
