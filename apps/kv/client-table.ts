@@ -58,4 +58,16 @@ export class ClientTable {
   get(clientId: string): ClientTableEntry | undefined {
     return this.entries.get(clientId);
   }
+
+  /** Every client's entry, ordered by client id (a snapshot's content: the same table gives the same list). */
+  list(): [string, ClientTableEntry][] {
+    return [...this.entries].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  }
+
+  /** Replace the whole table (installing a snapshot). */
+  replaceAll(entries: readonly (readonly [string, ClientTableEntry])[]): void {
+    if (entries.length > MAX_CLIENTS) throw new Error(`client table: more than ${MAX_CLIENTS} clients`);
+    this.entries.clear();
+    for (const [id, e] of entries) this.entries.set(id, e);
+  }
 }

@@ -3,7 +3,7 @@
 // back down to the last stable (committed) slot: a NOPaxos leader executes requests as they
 // arrive, before they are known to be committed, and a view change may replace them.
 import { applyOp, undoOp, type KvData, type KvOp, type KvResult, type KvUndo } from './kv.ts';
-import { ClientTable, type ClientTableUndo } from './client-table.ts';
+import { ClientTable, type ClientTableEntry, type ClientTableUndo } from './client-table.ts';
 
 export interface KvRequest {
   readonly clientId: string;
@@ -18,6 +18,17 @@ export type ExecOutcome =
   | { readonly kind: 'duplicate'; readonly result: KvResult }
   /** Older than the client's latest request: ignored, no answer. */
   | { readonly kind: 'stale' };
+
+/**
+ * The application state after some slot: the data and the client table (which at-most-once
+ * needs: a retry of a request executed before the snapshot must still be answered from it, not
+ * executed again). Plain arrays, ordered, so that it crosses hosts as JSON and the same state
+ * always gives the same snapshot.
+ */
+export interface AppSnapshot {
+  readonly data: readonly (readonly [string, string])[];
+  readonly clients: readonly (readonly [string, ClientTableEntry])[];
+}
 
 interface UndoRecord {
   readonly slot: number;
@@ -43,9 +54,19 @@ export class KvStateMachine {
   /** The most times any one request was executed (1 if at-most-once holds). */
   maxExecutions = 0;
   rolledBack = 0;
-  /** executedRequests[k] is the request executed in slot k+1 (undefined: a no-op). */
-  readonly executedRequests: (KvRequest | undefined)[] = [];
-  private readonly undoLog: UndoRecord[] = [];
+  /**
+   * executedRequests[k] is the request executed in slot executedBase+k+1 (undefined: a no-op);
+   * slots up to executedBase were truncated (`truncate`) or came in a snapshot (`restore`).
+   */
+  executedRequests: (KvRequest | undefined)[] = [];
+  executedBase = 0;
+  /**
+   * Per client, the highest request number executed in a slot forgotten since (truncated, or
+   * inside a restored snapshot): `executions` no longer counts those requests, so executing one
+   * of them (or any older one) again is what an at-most-once violation looks like from here.
+   */
+  private readonly executedFloor = new Map<string, number>();
+  private undoLog: UndoRecord[] = [];
 
   /** @param keepUndo record undo information for slots above the stable point (NOPaxos). */
   constructor(private readonly keepUndo = true) {}
@@ -63,6 +84,10 @@ export class KvStateMachine {
     const { result, undo } = applyOp(this.data, req.op);
     const table = this.clients.record(req.clientId, req.clientReqId, result);
     const reqKey = requestKey(req.clientId, req.clientReqId);
+    const floor = this.executedFloor.get(req.clientId);
+    if (floor !== undefined && req.clientReqId <= floor) {
+      throw new Error(`at-most-once violated: ${reqKey} executed after request ${floor} of that client was (in a forgotten slot)`);
+    }
     const n = (this.executions.get(reqKey) ?? 0) + 1;
     // At most once: the client table must have stopped a second execution.
     if (n > 1) throw new Error(`at-most-once violated: ${reqKey} executed ${n} times`);
@@ -98,7 +123,64 @@ export class KvStateMachine {
       this.rolledBack++;
     }
     this.lastExecuted = slot;
-    this.executedRequests.length = slot;
+    this.executedRequests.length = slot - this.executedBase;
+  }
+
+  /** The request executed in `slot` (undefined: a no-op, or a slot forgotten or not executed). */
+  executedAt(slot: number): KvRequest | undefined {
+    return slot > this.executedBase ? this.executedRequests[slot - this.executedBase - 1] : undefined;
+  }
+
+  /**
+   * Forget the per-slot record of slots up to `slot` (stable ones only: they are never rolled
+   * back), so that memory stays bounded; the data and the client table are unchanged.
+   */
+  truncate(slot: number): void {
+    if (slot <= this.executedBase) return;
+    if (slot > this.stableUpTo) throw new Error(`truncating to ${slot} above the stable point ${this.stableUpTo}`);
+    const drop = slot - this.executedBase;
+    for (let k = 0; k < drop; k++) {
+      const req = this.executedRequests[k];
+      if (req !== undefined) this.forget(req);
+    }
+    this.executedRequests.splice(0, drop);
+    this.executedBase = slot;
+  }
+
+  /** The state now (after `lastExecuted`). */
+  snapshot(): AppSnapshot {
+    const data = [...this.data].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    return { data, clients: this.clients.list() };
+  }
+
+  /**
+   * Become the state of `snap`, taken after `slot` (committed: nothing before it will be rolled
+   * back). What this state machine executed so far is dropped, as a rollback would.
+   */
+  restore(snap: AppSnapshot, slot: number): void {
+    this.data.clear();
+    for (const [k, v] of snap.data) this.data.set(k, v);
+    this.clients.replaceAll(snap.clients);
+    this.rolledBack += this.undoLog.length;
+    this.undoLog = [];
+    this.executions.clear();
+    this.executedCount = 0;
+    this.executedFloor.clear();
+    // Every request the snapshot's clients got an answer to was executed in it.
+    for (const [id, e] of snap.clients) this.executedFloor.set(id, e.reqId);
+    this.executedRequests = [];
+    this.executedBase = slot;
+    this.lastExecuted = slot;
+    this.stableUpTo = slot;
+  }
+
+  private forget(req: KvRequest): void {
+    const key = requestKey(req.clientId, req.clientReqId);
+    const n = this.executions.get(key);
+    // A duplicate or stale request in the slot was not executed (not counted).
+    if (n === undefined) return;
+    this.executions.delete(key);
+    if (req.clientReqId > (this.executedFloor.get(req.clientId) ?? 0)) this.executedFloor.set(req.clientId, req.clientReqId);
   }
 
   /** Slots up to `slot` are committed: forget how to undo them. */

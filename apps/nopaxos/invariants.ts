@@ -3,10 +3,14 @@
 //  - replicas never disagree on a committed slot (and a replica's commit point never goes back);
 //  - nothing executed is overwritten: a replica's state machine executed exactly what its log
 //    holds, and never rolled back below its commit point;
-//  - each client request executes at most once at each replica.
+//  - each client request executes at most once at each replica;
+//  - replicas truncate their logs (replica.ts, truncateLog): the slots compared are those still
+//    in the log (above its base), and the checkpoints that stand for the truncated ones must
+//    agree: two replicas' checkpoints after the same slot hold the same state.
 // The checks are incremental (each committed slot is compared once per replica), so they cost
 // little per step. A violation throws an Error that says what and where.
-import type { LogEntry } from './messages.ts';
+import { createHash } from 'node:crypto';
+import type { LogEntry, Snapshot } from './messages.ts';
 import type { NopaxosReplica } from './replica.ts';
 
 interface Seen {
@@ -15,6 +19,7 @@ interface Seen {
   logVersion: number;
   log: LogEntry[];
   stable: number;
+  checkpoint: Snapshot | undefined;
 }
 
 export function entryKey(e: LogEntry | undefined): string {
@@ -25,6 +30,8 @@ export function entryKey(e: LogEntry | undefined): string {
 export class NopaxosInvariants {
   /** committed[k]: the entry key of slot k+1, as first seen committed at any replica. */
   readonly committed: string[] = [];
+  /** A digest of the application state after slot k, as first seen in a checkpoint. */
+  private readonly checkpoints = new Map<number, string>();
   private readonly seen: (Seen | undefined)[] = [];
   checks = 0;
 
@@ -40,7 +47,7 @@ export class NopaxosInvariants {
       let s = this.seen[i];
       if (s === undefined || s.replica !== r) {
         // A new incarnation starts from nothing.
-        s = { replica: r, checkedCommit: 0, logVersion: r.logVersion, log: r.log, stable: 0 };
+        s = { replica: r, checkedCommit: 0, logVersion: r.logVersion, log: r.log, stable: 0, checkpoint: undefined };
         this.seen[i] = s;
       }
       this.checkReplica(i, r, s);
@@ -57,9 +64,12 @@ export class NopaxosInvariants {
     if (app.lastExecuted > r.lastOp) fail(`${where}: executed slot ${app.lastExecuted} beyond its log (${r.lastOp})`);
     if (app.lastExecuted < app.stableUpTo) fail(`${where}: rolled back below its stable point`);
     if (app.maxExecutions > 1) fail(`${where}: a request executed ${app.maxExecutions} times`);
-    // Newly committed slots: agree with every other replica, and execution matches the log.
-    for (let op = s.checkedCommit + 1; op <= r.lastCommittedOp; op++) {
-      const e = r.log[op - 1];
+    if (app.executedBase !== r.logBase) fail(`${where}: the state machine forgot slots up to ${app.executedBase}, the log up to ${r.logBase}`);
+    this.checkCheckpoint(where, r, s);
+    // Newly committed slots still in the log: agree with every other replica, and execution
+    // matches the log (those below the base came in a checkpoint, checked as a whole).
+    for (let op = Math.max(s.checkedCommit, r.logBase) + 1; op <= r.lastCommittedOp; op++) {
+      const e = r.entry(op);
       const key = entryKey(e);
       const known = this.committed[op - 1];
       if (known === undefined) this.committed[op - 1] = key;
@@ -72,16 +82,30 @@ export class NopaxosInvariants {
     if (r.logVersion !== s.logVersion || r.log !== s.log) {
       s.logVersion = r.logVersion;
       s.log = r.log;
-      for (let op = app.stableUpTo + 1; op <= app.lastExecuted; op++) this.checkExecuted(where, r, op);
+      for (let op = Math.max(app.stableUpTo, r.logBase) + 1; op <= app.lastExecuted; op++) this.checkExecuted(where, r, op);
     }
   }
 
   private checkExecuted(where: string, r: NopaxosReplica, op: number): void {
-    const e = r.log[op - 1];
-    const done = r.app.executedRequests[op - 1];
+    const e = r.entry(op);
+    const done = r.app.executedAt(op);
     const logKey = entryKey(e);
     const execKey = done === undefined ? 'NOOP' : `${done.clientId}#${done.clientReqId}`;
     if (logKey !== execKey) fail(`${where}: slot ${op} executed ${execKey} but the log now holds ${logKey} (overwritten without rollback)`);
+  }
+
+  /** A new checkpoint: the same state as every other replica's after the same slot. */
+  private checkCheckpoint(where: string, r: NopaxosReplica, s: Seen): void {
+    const cp = r.checkpoint;
+    if (cp === s.checkpoint) return;
+    s.checkpoint = cp;
+    if (cp === undefined) return;
+    if (cp.slot > r.lastCommittedOp) fail(`${where}: checkpoint after slot ${cp.slot}, beyond its commit point ${r.lastCommittedOp}`);
+    if (cp.slot < r.logBase) fail(`${where}: log truncated to ${r.logBase}, beyond its checkpoint (${cp.slot})`);
+    const digest = createHash('sha1').update(JSON.stringify(cp.app)).digest('hex');
+    const known = this.checkpoints.get(cp.slot);
+    if (known === undefined) this.checkpoints.set(cp.slot, digest);
+    else if (known !== digest) fail(`${where}: its state after slot ${cp.slot} differs from another replica's`);
   }
 }
 

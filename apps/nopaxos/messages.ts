@@ -5,8 +5,9 @@
 // Recovery and RecoveryResponse are Viewstamped Replication's (the reference has none).
 import { Type, type TSchema } from '@sinclair/typebox';
 import type { ActorRef } from '../../actors/index.ts';
-import { KvOpSchema, KvResultSchema, type KvOp, type KvResult } from '../kv/kv.ts';
+import { KvOpSchema, KvResultSchema, MAX_KEY_BYTES, type KvOp, type KvResult } from '../kv/kv.ts';
 import type { ClientStart, Invoke, ThinkTimeout } from '../kv/driver.ts';
+import type { AppSnapshot } from '../kv/state-machine.ts';
 import { OumHeaderSchema, RefSchema, type OumHeader, type OumPong, type OumRoute, type OumRouteAck } from '../oum/messages.ts';
 
 // ---- client <-> replicas -------------------------------------------------------------------
@@ -46,6 +47,19 @@ export interface LogEntry {
   readonly state: LogEntryState;
   /** The request, for a 'received' entry. */
   readonly request?: Request;
+}
+
+/**
+ * The application state after slot `slot` (committed), and the stamp that slot got: what a
+ * replica keeps in place of the log entries it truncated, and sends to a replica that needs
+ * entries it no longer has.
+ */
+export interface Snapshot {
+  readonly slot: number;
+  readonly view: number;
+  readonly sessNum: number;
+  readonly msgNum: number;
+  readonly app: AppSnapshot;
 }
 
 // ---- gap agreement -------------------------------------------------------------------------
@@ -103,6 +117,15 @@ export interface StateTransferReply {
   readonly begin: number;
   readonly end: number;
   readonly entries: readonly LogEntry[];
+  /**
+   * When the request began at or below the sender's log base (entries it truncated): its
+   * snapshot, at `begin - 1`, in their place; `entries` then follow the snapshot. A snapshot of
+   * more items (keys and clients) than a reply carries entries comes in `parts` replies sent at
+   * once, part `part` each holding a slice of the items, and no entries.
+   */
+  readonly snapshot?: Snapshot;
+  readonly part?: number;
+  readonly parts?: number;
 }
 
 // ---- view change ---------------------------------------------------------------------------
@@ -121,6 +144,8 @@ export interface ViewChange {
   readonly lastNormalView: number;
   readonly lastOp: number;
   readonly committedGaps: readonly number[];
+  /** `committedGaps` lists every NO-OP above this slot (the sender's log base); those below were truncated. */
+  readonly gapsFrom: number;
   readonly replicaIdx: number;
 }
 
@@ -132,6 +157,8 @@ export interface StartView {
   readonly lastNormalView: number;
   readonly lastOp: number;
   readonly committedGaps: readonly number[];
+  /** As in ViewChange: the gaps are complete above this slot. */
+  readonly gapsFrom: number;
 }
 
 export interface StartViewReply {
@@ -156,6 +183,8 @@ export interface SyncPrepare {
   readonly view: number;
   readonly lastOp: number;
   readonly committedGaps: readonly number[];
+  /** As in ViewChange: the gaps are complete above this slot (the leader's log base). */
+  readonly gapsFrom: number;
 }
 
 export interface SyncPrepareReply {
@@ -242,6 +271,9 @@ export type ControllerMsg = ProbeTimeout | SessionChange | Failover | OumPong | 
 /** Bounds on bulk fields: a state transfer reply carries at most this many entries. */
 export const MAX_TRANSFER_OPS = 1000;
 export const MAX_GAPS_PER_MESSAGE = 100_000;
+/** Keys and clients a snapshot may carry. */
+export const MAX_SNAPSHOT_KEYS = 1_000_000;
+export const MAX_SNAPSHOT_CLIENTS = 1_000_000;
 
 const Nat = Type.Integer({ minimum: 0 });
 const Gaps = Type.Array(Nat, { maxItems: MAX_GAPS_PER_MESSAGE });
@@ -255,6 +287,16 @@ const LogEntrySchema = Type.Object({
   opNum: Type.Integer({ minimum: 1 }), view: Nat, sessNum: Nat, msgNum: Nat,
   state: Type.Union([Type.Literal('received'), Type.Literal('noop')]),
   request: Type.Optional(RequestSchema),
+});
+
+const SnapshotSchema = Type.Object({
+  slot: Type.Integer({ minimum: 1 }), view: Nat, sessNum: Nat, msgNum: Nat,
+  app: Type.Object({
+    data: Type.Array(Type.Tuple([Type.String({ maxLength: MAX_KEY_BYTES }), Type.String()]), { maxItems: MAX_SNAPSHOT_KEYS }),
+    clients: Type.Array(Type.Tuple([
+      Type.String({ minLength: 1, maxLength: 256 }), Type.Object({ reqId: Type.Integer({ minimum: 1 }), result: KvResultSchema }),
+    ]), { maxItems: MAX_SNAPSHOT_CLIENTS }),
+  }),
 });
 
 function msg(type: string, fields: Record<string, TSchema>): TSchema {
@@ -273,15 +315,18 @@ export const nopaxosSchemas: Record<string, TSchema> = {
   StateTransferRequest: msg('StateTransferRequest', { sessNum: Nat, view: Nat, begin: Nat, end: Nat, replicaIdx: Nat }),
   StateTransferReply: msg('StateTransferReply', {
     sessNum: Nat, view: Nat, begin: Nat, end: Nat, entries: Type.Array(LogEntrySchema, { maxItems: MAX_TRANSFER_OPS }),
+    snapshot: Type.Optional(SnapshotSchema), part: Type.Optional(Nat), parts: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_SNAPSHOT_KEYS })),
   }),
   ViewChangeRequest: msg('ViewChangeRequest', { sessNum: Nat, view: Nat }),
   ViewChange: msg('ViewChange', {
-    sessNum: Nat, view: Nat, lastNormalSessNum: Nat, lastNormalView: Nat, lastOp: Nat, committedGaps: Gaps, replicaIdx: Nat,
+    sessNum: Nat, view: Nat, lastNormalSessNum: Nat, lastNormalView: Nat, lastOp: Nat, committedGaps: Gaps, gapsFrom: Nat, replicaIdx: Nat,
   }),
-  StartView: msg('StartView', { sessNum: Nat, view: Nat, lastNormalSessNum: Nat, lastNormalView: Nat, lastOp: Nat, committedGaps: Gaps }),
+  StartView: msg('StartView', {
+    sessNum: Nat, view: Nat, lastNormalSessNum: Nat, lastNormalView: Nat, lastOp: Nat, committedGaps: Gaps, gapsFrom: Nat,
+  }),
   StartViewReply: msg('StartViewReply', { sessNum: Nat, view: Nat, replicaIdx: Nat }),
   SyncPrepareRequest: msg('SyncPrepareRequest', { sessNum: Nat, view: Nat, replicaIdx: Nat }),
-  SyncPrepare: msg('SyncPrepare', { sessNum: Nat, view: Nat, lastOp: Nat, committedGaps: Gaps }),
+  SyncPrepare: msg('SyncPrepare', { sessNum: Nat, view: Nat, lastOp: Nat, committedGaps: Gaps, gapsFrom: Nat }),
   SyncPrepareReply: msg('SyncPrepareReply', { sessNum: Nat, view: Nat, syncPoint: Nat, replicaIdx: Nat }),
   SyncCommit: msg('SyncCommit', { sessNum: Nat, view: Nat, syncPoint: Nat }),
   Recovery: msg('Recovery', { replicaIdx: Nat, nonce: Nat }),

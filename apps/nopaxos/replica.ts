@@ -21,6 +21,10 @@
 //    restarted (ctx.incarnation > 0) is in status Recovering: it takes part in nothing until it
 //    has, as in Viewstamped Replication, f+1 answers to its Recovery (with a fresh nonce)
 //    including the leader of the latest view among them, and has copied that leader's log.
+//  - Log truncation (the reference keeps the whole log): a replica keeps a checkpoint (the
+//    application state after a committed slot) and discards the log behind it, keeping a tail
+//    of `logTail` committed slots; a replica that needs discarded slots (state transfer, view
+//    change, recovery) gets the checkpoint instead. See "checkpoints and log truncation".
 //  - Pending requests are ordered by (sessNum, msgNum) (the OUM receiver keeps them so), and a
 //    leader that executed ahead of commit rolls its state machine back if a view change
 //    replaces what it executed (the reference panics there).
@@ -36,7 +40,7 @@ import {
 import {
   MAX_TRANSFER_OPS,
   type GapCommit, type GapCommitReply, type GapReply, type GapRequest, type LogEntry, type LogEntryState,
-  type Recovery, type RecoveryResponse, type Reply, type ReplicaMsg, type Request, type StartView, type StartViewReply,
+  type Recovery, type RecoveryResponse, type Reply, type ReplicaMsg, type Request, type Snapshot, type StartView, type StartViewReply,
   type StateTransferReply, type StateTransferRequest, type SyncCommit, type SyncPrepare, type SyncPrepareReply,
   type SyncPrepareRequest, type ViewChange, type ViewChangeRequest,
 } from './messages.ts';
@@ -78,6 +82,13 @@ export const RECOVERY_TIMEOUT_MS = 100;
 export const VIEW_CHANGE_ATTEMPTS = 3;
 /** Requests a replica keeps waiting (out of order, or during a view change). */
 export const MAX_PENDING_REQUESTS = 10_000;
+/**
+ * Committed slots a replica keeps in its log below its commit point, at least, before it
+ * truncates older ones (see `truncateLog`): a follower that fell behind by less than this, or a
+ * GapRequest for a recent slot, is served from the log rather than by a snapshot. At 250 k
+ * requests a second it is 40 ms of log, under one sync period of the figures (50 ms).
+ */
+export const DEFAULT_LOG_TAIL = 10_000;
 
 export interface NopaxosTimeouts {
   readonly gapWaitMs: number;
@@ -112,17 +123,26 @@ export interface ReplicaConfig {
    * over UDP set it low, so that one reply fits a datagram (the transport does not fragment).
    */
   readonly maxTransferOps?: number;
+  /**
+   * Committed slots kept below the commit point before truncating (default DEFAULT_LOG_TAIL);
+   * Infinity: never truncate.
+   */
+  readonly logTail?: number;
 }
 
 export type ReplicaStatus = 'normal' | 'gapCommit' | 'viewChange' | 'recovering';
 
 interface StateTransfer {
-  /** Entries begin..end (inclusive) are being fetched. */
+  /** Entries begin..end (inclusive) are being fetched (catchUp: the commit point must reach `end`). */
   readonly begin: number;
   readonly end: number;
   replicaIdx: number;
-  /** What completes when the log reaches `end`. */
-  readonly purpose: 'enterView' | 'sync' | 'recovery';
+  /**
+   * What completes when the log reaches `end`. catchUp: a snapshot that brings the commit point
+   * to `end` at least (see `startCatchUp`); then the merge of a view change, or a synchronization.
+   */
+  readonly purpose: 'enterView' | 'sync' | 'recovery' | 'catchUp';
+  readonly then?: 'merge' | 'sync';
   readonly syncPoint?: number;
   /** Other replicas known to hold the range, tried in turn when one does not answer. */
   readonly candidates: number[];
@@ -130,9 +150,18 @@ interface StateTransfer {
    * For a view change: the fetched entries are staged here, and the new log (slots 1..keep of
    * the current one, then the staged entries, with `gaps` as NO-OPs) replaces the current one
    * at once when all are in. Until then the log stays as it was, so that a replica whose view
-   * change is interrupted still reports a log that matches its last normal view.
+   * change is interrupted still reports a log that matches its last normal view. A source that
+   * truncated what was asked sends its snapshot: staged too, it replaces the kept slots and the
+   * entries staged so far (the entries staged next follow it).
    */
-  readonly install?: { readonly keep: number; readonly gaps: readonly number[]; readonly staged: LogEntry[] };
+  readonly install?: { readonly keep: number; readonly gaps: readonly number[]; staged: LogEntry[]; snapshot?: Snapshot };
+}
+
+/** The stamp a slot got (view-id and OUM message number). */
+interface Stamp {
+  readonly view: number;
+  readonly sessNum: number;
+  readonly msgNum: number;
 }
 
 interface StartViewRecord {
@@ -140,6 +169,7 @@ interface StartViewRecord {
   readonly lastNormalView: number;
   readonly lastOp: number;
   readonly committedGaps: readonly number[];
+  readonly gapsFrom: number;
 }
 
 export interface ReplicaStats {
@@ -153,6 +183,10 @@ export interface ReplicaStats {
   syncs: number;
   rollbacks: number;
   recoveries: number;
+  /** Times the log was truncated, snapshots sent in place of truncated entries, and installed. */
+  truncations: number;
+  snapshotsSent: number;
+  snapshotsInstalled: number;
 }
 
 type C = Ctx<ReplicaMsg>;
@@ -166,15 +200,24 @@ export class NopaxosReplica {
   sessNum: number;
   lastNormalView = 0;
   lastNormalSessNum: number;
-  /** log[k] is slot k+1. */
+  /** log[k] is slot logBase+k+1: slots up to logBase were truncated (`checkpoint` holds their effect). */
   log: LogEntry[] = [];
+  logBase = 0;
+  /**
+   * The latest checkpoint: the application state after a committed slot at or above logBase,
+   * sent to a replica that needs slots this one truncated.
+   */
+  checkpoint: Snapshot | undefined;
   lastCommittedOp = 0;
   /** Bumped whenever an existing slot changes or is dropped (not on appends): for invariant checks. */
   logVersion = 0;
   committedGaps = new Set<number>();
   readonly app = new KvStateMachine(true);
   readonly receiver: OumReceiver<Request>;
-  readonly stats: ReplicaStats = { requests: 0, gapRequests: 0, gapPrefetches: 0, gapCommits: 0, viewChanges: 0, stateTransfers: 0, syncs: 0, rollbacks: 0, recoveries: 0 };
+  readonly stats: ReplicaStats = {
+    requests: 0, gapRequests: 0, gapPrefetches: 0, gapCommits: 0, viewChanges: 0, stateTransfers: 0, syncs: 0, rollbacks: 0, recoveries: 0,
+    truncations: 0, snapshotsSent: 0, snapshotsInstalled: 0,
+  };
 
   private readonly gapReplies = new Set<number>();
   private readonly gapCommitReplies = new Set<number>();
@@ -199,6 +242,14 @@ export class NopaxosReplica {
   private startViewRecord: StartViewRecord | undefined;
   private leaderLastSyncPreparePoint = 0;
   private leaderLastSyncCommittedGaps: readonly number[] = [];
+  private leaderLastSyncGapsFrom = 0;
+  /** The stamp of slot logBase: where the OUM receiver resumes when the log is empty. */
+  private baseStamp: Stamp | undefined;
+  /** The parts of a snapshot that comes in several StateTransferReplies (assembleSnapshot). */
+  private snapshotParts: { readonly slot: number; readonly got: (Snapshot | undefined)[]; have: number } | undefined;
+  /** The leader's snapshot at its latest sync point: the checkpoint once that point commits. */
+  private pendingCheckpoint: Snapshot | undefined;
+  private readonly logTail: number;
   private readonly receivedSyncPreparePoints = new Set<number>();
   private readonly receivedSyncCommitPoints = new Set<number>();
   private viewChangeAttempts = 0;
@@ -219,6 +270,7 @@ export class NopaxosReplica {
     check(this.n >= 1 && this.idx >= 0 && this.idx < this.n, `replica index ${this.idx} of ${this.n}`);
     this.t = { ...REFERENCE_TIMEOUTS, ...cfg.timeouts };
     this.maxTransferOps = Math.max(1, Math.min(cfg.maxTransferOps ?? MAX_TRANSFER_OPS, MAX_TRANSFER_OPS));
+    this.logTail = Math.max(0, cfg.logTail ?? DEFAULT_LOG_TAIL);
     this.sessNum = cfg.initialSession ?? 0;
     this.lastNormalSessNum = this.sessNum;
     this.receiver = createReceiver<Request>(this.sessNum, 1, MAX_PENDING_REQUESTS);
@@ -236,7 +288,7 @@ export class NopaxosReplica {
   }
 
   get lastOp(): number {
-    return this.log.length;
+    return this.logBase + this.log.length;
   }
 
   get lastExecutedOp(): number {
@@ -251,14 +303,16 @@ export class NopaxosReplica {
     return this.leaderOf(this.view) === this.idx;
   }
 
+  /** Slot opNum, if the log still has it (undefined beyond the log or at or below logBase). */
   entry(opNum: number): LogEntry | undefined {
-    return this.log[opNum - 1];
+    return opNum > this.logBase ? this.log[opNum - this.logBase - 1] : undefined;
   }
 
   // ---- dispatch ----------------------------------------------------------------------------
 
   handle(msg: ReplicaMsg, ctx: C): void {
     this.meter.recv();
+    const committedBefore = this.lastCommittedOp;
     if (this.status === 'recovering' && !RECOVERING_ACCEPTS.has(msg.type)) return;
     switch (msg.type) {
       case 'Request': this.onRequest(msg); break;
@@ -294,6 +348,7 @@ export class NopaxosReplica {
     this.processPending(ctx);
     this.prefetchHoles(ctx);
     this.executeCommittedChunk(ctx, EXECUTE_CHUNK_OPS);
+    this.checkpointAndTruncate(committedBefore);
   }
 
   /**
@@ -458,7 +513,7 @@ export class NopaxosReplica {
     if (opNum <= this.app.lastExecuted) return;
     check(opNum <= this.lastOp, `execute up to ${opNum} beyond the log (${this.lastOp})`);
     for (let op = this.app.lastExecuted + 1; op <= opNum; op++) {
-      const e = this.log[op - 1]!;
+      const e = this.entry(op)!;
       if (e.state === 'noop') {
         this.app.skip(op);
         continue;
@@ -477,6 +532,11 @@ export class NopaxosReplica {
     if (opNum <= this.lastCommittedOp) return;
     check(opNum <= this.lastOp, `commit up to ${opNum} beyond the log (${this.lastOp})`);
     this.lastCommittedOp = opNum;
+    const p = this.pendingCheckpoint;
+    if (p !== undefined && p.slot <= opNum) {
+      this.checkpoint = p;
+      this.pendingCheckpoint = undefined;
+    }
     if (this.amLeader()) this.sendSyncCommit(ctx);
     // A Normal follower executes it in chunks (executeCommittedChunk, after every message).
     if (this.amLeader() || this.status !== 'normal') this.executeUpToOp(ctx, opNum);
@@ -517,6 +577,12 @@ export class NopaxosReplica {
     if (!this.checkViewNumAndStatus(ctx, msg.sessNum, msg.view)) return;
     const to = this.cfg.replicas[msg.replicaIdx];
     if (to === undefined) return;
+    if (msg.opNum <= this.logBase) {
+      // Truncated here: the asker is behind by more than the tail. The leader points it to its
+      // latest sync point, whose state transfer brings it a snapshot; the others stay silent.
+      if (this.amLeader()) this.send(ctx, to, this.syncPrepareMessage());
+      return;
+    }
     const e = this.entry(msg.opNum);
     const base = { type: 'GapReply', view: this.view, sessNum: this.sessNum, opNum: msg.opNum, replicaIdx: this.idx } as const;
     if (e !== undefined) {
@@ -630,10 +696,12 @@ export class NopaxosReplica {
       this.deferredGapCommits.add(msg.opNum);
       return;
     }
-    if (this.lastOp >= msg.opNum) {
+    if (msg.opNum <= this.logBase) {
+      // A late copy for a slot truncated here: committed, so it holds the NO-OP. Acknowledge only.
+    } else if (this.lastOp >= msg.opNum) {
       // Already there (a request, overwritten now; or the NO-OP, from a resent GapCommit).
       this.committedGaps.add(msg.opNum);
-      if (this.log[msg.opNum - 1]!.state !== 'noop') this.setNoop(msg.opNum);
+      if (this.entry(msg.opNum)!.state !== 'noop') this.setNoop(msg.opNum);
     } else {
       this.processNextOperation(ctx, undefined, this.view, this.sessNum, this.receiver.nextMsgNum, 'noop');
     }
@@ -661,9 +729,21 @@ export class NopaxosReplica {
 
   // ---- state transfer ----------------------------------------------------------------------
 
-  /** The last slot the transfer has (in the log, or staged). */
+  /** The last slot the transfer has (in the log, or staged; catchUp: the commit point). */
   private transferHas(st: StateTransfer): number {
-    return st.install ? st.install.keep + st.install.staged.length : this.lastOp;
+    if (st.purpose === 'catchUp') return this.lastCommittedOp;
+    if (st.install) return (st.install.snapshot?.slot ?? st.install.keep) + st.install.staged.length;
+    return this.lastOp;
+  }
+
+  /**
+   * Bring the commit point to `target` at least with a snapshot from `from` (whose log base
+   * reached `target`), before anything that relies on gap lists: a replica lists only the NO-OPs
+   * above its log base, so slots of ours at or below a peer's base that are not committed here
+   * may lack a NO-OP nobody lists any more. The snapshot (committed state) replaces them.
+   */
+  private startCatchUp(ctx: C, from: number, target: number, then: 'merge' | 'sync', candidates: number[]): void {
+    this.startStateTransfer(ctx, { begin: this.lastCommittedOp + 1, end: target, replicaIdx: from, purpose: 'catchUp', then, candidates });
   }
 
   private startStateTransfer(ctx: C, st: StateTransfer): void {
@@ -676,7 +756,8 @@ export class NopaxosReplica {
   private sendStateTransferRequest(ctx: C): void {
     const st = this.stateTransfer!;
     const begin = this.transferHas(st) + 1;
-    const end = Math.min(st.end + 1, begin + this.maxTransferOps);
+    // A catch-up asks for one slot below the source's base: only the snapshot is wanted.
+    const end = st.purpose === 'catchUp' ? begin + 1 : Math.min(st.end + 1, begin + this.maxTransferOps);
     const req: StateTransferRequest = { type: 'StateTransferRequest', sessNum: this.sessNum, view: this.view, begin, end, replicaIdx: this.idx };
     this.send(ctx, this.cfg.replicas[st.replicaIdx]!, req);
     ctx.startTimer('stateTransfer', this.t.stateTransferMs, { type: 'StateTransferTimeout' });
@@ -699,17 +780,82 @@ export class NopaxosReplica {
     if (msg.sessNum !== this.sessNum || msg.view !== this.view) return;
     const to = this.cfg.replicas[msg.replicaIdx];
     if (to === undefined || msg.begin < 1 || msg.begin > this.lastOp) return;
+    if (msg.begin <= this.logBase) return this.sendSnapshot(ctx, to, msg.end);
     const end = Math.min(msg.end, this.lastOp + 1, msg.begin + this.maxTransferOps);
     if (end <= msg.begin) return;
-    const entries = this.log.slice(msg.begin - 1, end - 1);
+    const entries = this.log.slice(msg.begin - this.logBase - 1, end - this.logBase - 1);
     this.meter.entries(entries.length);
     this.send(ctx, to, { type: 'StateTransferReply', sessNum: this.sessNum, view: this.view, begin: msg.begin, end, entries });
+  }
+
+  /**
+   * In place of truncated entries: the checkpoint, and the entries after it up to `askedEnd`. A
+   * checkpoint of more items (keys and clients) than maxTransferOps goes in parts, all at once
+   * (so they all come from the same checkpoint; a lost one costs a new round on the asker's
+   * timeout), with no entries: the asker asks for those once it has the whole snapshot.
+   */
+  private sendSnapshot(ctx: C, to: ActorRef<ReplicaMsg>, askedEnd: number): void {
+    const snapshot = this.checkpoint;
+    check(snapshot !== undefined && snapshot.slot >= this.logBase, `a checkpoint covers the truncated slots up to ${this.logBase}`);
+    const begin = snapshot.slot + 1;
+    this.stats.snapshotsSent++;
+    const { data, clients } = snapshot.app;
+    const per = this.maxTransferOps;
+    const parts = Math.max(1, Math.ceil((data.length + clients.length) / per));
+    const base = { type: 'StateTransferReply', sessNum: this.sessNum, view: this.view, begin } as const;
+    if (parts === 1) {
+      const end = Math.max(begin, Math.min(askedEnd, this.lastOp + 1, begin + per));
+      const entries = this.log.slice(begin - this.logBase - 1, end - this.logBase - 1);
+      this.meter.entries(entries.length + 1);
+      this.send(ctx, to, { ...base, end, entries, snapshot });
+      return;
+    }
+    for (let part = 0; part < parts; part++) {
+      // Items part*per .. (part+1)*per - 1 of the data followed by the client table.
+      const from = part * per;
+      const app = {
+        data: data.slice(Math.min(from, data.length), Math.min(from + per, data.length)),
+        clients: clients.slice(Math.max(0, from - data.length), Math.max(0, from + per - data.length)),
+      };
+      this.meter.entries(1);
+      this.send(ctx, to, { ...base, end: begin, entries: [], snapshot: { ...snapshot, app }, part, parts });
+    }
+  }
+
+  /** A snapshot in parts: the whole snapshot once every part of one checkpoint is here. */
+  private assembleSnapshot(msg: StateTransferReply): Snapshot | undefined {
+    const snap = msg.snapshot!;
+    const parts = msg.parts ?? 1;
+    const part = msg.part ?? 0;
+    if (parts === 1) return snap;
+    if (part >= parts) return undefined;
+    let a = this.snapshotParts;
+    if (a === undefined || a.slot !== snap.slot || a.got.length !== parts) {
+      a = { slot: snap.slot, got: new Array<Snapshot | undefined>(parts).fill(undefined), have: 0 };
+      this.snapshotParts = a;
+    }
+    if (a.got[part] !== undefined) return undefined;
+    a.got[part] = snap;
+    if (++a.have < parts) return undefined;
+    this.snapshotParts = undefined;
+    const got = a.got as Snapshot[];
+    return { ...snap, app: { data: got.flatMap((p) => p.app.data), clients: got.flatMap((p) => p.app.clients) } };
   }
 
   private onStateTransferReply(msg: StateTransferReply, ctx: C): void {
     if (msg.sessNum !== this.sessNum || msg.view !== this.view) return;
     const st = this.stateTransfer;
-    if (st === undefined || msg.end - 1 <= this.transferHas(st) || msg.begin > this.transferHas(st) + 1) return;
+    if (st === undefined) return;
+    if (msg.snapshot !== undefined) {
+      if (this.status === 'recovering') ctx.startTimer('recovery', this.t.recoveryMs, { type: 'RecoveryTimeout' });
+      const snap = this.assembleSnapshot(msg);
+      if (snap === undefined) return;
+      this.takeTransferSnapshot(ctx, st, snap);
+      // A snapshot in parts came without entries: ask for them now.
+      if ((msg.parts ?? 1) > 1 && st.purpose !== 'catchUp' && this.transferHas(st) < st.end) this.sendStateTransferRequest(ctx);
+    }
+    // A catch-up wants the snapshot only.
+    if (st.purpose === 'catchUp' || msg.end - 1 <= this.transferHas(st) || msg.begin > this.transferHas(st) + 1) return;
     this.meter.entries(msg.entries.length);
     if (st.install) {
       // Staged: the log changes only when everything is in.
@@ -735,6 +881,47 @@ export class NopaxosReplica {
     if (this.lastOp < st.end) this.sendStateTransferRequest(ctx);
   }
 
+  /** A snapshot in a transfer reply: staged for a view change, installed now otherwise. */
+  private takeTransferSnapshot(ctx: C, st: StateTransfer, snap: Snapshot): void {
+    if (snap.slot <= this.lastCommittedOp || snap.slot <= this.transferHas(st)) return; // nothing new
+    this.meter.entries(1);
+    if (st.install) {
+      st.install.snapshot = snap;
+      st.install.staged = [];
+      this.viewChangeAttempts = 0;
+      return;
+    }
+    this.installSnapshot(ctx, snap);
+  }
+
+  /**
+   * Adopt a snapshot (committed state after slot P > our commit point): it replaces the
+   * application state and every slot up to P; slots of ours above P stay (where they could be
+   * wrong, the caller discards them: see startCatchUp and installLog). P becomes the commit
+   * point, the log base and the checkpoint.
+   */
+  private installSnapshot(ctx: C, snap: Snapshot): void {
+    check(snap.slot > this.lastCommittedOp, `installing a snapshot at ${snap.slot}, not above the commit point ${this.lastCommittedOp}`);
+    check(this.status !== 'normal' || !this.amLeader(), 'the leader of a view in progress installs no snapshot');
+    if (this.lastOp > snap.slot) this.log.splice(0, snap.slot - this.logBase);
+    else this.log.length = 0;
+    this.logBase = snap.slot;
+    this.baseStamp = { view: snap.view, sessNum: snap.sessNum, msgNum: snap.msgNum };
+    this.app.restore(snap.app, snap.slot);
+    this.lastCommittedOp = snap.slot;
+    this.checkpoint = snap;
+    this.pendingCheckpoint = undefined;
+    for (const g of this.committedGaps) if (g <= snap.slot) this.committedGaps.delete(g);
+    this.logVersion++;
+    this.stats.snapshotsInstalled++;
+    ctx.log.debug({ slot: snap.slot }, 'installed a snapshot');
+    // The log ends at the snapshot now: the OUM receiver goes on from the message after it.
+    const r = this.receiver;
+    if (this.lastOp === snap.slot && (this.status === 'normal' || this.status === 'gapCommit') && r.sessionNum === this.sessNum && snap.sessNum === this.sessNum) {
+      advanceTo(r, snap.msgNum + 1);
+    }
+  }
+
   /** The log reached the end of the transfer (by transfer, or by normal processing). */
   private maybeFinishStateTransfer(ctx: C): void {
     const st = this.stateTransfer;
@@ -744,10 +931,18 @@ export class NopaxosReplica {
     switch (st.purpose) {
       case 'enterView':
         check(st.install !== undefined, 'a view change installs a whole log');
-        this.installLog(ctx, st.install.keep, st.install.gaps, st.install.staged);
+        this.installLog(ctx, st.install.keep, st.install.gaps, st.install.staged, st.install.snapshot);
         return this.enterView(ctx, this.sessNum, this.view);
       case 'sync': return this.processSyncPrepare(ctx, st.syncPoint!);
       case 'recovery': return this.finishRecovery(ctx);
+      case 'catchUp':
+        if (st.then === 'merge') {
+          if (this.amLeader() && this.status === 'viewChange') this.tryMergeViewChanges(ctx);
+        } else if (this.status === 'normal' || this.status === 'gapCommit') {
+          // Now the leader's gap list covers everything we have not committed: sync again.
+          this.send(ctx, this.cfg.replicas[this.leaderOf(this.view)]!, { type: 'SyncPrepareRequest', sessNum: this.sessNum, view: this.view, replicaIdx: this.idx });
+        }
+        return;
     }
   }
 
@@ -787,7 +982,8 @@ export class NopaxosReplica {
     } else {
       const vc: ViewChange = {
         type: 'ViewChange', sessNum: this.sessNum, view: this.view, lastNormalSessNum: this.lastNormalSessNum,
-        lastNormalView: this.lastNormalView, lastOp: this.lastOp, committedGaps: sorted(this.committedGaps), replicaIdx: this.idx,
+        lastNormalView: this.lastNormalView, lastOp: this.lastOp, committedGaps: sorted(this.committedGaps), gapsFrom: this.logBase,
+        replicaIdx: this.idx,
       };
       this.send(ctx, this.cfg.replicas[this.leaderOf(this.view)]!, vc);
     }
@@ -825,6 +1021,14 @@ export class NopaxosReplica {
     check(this.amLeader() && this.status === 'viewChange', 'merging is the new leader\'s');
     if (this.viewChanges.size < this.f) return;
     const msgs = [...this.viewChanges.values()];
+    // A committed NO-OP missing from every gap list below was truncated by a sender whose log
+    // base is at or above it: catch up to the highest base first (startCatchUp).
+    let ahead: ViewChange | undefined;
+    for (const x of msgs) if (x.gapsFrom > this.lastCommittedOp && (ahead === undefined || x.gapsFrom > ahead.gapsFrom)) ahead = x;
+    if (ahead !== undefined) {
+      const others = msgs.filter((x) => x !== ahead && x.gapsFrom > this.lastCommittedOp).map((x) => x.replicaIdx);
+      return this.startCatchUp(ctx, ahead.replicaIdx, ahead.gapsFrom, 'merge', others);
+    }
     // The latest view-id in which any of them was Normal.
     let latest = { sessNum: this.lastNormalSessNum, view: this.lastNormalView };
     for (const x of msgs) {
@@ -852,8 +1056,11 @@ export class NopaxosReplica {
     }
     for (const g of gaps) check(g <= latestOp, `gap ${g} beyond the merged log (${latestOp})`);
     check(latestOp >= this.lastCommittedOp, `the merged log (${latestOp}) is shorter than what is committed (${this.lastCommittedOp})`);
-    const gapList = sorted(gaps);
-    this.startViewRecord = { lastNormalSessNum: latest.sessNum, lastNormalView: latest.view, lastOp: latestOp, committedGaps: gapList };
+    // Gaps at or below our base are committed slots, already in our snapshot.
+    const gapList = sorted(gaps).filter((g) => g > this.logBase);
+    this.startViewRecord = {
+      lastNormalSessNum: latest.sessNum, lastNormalView: latest.view, lastOp: latestOp, committedGaps: gapList, gapsFrom: this.logBase,
+    };
     if (latestOp > keep) {
       check(latestIdx >= 0, 'someone holds the longer log');
       const candidates = holders.filter((x) => x.lastOp >= latestOp && x.replicaIdx !== latestIdx).map((x) => x.replicaIdx);
@@ -867,16 +1074,22 @@ export class NopaxosReplica {
   }
 
   /**
-   * Replace the log, in one step, by slots 1..keep of the current one followed by `staged`,
-   * with every slot in `gaps` a NO-OP. What was executed and is no longer in the log is rolled
-   * back first.
+   * Replace the log, in one step, by slots 1..keep of the current one (or by `snapshot`, when the
+   * source had truncated those asked for) followed by `staged`, with every slot in `gaps` a
+   * NO-OP. What was executed and is no longer in the log is rolled back first.
    */
-  private installLog(ctx: C, keep: number, gaps: readonly number[], staged: readonly LogEntry[]): void {
+  private installLog(ctx: C, keep: number, gaps: readonly number[], staged: readonly LogEntry[], snapshot?: Snapshot): void {
     check(keep >= this.lastCommittedOp, `installing a log that keeps ${keep} slots, below the commit point ${this.lastCommittedOp}`);
-    this.rewindLogTo(ctx, keep);
-    this.committedGaps = new Set(gaps);
-    for (const g of gaps) {
-      if (g <= this.lastOp && this.log[g - 1]!.state !== 'noop') this.setNoop(g);
+    if (snapshot !== undefined) {
+      check(snapshot.slot > keep, `a staged snapshot at ${snapshot.slot} is beyond the kept slots (${keep})`);
+      this.installSnapshot(ctx, snapshot);
+      this.rewindLogTo(ctx, snapshot.slot);
+    } else {
+      this.rewindLogTo(ctx, keep);
+    }
+    this.committedGaps = new Set(gaps.filter((g) => g > this.logBase));
+    for (const g of this.committedGaps) {
+      if (g <= this.lastOp && this.entry(g)!.state !== 'noop') this.setNoop(g);
     }
     for (const e of staged) {
       check(e.opNum === this.lastOp + 1, `installing entry ${e.opNum} after ${this.lastOp}`);
@@ -904,6 +1117,7 @@ export class NopaxosReplica {
       ctx.startTimer('sync', this.t.syncMs, { type: 'SyncTimeout' }, { repeat: true });
       this.leaderLastSyncPreparePoint = this.lastOp;
       this.leaderLastSyncCommittedGaps = sorted(this.committedGaps);
+      this.leaderLastSyncGapsFrom = this.logBase;
       this.sendStartView(ctx);
       if (this.f === 0) this.commitUpToOp(ctx, this.lastOp);
     } else {
@@ -915,7 +1129,7 @@ export class NopaxosReplica {
   }
 
   private nextMsgNumAfterLog(): number {
-    const last = this.log[this.log.length - 1];
+    const last: Stamp | undefined = this.log[this.log.length - 1] ?? this.baseStamp;
     return last !== undefined && last.sessNum === this.sessNum ? last.msgNum + 1 : 1;
   }
 
@@ -923,7 +1137,7 @@ export class NopaxosReplica {
     const r = this.startViewRecord!;
     return {
       type: 'StartView', sessNum: this.sessNum, view: this.view, lastNormalSessNum: r.lastNormalSessNum,
-      lastNormalView: r.lastNormalView, lastOp: r.lastOp, committedGaps: r.committedGaps,
+      lastNormalView: r.lastNormalView, lastOp: r.lastOp, committedGaps: r.committedGaps, gapsFrom: r.gapsFrom,
     };
   }
 
@@ -964,8 +1178,11 @@ export class NopaxosReplica {
       // NO-OP the merged log does not have (a gap commit that did not complete): keep only
       // what is before it.
       keep = Math.min(this.lastOp, msg.lastOp);
+      // Below the leader's log base its gap list is incomplete (startCatchUp): there, only our
+      // committed prefix is sure, and the leader's snapshot replaces the rest.
+      if (this.lastCommittedOp < msg.gapsFrom) keep = this.lastCommittedOp;
       for (let op = this.lastCommittedOp + 1; op <= keep; op++) {
-        if (this.log[op - 1]!.state === 'noop' && !gaps.has(op)) {
+        if (this.entry(op)!.state === 'noop' && !gaps.has(op)) {
           keep = op - 1;
           break;
         }
@@ -1008,6 +1225,8 @@ export class NopaxosReplica {
   }
 
   private clearTimeoutsAndQuorums(ctx: C): void {
+    // A sync point of the view left may never commit.
+    this.pendingCheckpoint = undefined;
     for (const t of ['gapWait', 'gapRequest', 'gapCommit', 'viewChange', 'stateTransfer', 'startView', 'sync', 'leaderSyncHeard']) ctx.cancelTimer(t);
     this.gapReplies.clear();
     this.gapCommitReplies.clear();
@@ -1027,10 +1246,11 @@ export class NopaxosReplica {
   /** Make sure every slot in `gaps` is a NO-OP: overwrite what the log has, remember the rest. */
   private installCommittedGaps(ctx: C, gaps: readonly number[]): void {
     for (const gap of gaps) {
-      if (this.committedGaps.has(gap)) continue;
+      // At or below the log base a slot is committed (and, if a gap, a NO-OP here already).
+      if (gap <= this.logBase || this.committedGaps.has(gap)) continue;
       this.committedGaps.add(gap);
       if (gap <= this.lastOp) {
-        if (this.log[gap - 1]!.state !== 'noop') this.setNoop(gap);
+        if (this.entry(gap)!.state !== 'noop') this.setNoop(gap);
       } else if (gap === this.lastOp + 1 && (this.status === 'normal' || this.status === 'gapCommit')) {
         // The next slot of the current session: its stamp is the one the receiver waits for.
         this.processNextOperation(ctx, undefined, this.view, this.sessNum, this.receiver.nextMsgNum, 'noop');
@@ -1041,25 +1261,31 @@ export class NopaxosReplica {
 
   /** Overwrite a slot with a NO-OP; roll the state machine back first if it executed it. */
   private setNoop(opNum: number): void {
-    const e = this.log[opNum - 1]!;
     check(opNum > this.lastCommittedOp, `overwriting committed slot ${opNum} (committed up to ${this.lastCommittedOp})`);
-    if (this.app.lastExecuted >= opNum) {
-      this.app.rollbackTo(opNum - 1);
-      this.stats.rollbacks++;
-    }
-    this.log[opNum - 1] = { opNum, view: e.view, sessNum: e.sessNum, msgNum: e.msgNum, state: 'noop' };
+    const e = this.entry(opNum)!;
+    if (this.app.lastExecuted >= opNum) this.rollbackApp(opNum - 1);
+    this.log[opNum - this.logBase - 1] = { opNum, view: e.view, sessNum: e.sessNum, msgNum: e.msgNum, state: 'noop' };
     this.logVersion++;
+  }
+
+  /**
+   * Undo what was executed after `slot`. Only ever above the commit point (a leader's
+   * speculative execution that a view change or a gap replaces), so never at or below the log
+   * base: truncated slots are never rolled back.
+   */
+  private rollbackApp(slot: number): void {
+    check(slot >= this.lastCommittedOp && slot >= this.logBase, `rollback to ${slot} below the commit point ${this.lastCommittedOp} (log base ${this.logBase})`);
+    if (this.pendingCheckpoint !== undefined && slot < this.pendingCheckpoint.slot) this.pendingCheckpoint = undefined;
+    this.app.rollbackTo(slot);
+    this.stats.rollbacks++;
   }
 
   /** Drop every slot after `opNum` (never a committed one); roll back what was executed. */
   private rewindLogTo(_ctx: C, opNum: number): void {
     check(opNum >= this.lastCommittedOp, `rewinding to ${opNum} below the commit point ${this.lastCommittedOp}`);
     if (opNum >= this.lastOp) return;
-    if (this.app.lastExecuted > opNum) {
-      this.app.rollbackTo(opNum);
-      this.stats.rollbacks++;
-    }
-    this.log.length = opNum;
+    if (this.app.lastExecuted > opNum) this.rollbackApp(opNum);
+    this.log.length = opNum - this.logBase;
     this.logVersion++;
   }
 
@@ -1070,6 +1296,8 @@ export class NopaxosReplica {
     this.stats.syncs++;
     this.leaderLastSyncPreparePoint = this.lastOp;
     this.leaderLastSyncCommittedGaps = sorted(this.committedGaps);
+    this.leaderLastSyncGapsFrom = this.logBase;
+    this.prepareCheckpoint(ctx);
     this.syncPrepareReplies.clear();
     this.broadcast(ctx, this.syncPrepareMessage());
     if (this.f === 0) this.commitUpToOp(ctx, this.lastOp);
@@ -1078,7 +1306,7 @@ export class NopaxosReplica {
   private syncPrepareMessage(): SyncPrepare {
     return {
       type: 'SyncPrepare', sessNum: this.sessNum, view: this.view,
-      lastOp: this.leaderLastSyncPreparePoint, committedGaps: this.leaderLastSyncCommittedGaps,
+      lastOp: this.leaderLastSyncPreparePoint, committedGaps: this.leaderLastSyncCommittedGaps, gapsFrom: this.leaderLastSyncGapsFrom,
     };
   }
 
@@ -1087,6 +1315,12 @@ export class NopaxosReplica {
     check(!this.amLeader(), 'the leader never receives its own SyncPrepare');
     ctx.startTimer('leaderSyncHeard', this.t.leaderSyncHeardMs, { type: 'LeaderSyncHeardTimeout' });
     if (this.lastCommittedOp >= msg.lastOp) return;
+    if (this.lastCommittedOp < msg.gapsFrom) {
+      // The leader truncated past our commit point: its gap list no longer names the NO-OPs
+      // there, which our uncommitted slots may lack. Take its snapshot first, then ask again.
+      if (this.stateTransfer === undefined) this.startCatchUp(ctx, this.leaderOf(this.view), msg.gapsFrom, 'sync', []);
+      return;
+    }
     this.receivedSyncPreparePoints.add(msg.lastOp);
     // Same view as the leader: its gaps are a superset of ours; install them.
     this.installCommittedGaps(ctx, msg.committedGaps);
@@ -1169,6 +1403,65 @@ export class NopaxosReplica {
     if (this.status === 'normal' && !this.amLeader()) this.startViewChange(ctx, this.sessNum, this.view + 1);
   }
 
+  // ---- checkpoints and log truncation ----------------------------------------------------------
+
+  /**
+   * The leader executes what it appends, so at a sync point its state is the state after that
+   * point: keep it, to become the checkpoint if the point commits in this view (commitUpToOp)
+   * with nothing at or below it rolled back meanwhile (rollbackApp).
+   */
+  private prepareCheckpoint(ctx: C): void {
+    const point = this.leaderLastSyncPreparePoint;
+    if (point <= (this.checkpoint?.slot ?? 0)) return;
+    this.executeUpToOp(ctx, point); // NO-OPs at the end are passed only when a later slot executes
+    if (this.app.lastExecuted === point) this.pendingCheckpoint = this.takeSnapshot(point);
+  }
+
+  /**
+   * After every message: a replica whose state is exactly its commit point (a follower once it
+   * has executed what a sync committed; an idle leader) keeps that state as its checkpoint; then
+   * it truncates what the checkpoint covers, of what was committed before this message: so every
+   * slot committed from the log stays in it for one step at least, where the invariant checks
+   * (run after every step in sim) compare it with the other replicas'.
+   */
+  private checkpointAndTruncate(committedBefore: number): void {
+    if (this.status === 'recovering') return;
+    const commit = this.lastCommittedOp;
+    if (this.app.lastExecuted === commit && commit > (this.checkpoint?.slot ?? 0)) this.checkpoint = this.takeSnapshot(commit);
+    this.truncateLog(committedBefore);
+  }
+
+  private takeSnapshot(slot: number): Snapshot {
+    const s: Stamp | undefined = this.entry(slot) ?? (slot === this.logBase ? this.baseStamp : undefined);
+    check(s !== undefined, `the stamp of slot ${slot}`);
+    return { slot, view: s.view, sessNum: s.sessNum, msgNum: s.msgNum, app: this.app.snapshot() };
+  }
+
+  /**
+   * Discard the log up to min(checkpoint, commit point - logTail). Safe because every slot
+   * discarded is committed (at f+1 replicas, the same at every replica that commits it, and part
+   * of every later view's log), executed here and never rolled back (rollback happens only above
+   * the commit point), and the checkpoint, at or above the new base, stands for all of them:
+   * a replica that asks for a slot at or below the base gets the checkpoint and the entries
+   * after it (sendSnapshot). The client table is in the checkpoint, so a retry of a request
+   * executed in a discarded slot is still answered, not executed again. NO-OPs at or below the
+   * base leave the gap list; messages that carry it say from where it is complete (gapsFrom).
+   * The tail keeps recent slots for GapRequests and for replicas a little behind.
+   */
+  private truncateLog(committedBefore: number): void {
+    const cp = this.checkpoint;
+    if (cp === undefined) return;
+    const to = Math.min(cp.slot, committedBefore - this.logTail, this.app.stableUpTo);
+    if (!(to > this.logBase)) return;
+    const last = this.entry(to)!;
+    this.baseStamp = { view: last.view, sessNum: last.sessNum, msgNum: last.msgNum };
+    this.log.splice(0, to - this.logBase);
+    this.logBase = to;
+    this.app.truncate(to);
+    for (const g of this.committedGaps) if (g <= to) this.committedGaps.delete(g);
+    this.stats.truncations++;
+  }
+
   // ---- recovery ------------------------------------------------------------------------------
 
   private startRecovery(ctx: C): void {
@@ -1228,16 +1521,22 @@ export class NopaxosReplica {
     this.lastNormalSessNum = leader.sessNum;
     this.lastNormalView = leader.view;
     this.clearLogForRecovery();
-    this.committedGaps = new Set(leader.committedGaps);
+    this.committedGaps = new Set(leader.committedGaps.filter((g) => g > this.logBase));
     this.recoveryCommitPoint = leader.lastCommittedOp;
-    if (leader.lastOp === 0) return this.finishRecovery(ctx);
-    this.startStateTransfer(ctx, { begin: 1, end: leader.lastOp, replicaIdx: leaderIdx, purpose: 'recovery', candidates: [] });
+    if (leader.lastOp <= this.lastOp) return this.finishRecovery(ctx);
+    // From slot 1, or after a snapshot an earlier attempt installed; the leader sends its own
+    // snapshot in place of what it truncated.
+    this.startStateTransfer(ctx, { begin: this.lastOp + 1, end: leader.lastOp, replicaIdx: leaderIdx, purpose: 'recovery', candidates: [] });
   }
 
-  /** Nothing is committed while recovering: the log and what was executed from it start over. */
+  /**
+   * Nothing is committed while recovering but a snapshot an earlier attempt installed (committed
+   * state, which every later log extends): the log after it, and what was executed from it,
+   * start over.
+   */
   private clearLogForRecovery(): void {
-    check(this.lastCommittedOp === 0, 'a recovering replica has committed nothing');
-    if (this.app.lastExecuted > 0) this.app.rollbackTo(0);
+    check(this.lastCommittedOp === this.logBase, 'a recovering replica has committed nothing but a snapshot');
+    if (this.app.lastExecuted > this.lastCommittedOp) this.rollbackApp(this.lastCommittedOp);
     this.log = [];
     this.logVersion++;
     this.committedGaps = new Set();

@@ -6,6 +6,10 @@
 // must have held after every step, the replicas' logs must agree and the history must be
 // linearizable.
 //
+// Replicas truncate their logs behind a checkpoint with a tail of SCENARIO_LOG_TAIL slots only
+// (the default tail, 10,000, is more than a whole run), so that the faults meet truncated logs:
+// a restarted replica recovers from a snapshot, a view change and a lagging follower fetch one.
+//
 // Replicas keep no disk state, so at most f of them may be without state (crashed, or
 // restarted and not yet recovered) at once: beyond that, committed operations may be lost and
 // recovery rightly refuses to proceed. The plan respects that bound when it crashes a replica.
@@ -41,6 +45,9 @@ export interface FaultPlan {
   /** When the network heals and crashed hosts restart. */
   readonly healAtMs: number;
 }
+
+/** Committed slots a replica keeps before truncating, in these runs (a run has a few hundred). */
+export const SCENARIO_LOG_TAIL = 8;
 
 const DROPPABLE_TYPES = [
   'StartView', 'ViewChange', 'ViewChangeRequest', 'StateTransferReply', 'StateTransferRequest', 'SyncCommit', 'SyncPrepare',
@@ -96,6 +103,8 @@ export interface ScenarioOptions {
   readonly settleMs?: number;
   /** Step limit of the linearizability search. */
   readonly maxCheckSteps?: number;
+  /** Committed slots a replica keeps before truncating. Default SCENARIO_LOG_TAIL. */
+  readonly logTail?: number;
 }
 
 export interface ScenarioReport {
@@ -110,7 +119,10 @@ export interface ScenarioReport {
   readonly virtualMs: number;
   /** What the plan did, with the times it happened. */
   readonly applied: string[];
-  readonly stats: { viewChanges: number; gapCommits: number; stateTransfers: number; recoveries: number; rollbacks: number };
+  readonly stats: {
+    viewChanges: number; gapCommits: number; stateTransfers: number; recoveries: number; rollbacks: number;
+    truncations: number; snapshotsInstalled: number;
+  };
 }
 
 export function runNopaxosScenario(opts: ScenarioOptions): ScenarioReport {
@@ -121,7 +133,10 @@ export function runNopaxosScenario(opts: ScenarioOptions): ScenarioReport {
   const ops = opts.ops ?? 120;
   const perClient = Math.ceil(ops / nClients);
   const history = new KvHistory();
-  const topo = nopaxosTopology({ replicas: n, clients: nClients, opsPerClient: perClient, history, ...(opts.thinkMs ? { thinkMs: opts.thinkMs } : {}) });
+  const topo = nopaxosTopology({
+    replicas: n, clients: nClients, opsPerClient: perClient, history, logTail: opts.logTail ?? SCENARIO_LOG_TAIL,
+    ...(opts.thinkMs ? { thinkMs: opts.thinkMs } : {}),
+  });
   const rt: SimRuntime = runSim(topo.topology, { seed: opts.seed, logLevel: 'silent', network: plan.link });
   const replicas = (): (NopaxosReplica | undefined)[] => topo.replicas.map((r) => rt.stateOf<NopaxosReplica>(r));
   const inv = new NopaxosInvariants(replicas);
@@ -191,7 +206,7 @@ export function runNopaxosScenario(opts: ScenarioOptions): ScenarioReport {
   failureViolations(rt, violations);
   if (ok && violations.length === 0) ok = guarded(violations, () => checkLogs(replicas()));
   const linearizable = ok ? checkKvHistory(history, opts.maxCheckSteps ?? 10_000_000, violations) : null;
-  const stats = { viewChanges: 0, gapCommits: 0, stateTransfers: 0, recoveries: 0, rollbacks: 0 };
+  const stats = { viewChanges: 0, gapCommits: 0, stateTransfers: 0, recoveries: 0, rollbacks: 0, truncations: 0, snapshotsInstalled: 0 };
   for (const r of replicas()) {
     if (r === undefined) continue;
     for (const k of Object.keys(stats) as (keyof typeof stats)[]) stats[k] += r.stats[k];
@@ -202,16 +217,23 @@ export function runNopaxosScenario(opts: ScenarioOptions): ScenarioReport {
   };
 }
 
-/** Every replica's log agrees with the leader's, slot for slot, as far as both go. */
+/**
+ * Every replica's log agrees with the leader's, slot for slot, where both still have the slot
+ * (above both log bases), and a replica that executed as far as the leader holds the same state.
+ */
 function checkLogs(rs: readonly (NopaxosReplica | undefined)[]): void {
   const live = rs.filter((r): r is NopaxosReplica => r !== undefined && r.status !== 'recovering');
   const leader = live.find((r) => r.amLeader() && r.status !== 'viewChange');
   if (leader === undefined) throw new Error('no replica leads a view at the end of the run');
+  const leaderState = JSON.stringify(leader.app.snapshot());
   for (const r of live) {
-    for (let op = 1; op <= Math.min(r.lastOp, leader.lastOp); op++) {
-      const a = entryKey(r.log[op - 1]);
-      const b = entryKey(leader.log[op - 1]);
+    for (let op = Math.max(r.logBase, leader.logBase) + 1; op <= Math.min(r.lastOp, leader.lastOp); op++) {
+      const a = entryKey(r.entry(op));
+      const b = entryKey(leader.entry(op));
       if (a !== b) throw new Error(`logs differ at slot ${op}: replica ${r.idx} has ${a}, the leader (${leader.idx}) has ${b}`);
+    }
+    if (r.app.lastExecuted === leader.app.lastExecuted && JSON.stringify(r.app.snapshot()) !== leaderState) {
+      throw new Error(`replica ${r.idx} and the leader (${leader.idx}) executed up to slot ${r.app.lastExecuted} but hold different states`);
     }
   }
 }

@@ -44,6 +44,8 @@ export interface NopaxosStandbyOptions extends DirectClientsOptions {
   readonly timeouts?: Partial<NopaxosTimeouts>;
   readonly costs?: ServiceCosts;
   readonly maxTransferOps?: number;
+  /** Committed slots a replica keeps before truncating (see ReplicaConfig.logTail). */
+  readonly logTail?: number;
   readonly controller?: Partial<Pick<ControllerConfig, 'probeIntervalMs' | 'failAfterMs'>>;
   /** Host-to-switch links in sim. Default { latencyMs: SWITCH_LINK_MS }. */
   readonly switchLink?: LinkOptions;
@@ -115,6 +117,7 @@ export function nopaxosStandbyTopology(opts: NopaxosStandbyOptions = {}): Nopaxo
     idx: i, replicas, initialSession: SWITCH_INITIAL_SESSION,
     ...(opts.timeouts ? { timeouts: opts.timeouts } : {}), ...(opts.costs ? { costs: opts.costs } : {}),
     ...(opts.maxTransferOps ? { maxTransferOps: opts.maxTransferOps } : {}),
+    ...(opts.logTail !== undefined ? { logTail: opts.logTail } : {}),
   })));
   const clientOf = (host: string, i: number, ops: number, workload: boolean): ActorRef<ClientMsg> => t.actor(host, CLIENT_PATH, nopaxosClient({
     group: GROUP, sequencer: sequencers[0]!, replicas: n, ops,

@@ -46,6 +46,8 @@ export interface NopaxosSwitchOptions {
   readonly clientStartMs?: number;
   readonly history?: HistorySink;
   readonly timeouts?: Partial<NopaxosTimeouts>;
+  /** Committed slots a replica keeps before truncating (see ReplicaConfig.logTail). */
+  readonly logTail?: number;
   readonly requestTimeoutMs?: number;
   readonly costs?: ServiceCosts;
   /** Host-to-switch links. Default { latencyMs: SWITCH_LINK_MS }. */
@@ -90,6 +92,7 @@ export function nopaxosSwitchTopology(opts: NopaxosSwitchOptions = {}): NopaxosS
   replicaHosts.forEach((h, i) => t.actor(h, REPLICA_PATH, nopaxosReplica({
     idx: i, replicas, initialSession: SWITCH_INITIAL_SESSION,
     ...(opts.timeouts ? { timeouts: opts.timeouts } : {}), ...(opts.costs ? { costs: opts.costs } : {}),
+    ...(opts.logTail !== undefined ? { logTail: opts.logTail } : {}),
   })));
   const clients = Array.from({ length: nClients }, (_, k) => {
     const host = clientHosts[k % nMachines]!;

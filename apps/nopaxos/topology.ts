@@ -30,6 +30,8 @@ export interface NopaxosOptions extends DirectClientsOptions {
   readonly costs?: ServiceCosts;
   /** Log entries per state-transfer message (see ReplicaConfig.maxTransferOps). */
   readonly maxTransferOps?: number;
+  /** Committed slots a replica keeps before truncating (see ReplicaConfig.logTail). */
+  readonly logTail?: number;
   /** Controller probe settings; false: no controller. */
   readonly controller?: Partial<Pick<ControllerConfig, 'probeIntervalMs' | 'failAfterMs'>> | false;
 }
@@ -70,6 +72,7 @@ export function nopaxosTopology(opts: NopaxosOptions = {}): NopaxosTopology {
   replicaHosts.forEach((h, i) => t.actor(h, REPLICA_PATH, nopaxosReplica({
     idx: i, replicas, initialSession, ...(opts.timeouts ? { timeouts: opts.timeouts } : {}), ...(opts.costs ? { costs: opts.costs } : {}),
     ...(opts.maxTransferOps ? { maxTransferOps: opts.maxTransferOps } : {}),
+    ...(opts.logTail !== undefined ? { logTail: opts.logTail } : {}),
   })));
   const clients = clientHosts.map((h, i) => t.actor(h, CLIENT_PATH, nopaxosClient({
     group: GROUP, sequencer: sequencerRefs[0]!, replicas: n, ops: opts.opsPerClient ?? 0,

@@ -12,7 +12,7 @@ import { KvHistory } from '../../apps/history/history.ts';
 import type { DriverState, InvokeResult } from '../../apps/kv/driver.ts';
 import type { KvOp } from '../../apps/kv/kv.ts';
 import type { ControllerState } from '../../apps/nopaxos/controller.ts';
-import type { NopaxosReplica } from '../../apps/nopaxos/replica.ts';
+import { DEFAULT_LOG_TAIL, type NopaxosReplica } from '../../apps/nopaxos/replica.ts';
 import { nopaxosStandbyTopology, SWITCH_CPU_PATH } from '../../apps/nopaxos/switch-standby.ts';
 import { GROUP, nopaxosTopology } from '../../apps/nopaxos/topology.ts';
 import type { HostSequencerState } from '../../apps/oum/host-sequencer.ts';
@@ -151,7 +151,7 @@ function replicaStatus(node: NodeRuntime, r: Ref): Record<string, number> {
   return s ? {
     served: s.stats.requests, view: s.view, session: s.sessNum, lastOp: s.lastOp, executed: s.lastExecutedOp,
     recovering: s.status === 'recovering' ? 1 : 0, normal: s.status === 'normal' ? 1 : 0,
-    viewChanges: s.stats.viewChanges, recoveries: s.stats.recoveries,
+    viewChanges: s.stats.viewChanges, recoveries: s.stats.recoveries, logBase: s.logBase, snapshots: s.stats.snapshotsInstalled,
   } : {};
 }
 
@@ -173,6 +173,10 @@ function nopaxosParams(failing: 'sequencer' | 'switch') {
       minimum: 1, maximum: 1000, default: 100,
       description: 'log entries per state-transfer message: 100 fit a loopback UDP datagram (64 KiB); give 2 for UDP between machines (1472 bytes)',
     }),
+    logTail: Type.Integer({
+      minimum: 0, maximum: 100_000_000, default: DEFAULT_LOG_TAIL,
+      description: 'committed slots a replica keeps in its log before it truncates older ones (a checkpoint stands for them)',
+    }),
   };
 }
 
@@ -183,7 +187,7 @@ type NopaxosParams = Static<typeof _nopaxosParamsSchema> & { readonly replicas: 
 function nopaxosOptions(p: NopaxosParams, history: KvHistory | undefined) {
   return {
     replicas: p.replicas, clients: p.clients, cliClients: p.cliClients, opsPerClient: p.ops,
-    workload: { keys: p.keys }, thinkMs: p.thinkMs, requestTimeoutMs: p.requestTimeoutMs, maxTransferOps: p.transferOps,
+    workload: { keys: p.keys }, thinkMs: p.thinkMs, requestTimeoutMs: p.requestTimeoutMs, maxTransferOps: p.transferOps, logTail: p.logTail,
     ...(history ? { history } : {}),
     timeouts: {
       syncMs: p.syncMs, leaderSyncHeardMs: p.leaderTimeoutMs, viewChangeMs: p.viewChangeMs, startViewMs: p.viewChangeMs,

@@ -28,6 +28,9 @@ const CLIENTS = ['c0', 'c1'];
 const PARAMS = {
   replicas: 3, clients: 2, cliClients: KEYS, ops: 100_000_000, keys: KEYS, thinkMs: 1,
   probeMs: 20, failAfterMs: 400, syncMs: 150, leaderTimeoutMs: 600, viewChangeMs: 150, requestTimeoutMs: 100,
+  // A short log tail, so that a restarted replica finds the others truncated and recovers from
+  // a snapshot sent across processes.
+  logTail: 20,
 };
 /** Each step must see the clients complete this many more operations. */
 const PROGRESS = 60;
@@ -90,6 +93,7 @@ for (const { builder, kind, sequencers, params } of CASES) {
           c.start(follower, { rejoin: true });
           await normalIn(follower, `${follower} recovered`);
           assert.ok(c.status(follower).recoveries! >= 1, `${follower} is normal without a recovery: ${JSON.stringify(c.status(follower))}`);
+          assert.ok(c.status(follower).snapshots! >= 1, `${follower} recovered without a snapshot: ${JSON.stringify(c.status(follower))}`);
           c.note(`${follower} recovered: ${JSON.stringify(c.status(follower))}`);
           await progress(`${follower} rejoined`);
 

@@ -70,6 +70,42 @@ describe('kv state machine', () => {
     sm.execute(2, req('c', 2, { op: 'put', key: 'k', value: '2' }));
     assert.throws(() => sm.rollbackTo(0), /below the stable point/);
   });
+
+  it('truncates its per-slot records up to the stable point and still catches a second execution', () => {
+    const sm = new KvStateMachine();
+    sm.execute(1, req('c', 1, { op: 'put', key: 'k', value: '1' }));
+    sm.execute(2, req('c', 2, { op: 'append', key: 'k', value: '2' }));
+    sm.execute(3, req('d', 1, { op: 'get', key: 'k' }));
+    assert.throws(() => sm.truncate(2), /above the stable point/);
+    sm.stabilize(3);
+    sm.truncate(2);
+    assert.equal(sm.executedBase, 2);
+    assert.deepEqual(sm.executedRequests.map((r) => r?.clientId), ['d']);
+    assert.equal(sm.executedAt(2), undefined);
+    assert.equal(sm.executedAt(3)?.clientId, 'd');
+    assert.deepEqual([...sm.executions.keys()], ['d#1']);
+    assert.equal(sm.data.get('k'), '12');
+    // A client table that let an old request through again (as a bug would) is caught.
+    sm.clients.undo({ clientId: 'c', prev: undefined });
+    assert.throws(() => sm.execute(4, req('c', 2, { op: 'append', key: 'k', value: '2' })), /at-most-once/);
+  });
+
+  it('restores a snapshot: data, client table, and the slot it was taken after', () => {
+    const a = new KvStateMachine();
+    a.execute(1, req('c', 1, { op: 'put', key: 'k', value: '1' }));
+    a.execute(2, req('d', 1, { op: 'cas', key: 'k', from: '1', to: '2' }));
+    const snap = JSON.parse(JSON.stringify(a.snapshot())) as ReturnType<KvStateMachine['snapshot']>; // as it crosses hosts
+    const b = new KvStateMachine();
+    b.execute(1, req('e', 1, { op: 'put', key: 'x', value: 'y' }));
+    b.restore(snap, 2);
+    assert.deepEqual(b.snapshot(), a.snapshot());
+    assert.equal(b.lastExecuted, 2);
+    assert.equal(b.stableUpTo, 2);
+    assert.equal(b.data.get('x'), undefined);
+    // A retry of a request executed before the snapshot is answered from it, not executed again.
+    assert.deepEqual(b.execute(3, req('d', 1, { op: 'cas', key: 'k', from: '1', to: '2' })), { kind: 'duplicate', result: { ok: true } });
+    assert.throws(() => b.rollbackTo(1), /below the stable point/);
+  });
 });
 
 describe('workload and history', () => {

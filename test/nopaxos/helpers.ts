@@ -80,15 +80,15 @@ export function dropType(type: string, fromHost?: string, toHosts?: readonly str
   };
 }
 
-/** Every live replica holds the same entries as replica `ref` in slots 1..upTo. */
+/** Every live replica holds the same entries as replica `ref` in slots 1..upTo (those both still have: above both log bases). */
 export function assertLogsAgree(w: World, upTo: number, ref = 0): void {
   const base = w.replica(ref);
   assert.ok(base.lastOp >= upTo, `replica ${ref} has ${base.lastOp} slots, expected at least ${upTo}`);
   w.replicas().forEach((r, i) => {
     if (r === undefined || i === ref) return;
     assert.ok(r.lastOp >= upTo, `replica ${i} has ${r.lastOp} slots, expected at least ${upTo}`);
-    for (let op = 1; op <= upTo; op++) {
-      assert.equal(entryKey(r.log[op - 1]), entryKey(base.log[op - 1]), `replica ${i} and replica ${ref} differ in slot ${op}`);
+    for (let op = Math.max(r.logBase, base.logBase) + 1; op <= upTo; op++) {
+      assert.equal(entryKey(r.entry(op)), entryKey(base.entry(op)), `replica ${i} and replica ${ref} differ in slot ${op}`);
     }
   });
 }
@@ -98,14 +98,25 @@ export function noops(r: NopaxosReplica): number[] {
   return r.log.filter((e) => e.state === 'noop').map((e) => e.opNum);
 }
 
+/** Every live replica that executed as far as replica `ref` holds the same application state. */
+export function assertStatesAgree(w: World, ref = 0): void {
+  const base = w.replica(ref);
+  const want = JSON.stringify(base.app.snapshot());
+  w.replicas().forEach((r, i) => {
+    if (r === undefined || i === ref) return;
+    assert.equal(r.app.lastExecuted, base.app.lastExecuted, `replica ${i} executed up to ${r.app.lastExecuted}, replica ${ref} up to ${base.app.lastExecuted}`);
+    assert.equal(JSON.stringify(r.app.snapshot()), want, `replica ${i} and replica ${ref} hold different states`);
+  });
+}
+
 /** Every live replica's log is a prefix of (or equal to) replica `ref`'s, slot for slot. */
 export function assertPrefixesAgree(w: World, ref = 0): void {
   const base = w.replica(ref);
   w.replicas().forEach((r, i) => {
     if (r === undefined || i === ref) return;
     const upTo = Math.min(r.lastOp, base.lastOp);
-    for (let op = 1; op <= upTo; op++) {
-      assert.equal(entryKey(r.log[op - 1]), entryKey(base.log[op - 1]), `replica ${i} and replica ${ref} differ in slot ${op}`);
+    for (let op = Math.max(r.logBase, base.logBase) + 1; op <= upTo; op++) {
+      assert.equal(entryKey(r.entry(op)), entryKey(base.entry(op)), `replica ${i} and replica ${ref} differ in slot ${op}`);
     }
   });
 }
