@@ -16,22 +16,46 @@ import { BIN, freePort, freshSecret } from './children.ts';
 
 const SECRET_ENV = 'SWITCHBOARD_SECRET';
 
-const { values: args } = parseArgs({
-  options: {
-    minutes: { type: 'string', default: '10' },
-    'sample-s': { type: 'string', default: '10' },
-    clients: { type: 'string', default: '2' },
-    'think-ms': { type: 'string', default: '1' },
-    transport: { type: 'string', default: 'udp' },
-    'max-rss-mb': { type: 'string', default: '768' },
-    json: { type: 'boolean', default: false },
-  },
-});
-const minutes = Number(args.minutes);
-const sampleMs = Number(args['sample-s']) * 1000;
-const clients = Number(args.clients);
-const maxRssMb = Number(args['max-rss-mb']);
-const transport = args.transport === 'ws' ? 'ws' : 'udp';
+/** A bad flag: one line and exit 2, as the switchboard command does. */
+function usage(message: string): never {
+  process.stderr.write(`soak: ${message}\n`);
+  process.exit(2);
+}
+
+function parseFlags() {
+  try {
+    return parseArgs({
+      options: {
+        minutes: { type: 'string', default: '10' },
+        'sample-s': { type: 'string', default: '10' },
+        clients: { type: 'string', default: '2' },
+        'think-ms': { type: 'string', default: '1' },
+        transport: { type: 'string', default: 'udp' },
+        'max-rss-mb': { type: 'string', default: '768' },
+        json: { type: 'boolean', default: false },
+      },
+    }).values;
+  } catch (err) {
+    return usage((err as Error).message);
+  }
+}
+
+/** A flag's value as a number in [min, max], or exit 2 naming the flag. */
+function numberFlag(name: string, value: string, min: number, max: number, integer = false): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    usage(`--${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got '${value}'`);
+  }
+  return n;
+}
+
+const args = parseFlags();
+const minutes = numberFlag('minutes', args.minutes, 0.01, 7 * 24 * 60);
+const sampleMs = numberFlag('sample-s', args['sample-s'], 0.1, 3600) * 1000;
+const clients = numberFlag('clients', args.clients, 1, 64, true);
+const maxRssMb = numberFlag('max-rss-mb', args['max-rss-mb'], 16, 1 << 20);
+if (args.transport !== 'udp' && args.transport !== 'ws') usage(`--transport must be udp or ws, got '${args.transport}'`);
+const transport = args.transport;
 
 interface Host {
   readonly name: string;
@@ -52,7 +76,7 @@ function rssMb(pid: number | undefined): number {
 }
 
 async function main(): Promise<number> {
-  const params = { replicas: 3, sequencers: 2, clients, cliClients: 0, ops: 100_000_000, thinkMs: Number(args['think-ms']), history: false, finalReads: false, keys: 100 };
+  const params = { replicas: 3, sequencers: 2, clients, cliClients: 0, ops: 100_000_000, thinkMs: numberFlag('think-ms', args['think-ms'], 0, 10_000), history: false, finalReads: false, keys: 100 };
   const file = exportTopologyFile(builders, { builder: 'nopaxos', params, transport, basePort: 1, secret: { env: SECRET_ENV } });
   for (const h of Object.values(file.hosts)) h.port = await freePort(transport === 'udp' ? 'udp' : 'tcp');
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-soak-'));

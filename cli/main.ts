@@ -2,7 +2,10 @@
 // commander program; an action sets process.exitCode (0 ok, 1 a negative verdict, 2 usage or
 // error) and prints its result. Unknown commands and bad flags exit 2 with a one-line reason.
 import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
 import { registerCommands } from './commands/index.ts';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export const EXIT_USAGE = 2;
 
@@ -11,9 +14,16 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/** An error the operating system reported (it has a code such as ENOENT and the call that failed). */
+function isSystemError(err: unknown): err is NodeJS.ErrnoException {
+  const e = err as NodeJS.ErrnoException;
+  return err instanceof Error && typeof e.code === 'string' && typeof e.syscall === 'string';
+}
+
 export function buildProgram(): Command {
   const program = new Command('switchboard')
     .description('A runtime for distributed systems co-designed with programmable networks')
+    .version(VERSION, '-V, --version')
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({
@@ -39,6 +49,12 @@ export async function main(argv: string[]): Promise<number> {
       return err.exitCode === 0 ? 0 : EXIT_USAGE;
     }
     if (err instanceof UsageError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    if (isSystemError(err)) {
+      // A file that is not there, a directory that cannot be written, a port in use: the
+      // user's to fix, so the one line the system gives (the stack would only hide it).
       process.stderr.write(`error: ${err.message}\n`);
       return EXIT_USAGE;
     }

@@ -1,6 +1,9 @@
 // Argument parsers shared by the commands. A bad value is a one-line error and exit code 2.
 import { InvalidArgumentError } from 'commander';
 
+/** The seeds a simulation takes (sim --seed, sweep --seeds, demo --seed). */
+export const MAX_SEED = 2 ** 31 - 1;
+
 export function parseInteger(min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
     if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError(`'${value}' is not an integer.`);

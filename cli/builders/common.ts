@@ -33,7 +33,7 @@ export function until(cond: () => boolean, timeoutMs: number, what: string): Pro
         resolve();
       } else if (performance.now() - t0 > timeoutMs) {
         clearInterval(poll);
-        reject(new Error(`${what}: not within ${timeoutMs} ms`));
+        reject(new Error(`${what}: not within ${Math.round(timeoutMs)} ms`));
       }
     }, 5);
   });

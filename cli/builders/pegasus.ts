@@ -179,7 +179,7 @@ function loadCli<CS>(builder: string, cliClients: readonly Address[], loadOf: (s
       const load = loadOf(node.stateOf<CS>(ref)!);
       const before = load.completed;
       node.send(ref, { type: 'LoadInvoke', op });
-      await until(() => load.completed > before && isIdle(load), Math.max(1, timeoutMs - (performance.now() - t0)), `${op.op} ${op.key}`);
+      await until(() => load.completed > before && isIdle(load), Math.max(1, timeoutMs - (performance.now() - t0)), 'the reply');
       const result: KvResult = op.op === 'get' ? { value: load.lastValue.get(op.key) ?? '' } : {};
       return { result, latencyMs: performance.now() - t0 };
     },

@@ -18,7 +18,7 @@ export function registerBench(program: Command): void {
   program.command('bench')
     .description(`run a benchmark: ${Object.keys(benches).join(', ')}`)
     .argument('<name>', 'which benchmark')
-    .option('--quick', 'a short run (under 30 s)')
+    .option('--quick', 'a short run: fewer points, rounds and seeds (from about 30 s for runtime to about 2 min for nopaxos and pegasus on 2 cores)')
     .option('--json', 'print one JSON object {name, config, results, ratios}')
     .action(async (name: string, opts) => {
       const load = benches[name];

@@ -15,7 +15,7 @@ import { pingPongTopology } from '../../apps/pingpong/topology.ts';
 import { freePort, freshSecret, startNode } from '../../bench/children.ts';
 import { runNopaxosScenario, type FaultPlan } from '../../apps/nopaxos/scenario.ts';
 import { builders } from '../builtins.ts';
-import { parseFaults, parseInteger } from '../options.ts';
+import { MAX_SEED, parseFaults, parseInteger } from '../options.ts';
 import { demoDashboard } from '../../dashboard/demo.ts';
 import { PortInUseError } from '../../dashboard/server.ts';
 import { UsageError } from '../main.ts';
@@ -29,7 +29,7 @@ export function registerDemo(program: Command): void {
     .option('--quick', 'fewer messages')
     .option('--dashboard', 'instead: run NOPaxos and Pegasus until Ctrl-C and show them live on a page served on 127.0.0.1 (docs/dashboard.md)')
     .option('--port <n>', 'with --dashboard: the page\'s port on 127.0.0.1 (0: any free port)', parseInteger(0, 65_535), 8765)
-    .option('--seed <n>', 'with --dashboard: the simulations\' seed', parseInteger(0, 0x7fffffff), 1)
+    .option('--seed <n>', 'with --dashboard: the simulations\' seed', parseInteger(0, MAX_SEED), 1)
     .action(async (opts) => {
       if (opts.dashboard) return demoDashboard({ port: opts.port, seed: opts.seed }).catch(usageIfPortInUse);
       const ops = opts.quick ? 2000 : 20_000;

@@ -48,6 +48,12 @@ export async function lincheckFiles(files: string[], opts: LincheckOptions): Pro
     try {
       const text = await readFile(file, 'utf8');
       history = parseHistory(text, format);
+      // The Jepsen log parser skips lines that are not events: a file in another format reads
+      // as an empty (so linearizable) history. No event in a log with something in it is a
+      // mistake to report, not a verdict.
+      if (format === 'jepsen' && history.operations.length === 0 && text.trim() !== '') {
+        throw new Error(`no operations found as --format ${format}; is the file in another format (${formats.filter((f) => f !== format).join(', ')})?`);
+      }
       if (history.model !== undefined && format === 'json' && history.model !== model.name) {
         throw new Error(`the history is for model '${history.model}', not '${model.name}'`);
       }

@@ -1,14 +1,14 @@
 // `switchboard sim <scenario>`: one deterministic simulation.
 import type { Command } from 'commander';
 import { UsageError } from '../main.ts';
-import { formatFaults, parseFaults, parseInteger } from '../options.ts';
+import { formatFaults, MAX_SEED, parseFaults, parseInteger } from '../options.ts';
 import { scenarios, type SimReport } from '../scenarios.ts';
 
 export function registerSim(program: Command): void {
   program.command('sim')
     .description('run one deterministic simulation of a scenario')
     .argument('<scenario>', `one of: ${Object.keys(scenarios).join(', ')}`)
-    .option('--seed <n>', 'the seed; the same seed gives the same trace hash', parseInteger(0, 2 ** 31 - 1), 1)
+    .option('--seed <n>', 'the seed; the same seed gives the same trace hash', parseInteger(0, MAX_SEED), 1)
     .option('--ops <n>', 'client operations to run', parseInteger(1, 10_000_000))
     .option('--faults <list>', 'network faults, e.g. drop=0.05,dup=0.01,jitter=0.2,latency=0.05', parseFaults, parseFaults(''))
     .option('--no-plan', 'without the seed\'s random fault plan (scenarios that draw one): only the --faults given')

@@ -7,7 +7,7 @@ import { InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
 import { seededRandom } from '../../actors/index.ts';
 import { UsageError } from '../main.ts';
-import { formatFaults, parseInteger, type FaultSpec } from '../options.ts';
+import { formatFaults, MAX_SEED, parseInteger, type FaultSpec } from '../options.ts';
 import { scenarios, type Scenario } from '../scenarios.ts';
 
 export interface SweepFailure {
@@ -24,11 +24,16 @@ export interface SweepReport {
   wallMs: number;
 }
 
+/** Seeds one sweep runs, at most (10 million: hours even for the fastest scenario). */
+export const MAX_SWEEP_SEEDS = 10_000_000;
+
 export function parseSeedRange(value: string): [number, number] {
   const m = /^(\d+)\.\.(\d+)$/.exec(value);
   if (!m) throw new InvalidArgumentError(`'${value}' is not a range A..B.`);
   const [a, b] = [Number(m[1]), Number(m[2])];
   if (a > b) throw new InvalidArgumentError(`${a} > ${b}.`);
+  if (b > MAX_SEED) throw new InvalidArgumentError(`seeds are 0..${MAX_SEED} (what sim --seed takes, so that a failure's replay command works).`);
+  if (b - a + 1 > MAX_SWEEP_SEEDS) throw new InvalidArgumentError(`${b - a + 1} seeds; one sweep runs at most ${MAX_SWEEP_SEEDS} (split the range).`);
   return [a, b];
 }
 

@@ -49,6 +49,27 @@ describe('switchboard command line', () => {
     assert.match(bench.err, /unknown benchmark 'nosuch'/);
   });
 
+  it('prints its version', () => {
+    const r = run(['--version']);
+    assert.equal(r.code, 0);
+    assert.equal(r.out.trim(), (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version);
+  });
+
+  it('reports a file it cannot write in one line (no stack trace), exit 2', () => {
+    const r = run(['topology', 'export', 'pingpong', '--out', join(tmpdir(), 'no-such-dir-for-switchboard', 'x.json')]);
+    assert.equal(r.code, 2);
+    assert.equal(r.err.trim().split('\n').length, 1, r.err);
+    assert.match(r.err, /^error: ENOENT: no such file or directory/);
+  });
+
+  it('stops quietly when its reader closes the pipe early (| head)', () => {
+    // `true` reads nothing and exits at once: every write of the command meets a closed pipe.
+    // With pipefail the pipeline's status is the command's own.
+    const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${BIN}" topology builders | true`], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /EPIPE|Error/);
+  });
+
   it('gives the same trace hash for the same seed, and another for another seed', () => {
     const a = JSON.parse(run(['sim', 'pingpong', '--seed', '7', '--json']).out);
     const b = JSON.parse(run(['sim', 'pingpong', '--seed', '7', '--json']).out);

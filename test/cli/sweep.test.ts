@@ -55,5 +55,10 @@ describe('sweep', () => {
     assert.deepEqual(parseSeedRange('3..9'), [3, 9]);
     assert.throws(() => parseSeedRange('9..3'));
     assert.throws(() => parseSeedRange('x'));
+    // Only seeds that sim --seed takes (a failure's replay command must work), and not endless.
+    assert.deepEqual(parseSeedRange('2147483640..2147483647'), [2147483640, 2147483647]);
+    assert.throws(() => parseSeedRange('2147483648..2147483649'), /seeds are 0\.\.2147483647/);
+    assert.throws(() => parseSeedRange('1..99999999999'), /seeds are/);
+    assert.throws(() => parseSeedRange('1..20000000'), /at most 10000000/);
   });
 });

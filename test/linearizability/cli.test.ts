@@ -48,6 +48,11 @@ describe('lincheck command functions', () => {
     // A JSON history made for another model is refused.
     const wrong = await lincheckFiles([goodJson], { model: 'kv' });
     assert.match(wrong[0]!.reason!, /for model 'register', not 'kv'/);
+    // A JSON file read as a Jepsen log (whose parser skips lines that are not events) has no
+    // events: an error, not an empty history that is trivially linearizable.
+    const asJepsen = await lincheckFiles([goodJson], { model: 'etcd', format: 'jepsen' });
+    assert.equal(asJepsen[0]!.verdict, 'error');
+    assert.match(asJepsen[0]!.reason!, /no operations found as --format jepsen/);
   });
 
   it('gives up with unknown (exit 2) past the time limit', async () => {
