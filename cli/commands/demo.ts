@@ -30,8 +30,11 @@ export function registerDemo(program: Command): void {
     .option('--dashboard', 'instead: run NOPaxos and Pegasus until Ctrl-C and show them live on a page served on 127.0.0.1 (docs/dashboard.md)')
     .option('--port <n>', 'with --dashboard: the page\'s port on 127.0.0.1 (0: any free port)', parseInteger(0, 65_535), 8765)
     .option('--seed <n>', 'with --dashboard: the simulations\' seed', parseInteger(0, MAX_SEED), 1)
-    .action(async (opts) => {
+    .action(async (opts, cmd: Command) => {
       if (opts.dashboard) return demoDashboard({ port: opts.port, seed: opts.seed }).catch(usageIfPortInUse);
+      // Flags of the dashboard alone would be silently ignored: say so instead.
+      const stray = ['port', 'seed'].filter((o) => cmd.getOptionValueSource(o) === 'cli');
+      if (stray.length > 0) throw new UsageError(`${stray.map((o) => `--${o}`).join(' and ')} ${stray.length > 1 ? 'apply' : 'applies'} only with --dashboard`);
       const ops = opts.quick ? 2000 : 20_000;
       demoNopaxos();
       demoPegasus();

@@ -38,6 +38,10 @@ describe('switchboard command line', () => {
     const faults = run(['sim', 'pingpong', '--faults', 'drop=2']);
     assert.equal(faults.code, 2);
     assert.match(faults.err, /probability/);
+    // A flag that would be ignored (the dashboard's port without --dashboard) is refused.
+    const stray = run(['demo', '--port', '5']);
+    assert.equal(stray.code, 2);
+    assert.match(stray.err, /--port applies only with --dashboard/);
   });
 
   it('rejects an unknown scenario and an unknown benchmark with exit code 2', () => {

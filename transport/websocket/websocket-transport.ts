@@ -284,9 +284,14 @@ export class WebSocketTransport implements Transport {
     const wss = new WebSocketServer({ server, maxPayload: this.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
     this.wss = wss;
     wss.on('connection', (ws, req) => this.onInboundConnection(ws, req));
-    wss.on('error', (err) => this.log.error({ err }, 'WebSocket server error'));
+    // The server's errors reach the WebSocketServer too; while listening starts, the one that
+    // matters (a port in use) goes to our caller, who reports it once, in one line.
+    const duringListen = (): void => {};
+    wss.on('error', duringListen);
     try {
       await listen(server, this.listenPort, this.listenAddress);
+      wss.off('error', duringListen);
+      wss.on('error', (err) => this.log.error({ err }, 'WebSocket server error'));
     } catch (err) {
       // A port in use is a configuration error: report it, and leave this endpoint startable.
       wss.close();
