@@ -250,6 +250,12 @@ export class NopaxosReplica {
   /** The leader's snapshot at its latest sync point: the checkpoint once that point commits. */
   private pendingCheckpoint: Snapshot | undefined;
   private readonly logTail: number;
+  /**
+   * Slots between checkpoints, at least: a checkpoint copies the whole application state, so it
+   * is taken once per half a tail of committed slots, not at every sync (the log then holds at
+   * most about 1.5 tails plus what is not yet committed).
+   */
+  private readonly checkpointEvery: number;
   private readonly receivedSyncPreparePoints = new Set<number>();
   private readonly receivedSyncCommitPoints = new Set<number>();
   private viewChangeAttempts = 0;
@@ -271,6 +277,7 @@ export class NopaxosReplica {
     this.t = { ...REFERENCE_TIMEOUTS, ...cfg.timeouts };
     this.maxTransferOps = Math.max(1, Math.min(cfg.maxTransferOps ?? MAX_TRANSFER_OPS, MAX_TRANSFER_OPS));
     this.logTail = Math.max(0, cfg.logTail ?? DEFAULT_LOG_TAIL);
+    this.checkpointEvery = Number.isFinite(this.logTail) ? Math.max(1, Math.floor(this.logTail / 2)) : Infinity;
     this.sessNum = cfg.initialSession ?? 0;
     this.lastNormalSessNum = this.sessNum;
     this.receiver = createReceiver<Request>(this.sessNum, 1, MAX_PENDING_REQUESTS);
@@ -1412,7 +1419,7 @@ export class NopaxosReplica {
    */
   private prepareCheckpoint(ctx: C): void {
     const point = this.leaderLastSyncPreparePoint;
-    if (point <= (this.checkpoint?.slot ?? 0)) return;
+    if (point - (this.checkpoint?.slot ?? 0) < this.checkpointEvery) return;
     this.executeUpToOp(ctx, point); // NO-OPs at the end are passed only when a later slot executes
     if (this.app.lastExecuted === point) this.pendingCheckpoint = this.takeSnapshot(point);
   }
@@ -1427,7 +1434,7 @@ export class NopaxosReplica {
   private checkpointAndTruncate(committedBefore: number): void {
     if (this.status === 'recovering') return;
     const commit = this.lastCommittedOp;
-    if (this.app.lastExecuted === commit && commit > (this.checkpoint?.slot ?? 0)) this.checkpoint = this.takeSnapshot(commit);
+    if (this.app.lastExecuted === commit && commit - (this.checkpoint?.slot ?? 0) >= this.checkpointEvery) this.checkpoint = this.takeSnapshot(commit);
     this.truncateLog(committedBefore);
   }
 
