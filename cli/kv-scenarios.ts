@@ -1,6 +1,6 @@
 // The skewed key-value scenarios of `switchboard sim` and `sweep`: pegasus, netcache and
 // kv-hash. Each seed draws its fault plan from the seed itself (network faults from
-// randomFaults(seed), and for Pegasus a server crash and restart, a switch restart and rkey
+// randomFaults(seed), and for Pegasus a server crash and restart (and its rejoin), a switch restart and rkey
 // churn under writes from the same seed inside run), so `switchboard sim pegasus --seed N
 // --faults ...` replays a sweep's seed exactly. Every history is checked for linearizability.
 import { runSim, seededRandom, type ActorRef, type SimRuntime, type Topology } from '../actors/index.ts';
@@ -81,6 +81,26 @@ export function pegasusPlan(seed: number, t: ReturnType<typeof pegasusTopology>)
   return ev.sort((a, b) => a.atMs - b.atMs);
 }
 
+/** Virtual time a restarted server may take to rejoin once the load is done. */
+const REJOIN_WITHIN_MS = 100;
+
+/**
+ * After the load of a seed whose plan restarted a server: wait until it rejoined (the plan's
+ * restart is its only one, and its Hello forces the failover first), then write and read every
+ * key, so that the rejoined server takes writes (head rack) or reads (tail rack) and the
+ * history shows whether it lost any. Returns the operations added.
+ */
+function afterRejoin(sim: SimRuntime, t: ReturnType<typeof pegasusTopology>, violations: string[]): number {
+  const c = (): Controller => sim.stateOf<Controller>(t.controller)!;
+  const rejoined = sim.runUntil(() => c().stats.rejoins >= 1 && c().current === undefined, REJOIN_WITHIN_MS);
+  if (!rejoined) violations.push(`the restarted server did not rejoin within ${REJOIN_WITHIN_MS} ms of the load's end`);
+  for (let k = 0; k < WORKLOAD.keys; k++) {
+    sim.send(t.clients[k % CLIENTS]!, { type: 'LoadInvoke', op: { op: 'put', key: `k${k}`, value: '' } });
+    sim.send(t.clients[(k + 1) % CLIENTS]!, { type: 'LoadInvoke', op: { op: 'get', key: `k${k}` } });
+  }
+  return 2 * WORKLOAD.keys;
+}
+
 function checkLinearizable(history: KvHistory, violations: string[]): boolean | null {
   const res = checkHistory(kvModel(), history.history() as never, { maxSteps: CHECK_STEPS });
   if (res.verdict === 'not-linearizable') {
@@ -112,7 +132,7 @@ function runLoadClients(t: { topology: Topology; clients: readonly ActorRef<neve
 
 export const kvScenarios: Record<string, Scenario> = {
   pegasus: {
-    description: 'Pegasus on a 2-rack chain (4 servers each), 3 clients, a skewed read/write workload, with drops, reordering, a server crash and restart, a switch restart and rkey churn drawn from the seed',
+    description: 'Pegasus on a 2-rack chain (4 servers each), 3 clients, a skewed read/write workload, with drops, reordering, a server crash and restart (then its rejoin, and a write and a read of every key), a switch restart and rkey churn drawn from the seed',
     defaultOps: 120,
     randomFaults: kvNetworkFaults,
     run(opts) {
@@ -135,10 +155,15 @@ export const kvScenarios: Record<string, Scenario> = {
         sim.advance(Math.max(0, e.atMs - sim.now()));
         e.run(sim);
       }
-      const all = CLIENTS * Math.ceil(total / CLIENTS);
+      let all = CLIENTS * Math.ceil(total / CLIENTS);
       const done = (): number => t.clients.reduce((n, c) => n + (sim.stateOf<{ load: LoadState }>(c)?.load.completed ?? 0), 0);
       sim.runUntil(() => done() >= all, MAX_MS);
-      const violations = [...invariants.violations];
+      const violations: string[] = [];
+      if (plan.some((e) => /^restart r\d+s\d+$/.test(e.what)) && done() >= all) {
+        all += afterRejoin(sim, t, violations);
+        sim.runUntil(() => done() >= all, MAX_MS);
+      }
+      violations.unshift(...invariants.violations);
       const c = sim.stateOf<Controller>(t.controller);
       return finish('pegasus', seed, all, sim, done, history, violations, t0, {
         plan: plan.map((e) => `${e.atMs.toFixed(2)}ms ${e.what}`), retries: stats.retries, readsChecked: invariants.checked,
