@@ -63,8 +63,10 @@ export function pegasusPlan(seed: number, t: ReturnType<typeof pegasusTopology>)
     else ev.push({ atMs: when, what: `remove rkeys ${ks.join(',')}`, run: (sim) => t.removeRkeys(sim, ks) });
   }
   // a server crash and restart (the chain keeps its data in the other rack)
+  let restarted: string | undefined;
   if (r.next() < 0.5) {
     const host = t.serverHosts[r.int(t.racks)]![r.int(t.serverHosts[0]!.length)]!;
+    restarted = host;
     const when = at(0.3, 3);
     const back = when + at(0.3, 3);
     ev.push({ atMs: when, what: `crash ${host}`, run: (sim) => sim.crash(host) });
@@ -78,7 +80,34 @@ export function pegasusPlan(seed: number, t: ReturnType<typeof pegasusTopology>)
     ev.push({ atMs: when, what: `crash ${host}`, run: (sim) => sim.crash(host) });
     ev.push({ atMs: back, what: `restart ${host}`, run: (sim) => sim.restart(host) });
   }
+  // a crash during the restarted server's rejoin (drawn last: the plans of the events above
+  // stay what they were)
+  if (restarted !== undefined && r.next() < 0.3) {
+    const host = restarted;
+    const onInstall = r.next() < 0.5;
+    const downMs = at(0.3, 2);
+    const last = ev.find((e) => e.what === `restart ${host}`)!;
+    ev.push({
+      atMs: last.atMs, what: onInstall ? `crash ${host} again at its rejoin's Install` : `crash the server handing ${host}'s id back at the Handover`,
+      run: (sim) => crashAtRejoin(sim, onInstall ? 'Install' : 'Handover', onInstall ? host : undefined, downMs),
+    });
+  }
   return ev.sort((a, b) => a.atMs - b.atMs);
+}
+
+/**
+ * Crash the host that the first `type` message goes to (`host` only, if given), dropping it,
+ * and restart the host `downMs` later: a crash in the middle of a rejoin.
+ */
+function crashAtRejoin(sim: SimRuntime, type: 'Install' | 'Handover', host: string | undefined, downMs: number): void {
+  const stop = sim.network.addFilter((env, info) => {
+    if (env.msg.type !== type || (host !== undefined && info.toHost !== host)) return 'deliver';
+    stop();
+    const victim = info.toHost;
+    sim.crash(victim);
+    sim.scheduler.schedule(downMs, () => sim.restart(victim));
+    return 'drop';
+  });
 }
 
 /** Virtual time a restarted server may take to rejoin once the load is done. */
@@ -92,8 +121,10 @@ const REJOIN_WITHIN_MS = 100;
  */
 function afterRejoin(sim: SimRuntime, t: ReturnType<typeof pegasusTopology>, violations: string[]): number {
   const c = (): Controller => sim.stateOf<Controller>(t.controller)!;
-  const rejoined = sim.runUntil(() => c().stats.rejoins >= 1 && c().current === undefined, REJOIN_WITHIN_MS);
-  if (!rejoined) violations.push(`the restarted server did not rejoin within ${REJOIN_WITHIN_MS} ms of the load's end`);
+  // Every server of every rack in the chain serves its own id again.
+  const whole = (): boolean => c().chain.every((r) => c().serving[r]!.every((x, i) => x === i && !c().dead[r]![i]));
+  const rejoined = sim.runUntil(() => c().stats.rejoins >= 1 && whole() && c().current === undefined, REJOIN_WITHIN_MS);
+  if (!rejoined) violations.push(`the restarted servers did not all rejoin within ${REJOIN_WITHIN_MS} ms of the load's end`);
   for (let k = 0; k < WORKLOAD.keys; k++) {
     sim.send(t.clients[k % CLIENTS]!, { type: 'LoadInvoke', op: { op: 'put', key: `k${k}`, value: '' } });
     sim.send(t.clients[(k + 1) % CLIENTS]!, { type: 'LoadInvoke', op: { op: 'get', key: `k${k}` } });
