@@ -62,8 +62,9 @@ function countReplies(w: World, host: string): { n: number } {
 
 /** Read every key once the load is done: a lost write shows as a stale read (not linearizable). */
 function finalReads(w: World): void {
+  const before = w.completed();
   for (let k = 0; k < KEYS; k++) w.sim.send(w.t.clients[k % 2]!, { type: 'LoadInvoke', op: { op: 'get', key: `k${k}` } as KvOp });
-  w.sim.advance(5);
+  assert.ok(w.sim.runUntil(() => w.completed() >= before + KEYS, 20), 'the final reads completed');
 }
 
 /** The checks every test ends with: server `i` of `rack` is back, serves, and lost nothing. */
@@ -74,9 +75,10 @@ function assertRejoined(w: World, rack: number, i: number, acked: Map<string, nu
   assert.equal(portOf(w, rack, i), i, 'the switch forwards the id to its own port again');
   const s = w.server(rack, i);
   assert.equal(s.retired, false);
-  // Every acknowledged write of the server's own keys (those it is home of) is there.
+  // Every acknowledged write of the server's own keys (those it is home of, but not rkeys: a
+  // write to an rkey goes to its write target, and only the replica set holds it) is there.
   for (const [key, ver] of acked) {
-    if (homeOf(w, key) !== i) continue;
+    if (homeOf(w, key) !== i || c.rkeys.has(key)) continue;
     assert.ok(s.store.version(key) >= ver, `${key}: the rejoined server holds version ${s.store.version(key)}, an acknowledged write had ${ver}`);
   }
   assertLinearizable(w);
@@ -146,9 +148,11 @@ describe('pegasus rejoin', () => {
     stop();
     w.runUntilDone(300);
     finalReads(w);
+    // Without the barrier the held writes are applied and acknowledged by the old server after
+    // its snapshot: lost at the rejoined one (this fails first).
+    assertRejoined(w, 1, 1, acked);
     const dropped = w.server(1, s).dropped['handed-off'] ?? 0;
     assert.ok(held > 10 && dropped > 0, `writes held ${held}, dropped at the barrier ${dropped}`);
-    assertRejoined(w, 1, 1, acked);
   });
 
   it('a crash of the rejoining server during the handover abandons the rejoin (the old server serves the id again); it rejoins after its next restart', () => {
