@@ -69,7 +69,7 @@ export interface Pegasus {
 
 export interface Ping { readonly type: 'Ping'; readonly seq: number }
 export interface Pong { readonly type: 'Pong'; readonly seq: number; readonly rack: number; readonly serverId: number; readonly incarnation: number }
-/** A server whose host restarted says so; it serves nothing (its index was failed over). */
+/** A server whose host restarted says so (and again at every Ping until it rejoins); it serves nothing meanwhile. */
 export interface Hello { readonly type: 'Hello'; readonly rack: number; readonly serverId: number; readonly incarnation: number }
 
 export type EntryList = readonly (readonly [number, ClientEntry])[];

@@ -76,7 +76,7 @@ export interface PegasusServerState {
   chainRound: number;
   /** Fetching state for a failover: nothing is served meanwhile. */
   recovering: { round: number; parts: number; received: Set<number>; items: ItemList[]; entries: EntryList[] } | undefined;
-  /** Restarted: serves nothing. */
+  /** Restarted and not yet rejoined: serves nothing (Serve ends it). */
   retired: boolean;
   /** The queueing delay of the latest request this server took (us): the load it reports. */
   delayUs: number;
