@@ -1,6 +1,6 @@
 // The skewed key-value scenarios of `switchboard sim` and `sweep`: pegasus, netcache and
 // kv-hash. Each seed draws its fault plan from the seed itself (network faults from
-// randomFaults(seed), and for Pegasus a server crash and restart, a switch restart and rkey
+// randomFaults(seed), and for Pegasus a server crash and restart (and its rejoin), a switch restart and rkey
 // churn under writes from the same seed inside run), so `switchboard sim pegasus --seed N
 // --faults ...` replays a sweep's seed exactly. Every history is checked for linearizability.
 import { runSim, seededRandom, type ActorRef, type SimRuntime, type Topology } from '../actors/index.ts';
@@ -63,8 +63,10 @@ export function pegasusPlan(seed: number, t: ReturnType<typeof pegasusTopology>)
     else ev.push({ atMs: when, what: `remove rkeys ${ks.join(',')}`, run: (sim) => t.removeRkeys(sim, ks) });
   }
   // a server crash and restart (the chain keeps its data in the other rack)
+  let restarted: string | undefined;
   if (r.next() < 0.5) {
     const host = t.serverHosts[r.int(t.racks)]![r.int(t.serverHosts[0]!.length)]!;
+    restarted = host;
     const when = at(0.3, 3);
     const back = when + at(0.3, 3);
     ev.push({ atMs: when, what: `crash ${host}`, run: (sim) => sim.crash(host) });
@@ -78,7 +80,56 @@ export function pegasusPlan(seed: number, t: ReturnType<typeof pegasusTopology>)
     ev.push({ atMs: when, what: `crash ${host}`, run: (sim) => sim.crash(host) });
     ev.push({ atMs: back, what: `restart ${host}`, run: (sim) => sim.restart(host) });
   }
+  // a crash during the restarted server's rejoin (drawn last: the plans of the events above
+  // stay what they were)
+  if (restarted !== undefined && r.next() < 0.3) {
+    const host = restarted;
+    const onInstall = r.next() < 0.5;
+    const downMs = at(0.3, 2);
+    const last = ev.find((e) => e.what === `restart ${host}`)!;
+    ev.push({
+      atMs: last.atMs, what: onInstall ? `crash ${host} again at its rejoin's Install` : `crash the server handing ${host}'s id back at the Handover`,
+      run: (sim) => crashAtRejoin(sim, onInstall ? 'Install' : 'Handover', onInstall ? host : undefined, downMs),
+    });
+  }
   return ev.sort((a, b) => a.atMs - b.atMs);
+}
+
+/**
+ * Crash the host that the first `type` message goes to (`host` only, if given), dropping it,
+ * and restart the host `downMs` later: a crash in the middle of a rejoin.
+ */
+function crashAtRejoin(sim: SimRuntime, type: 'Install' | 'Handover', host: string | undefined, downMs: number): void {
+  const stop = sim.network.addFilter((env, info) => {
+    if (env.msg.type !== type || (host !== undefined && info.toHost !== host)) return 'deliver';
+    stop();
+    const victim = info.toHost;
+    sim.crash(victim);
+    sim.scheduler.schedule(downMs, () => sim.restart(victim));
+    return 'drop';
+  });
+}
+
+/** Virtual time a restarted server may take to rejoin once the load is done. */
+const REJOIN_WITHIN_MS = 100;
+
+/**
+ * After the load of a seed whose plan restarted a server: wait until it rejoined (the plan's
+ * restart is its only one, and its Hello forces the failover first), then write and read every
+ * key, so that the rejoined server takes writes (head rack) or reads (tail rack) and the
+ * history shows whether it lost any. Returns the operations added.
+ */
+function afterRejoin(sim: SimRuntime, t: ReturnType<typeof pegasusTopology>, violations: string[]): number {
+  const c = (): Controller => sim.stateOf<Controller>(t.controller)!;
+  // Every server of every rack in the chain serves its own id again.
+  const whole = (): boolean => c().chain.every((r) => c().serving[r]!.every((x, i) => x === i && !c().dead[r]![i]));
+  const rejoined = sim.runUntil(() => c().stats.rejoins >= 1 && whole() && c().current === undefined, REJOIN_WITHIN_MS);
+  if (!rejoined) violations.push(`the restarted servers did not all rejoin within ${REJOIN_WITHIN_MS} ms of the load's end`);
+  for (let k = 0; k < WORKLOAD.keys; k++) {
+    sim.send(t.clients[k % CLIENTS]!, { type: 'LoadInvoke', op: { op: 'put', key: `k${k}`, value: '' } });
+    sim.send(t.clients[(k + 1) % CLIENTS]!, { type: 'LoadInvoke', op: { op: 'get', key: `k${k}` } });
+  }
+  return 2 * WORKLOAD.keys;
 }
 
 function checkLinearizable(history: KvHistory, violations: string[]): boolean | null {
@@ -112,7 +163,7 @@ function runLoadClients(t: { topology: Topology; clients: readonly ActorRef<neve
 
 export const kvScenarios: Record<string, Scenario> = {
   pegasus: {
-    description: 'Pegasus on a 2-rack chain (4 servers each), 3 clients, a skewed read/write workload, with drops, reordering, a server crash and restart, a switch restart and rkey churn drawn from the seed',
+    description: 'Pegasus on a 2-rack chain (4 servers each), 3 clients, a skewed read/write workload, with drops, reordering, a server crash and restart (then its rejoin, and a write and a read of every key), a switch restart and rkey churn drawn from the seed',
     defaultOps: 120,
     randomFaults: kvNetworkFaults,
     run(opts) {
@@ -135,10 +186,15 @@ export const kvScenarios: Record<string, Scenario> = {
         sim.advance(Math.max(0, e.atMs - sim.now()));
         e.run(sim);
       }
-      const all = CLIENTS * Math.ceil(total / CLIENTS);
+      let all = CLIENTS * Math.ceil(total / CLIENTS);
       const done = (): number => t.clients.reduce((n, c) => n + (sim.stateOf<{ load: LoadState }>(c)?.load.completed ?? 0), 0);
       sim.runUntil(() => done() >= all, MAX_MS);
-      const violations = [...invariants.violations];
+      const violations: string[] = [];
+      if (plan.some((e) => /^restart r\d+s\d+$/.test(e.what)) && done() >= all) {
+        all += afterRejoin(sim, t, violations);
+        sim.runUntil(() => done() >= all, MAX_MS);
+      }
+      violations.unshift(...invariants.violations);
       const c = sim.stateOf<Controller>(t.controller);
       return finish('pegasus', seed, all, sim, done, history, violations, t0, {
         plan: plan.map((e) => `${e.atMs.toFixed(2)}ms ${e.what}`), retries: stats.retries, readsChecked: invariants.checked,

@@ -20,6 +20,12 @@
 //                    servers reject its late forwards, its successor fetches its state (from the
 //                    same index in another rack, and the rkeys from the rack) and then takes over
 //                    its server id in the switch
+//   rejoin(r, i)     a failed server restarted (Hello) after its failover: the server now serving
+//                    its id stops serving it and sends a snapshot (Handover), the restarted
+//                    server installs it, the switch learns its replies again (senders), it
+//                    serves, and the switch maps the id back to its port
+//   reclaim(r, i)    a rejoin abandoned before it committed: the server that handed the id over
+//                    serves it again
 //   rack(r)          a rack's switch stopped answering: the chain goes on without it
 //   flush            a switch restarted with an empty directory: every rkey is removed
 //                    everywhere (write back first), then the rack is initialised again
@@ -29,8 +35,8 @@ import { keyHash, type Ring } from '../kv-hash/ring.ts';
 import type { ClientEntry } from '../kv-hash/store.ts';
 import {
   HEADER_BYTES, NO_CLIENT,
-  type ClientMsg, type ControllerMsg, type EntryList, type Fence, type FetchState, type HotKeys, type ItemList, type RkeyPrepared,
-  type RkeyReleased, type ServerMsg,
+  type ClientMsg, type ControllerMsg, type EntryList, type Fence, type FetchState, type HandedOver, type Hello, type HotKeys, type ItemList,
+  type RkeyPrepared, type RkeyReleased, type ServerMsg,
 } from './messages.ts';
 import { EPOCH_SHIFT, MAX_SERVERS } from './switch-program.ts';
 
@@ -110,8 +116,20 @@ interface Rkey {
 
 type Step = (c: Controller, ctx: Ctx<ControllerMsg>) => void;
 
+/** A rejoin in progress: server i of rack r (incarnation inc) takes its id back from server s. */
+interface Rejoin {
+  readonly r: number;
+  readonly i: number;
+  inc: number;
+  s: number;
+  startedMs: number;
+  /** Past this point the id is the rejoined server's: a crash of it is a failover, not an abort. */
+  committed: boolean;
+  snapshot: HandedOver | undefined;
+}
+
 interface Op {
-  readonly kind: 'init' | 'add' | 'remove' | 'failover' | 'rack';
+  readonly kind: 'init' | 'add' | 'remove' | 'failover' | 'rack' | 'rejoin' | 'reclaim';
   readonly round: number;
   /** init: the rack. */
   rack: number;
@@ -122,6 +140,7 @@ interface Op {
   readonly prepared: RkeyPrepared[];
   readonly released: RkeyReleased[];
   aborted: boolean;
+  rejoin?: Rejoin;
 }
 
 export interface Controller {
@@ -132,6 +151,10 @@ export interface Controller {
   /** serving[r][x]: the server that serves index x in rack r. */
   readonly serving: number[][];
   readonly dead: boolean[][];
+  /** incarnation[r][x]: the incarnation of server x's host that serves (pongs from others do not count). */
+  readonly incarnation: number[][];
+  /** hello[r][x]: the latest incarnation that said Hello (restarted, empty, waiting to rejoin). */
+  readonly hello: number[][];
   readonly lastPong: number[][];
   readonly lastSwitchReply: number[];
   readonly rkeys: Map<string, Rkey>;
@@ -153,7 +176,7 @@ export interface Controller {
   /** Newly added rkeys being pushed to the servers, one server per key per PUSH_GAP_MS. */
   readonly pushing: { rack: number; key: string; keyhash: number; rf: number; item: readonly [string, number, string, number]; targets: number[] }[];
   readonly log: string[];
-  readonly stats: { adds: number; removes: number; failovers: number; flushes: number; rackFailures: number };
+  readonly stats: { adds: number; removes: number; failovers: number; flushes: number; rackFailures: number; rejoins: number; rejoinAborts: number };
 }
 
 type C = Ctx<ControllerMsg>;
@@ -459,7 +482,8 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         toSwitch(c2, ctx, r, (id) => ({ type: 'TableDelete', id, table: 'senders', match: [i], replyTo: replyTo(ctx) }));
       },
       (c2, ctx) => {
-        const fence: Fence = { type: 'Fence', round: c2.current!.round, hosts: [cfg.serverHosts[r]![i]!] };
+        // Its incarnation and earlier ones: a later incarnation may rejoin and forward again.
+        const fence: Fence = { type: 'Fence', round: c2.current!.round, hosts: [[cfg.serverHosts[r]![i]!, c2.incarnation[r]![i]! + 1]] };
         for (const [r2, i2] of liveServers(c2)) toServer(c2, ctx, r2, i2, fence);
       },
       (c2, ctx) => {
@@ -479,7 +503,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         if (rk.length > 0) {
           for (let y = 0; y < N; y++) if (y !== j && y !== i && !c2.dead[r]![y]) sources.push({ ref: cfg.serverRefs[r]![y]!, keys: rk });
         }
-        toServer(c2, ctx, r, j, { type: 'Recover', round: c2.current!.round, sources });
+        toServer(c2, ctx, r, j, { type: 'Recover', round: c2.current!.round, ids: xs, sources });
       },
       (c2, ctx) => {
         if (j < 0) return;
@@ -516,6 +540,112 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
     },
   ]);
 
+  // ---- rejoin --------------------------------------------------------------------------------------
+  //
+  // The barrier is the handing-over server itself: on Handover it drops every request addressed
+  // to the id from then on and snapshots its state. A request for the id that it took before is
+  // in the snapshot (its effect and its client-table entry); one that arrives later, by any path
+  // and in any order (a control message overtakes queued requests; the network reorders), is
+  // dropped unanswered, and the client's retry reaches the rejoined server once the switch maps
+  // the id back. Until the commit the id stays the handing-over server's in the controller: an
+  // abort gives it back (Reclaim), and a crash of that server fails it over with the id, as before.
+
+  const toRejoining = (c: Controller, ctx: C, j: Rejoin, msg: ServerMsg): void =>
+    expect(c, `srv:${j.r}:${j.i}`, () => ctx.send(cfg.serverRefs[j.r]![j.i]!, msg));
+
+  const rejoinOp = (c: Controller, r: number, i: number): Op => {
+    const op = newOp(c, 'rejoin', []);
+    const j: Rejoin = { r, i, inc: 0, s: -1, startedMs: 0, committed: false, snapshot: undefined };
+    op.rejoin = j;
+    op.steps.push(
+      (c2, ctx) => {
+        j.s = c2.serving[r]![i]!;
+        j.inc = c2.hello[r]![i]!;
+        // Conditions may have changed since it was queued: the server that has the id failed (its
+        // failover comes first), the rack left the chain, or the server is serving already.
+        if (!c2.rackLive[r] || !c2.dead[r]![i] || j.s === i || c2.dead[r]![j.s] || j.inc <= c2.incarnation[r]![i]!) {
+          op.aborted = true;
+          return;
+        }
+        j.startedMs = ctx.now();
+        note(c2, ctx, `rejoin rack ${r} server ${i} (incarnation ${j.inc}) from ${j.s}`);
+        toServer(c2, ctx, r, j.s, { type: 'Handover', round: op.round, id: i });
+      },
+      (c2, ctx) => {
+        const snap = j.snapshot;
+        if (snap === undefined) {
+          abortRejoin(c2, ctx, `server ${j.s} failed`);
+          return;
+        }
+        toRejoining(c2, ctx, j, {
+          type: 'Install', round: op.round, incarnation: j.inc, items: snap.items, entries: snap.entries, replicated: snap.replicated,
+          fenced: snap.fenced, chain: c2.chain,
+        });
+      },
+      (c2, ctx) => {
+        // Commit: from here a crash of server i is an ordinary failover of i (the chain's other
+        // racks hold what it acknowledged), queued behind this operation.
+        j.committed = true;
+        c2.dead[r]![i] = false;
+        c2.serving[r]![i] = i;
+        c2.incarnation[r]![i] = j.inc;
+        c2.lastPong[r]![i] = ctx.now();
+        // Its replies must update the directory before any can reach a client (a reply from a
+        // server not in `senders` passes without raising verCompleted).
+        toSwitch(c2, ctx, r, (id) => ({ type: 'TableInsert', id, table: 'senders', match: [i], action: 'live', replyTo: replyTo(ctx) }));
+        toServer(c2, ctx, r, i, { type: 'Serve', round: op.round, incarnation: j.inc });
+      },
+      (c2, ctx) => toSwitch(c2, ctx, r, (id) => ({ type: 'TableDelete', id, table: 'servers', match: [i], replyTo: replyTo(ctx) })),
+      (c2, ctx) => toSwitch(c2, ctx, r, (id) => ({
+        type: 'TableInsert', id, table: 'servers', match: [i], action: 'forward', params: { port: cfg.serverPort(i) }, replyTo: replyTo(ctx),
+      })),
+      (c2, ctx) => {
+        c2.stats.rejoins++;
+        note(c2, ctx, `rack ${r} server ${i} rejoined`);
+      },
+    );
+    return op;
+  };
+
+  const reclaimOp = (c: Controller, r: number, i: number, s: number): Op => newOp(c, 'reclaim', [
+    (c2, ctx) => toServer(c2, ctx, r, s, { type: 'Reclaim', round: c2.current!.round, id: i }),
+  ]);
+
+  /** Abandon the running rejoin (before its commit): the server that handed the id over takes it back. */
+  const abortRejoin = (c: Controller, ctx: C, why: string): void => {
+    const op = c.current;
+    const j = op?.rejoin;
+    if (op === undefined || j === undefined || j.committed || op.aborted) return;
+    note(c, ctx, `rejoin rack ${j.r} server ${j.i} abandoned: ${why}`);
+    c.stats.rejoinAborts++;
+    op.aborted = true;
+    op.pending.clear();
+    c.queue.unshift(reclaimOp(c, j.r, j.i, j.s));
+  };
+
+  const rejoinQueued = (c: Controller, r: number, i: number): boolean =>
+    [c.current, ...c.queue].some((op) => op?.rejoin !== undefined && op.rejoin.r === r && op.rejoin.i === i);
+
+  const onHello = (c: Controller, ctx: C, msg: Hello): void => {
+    const { rack: r, serverId: i } = msg;
+    // A late or duplicated Hello from an incarnation that rejoined since.
+    if (msg.incarnation <= c.incarnation[r]![i]!) return;
+    if (msg.incarnation > c.hello[r]![i]!) c.hello[r]![i] = msg.incarnation;
+    if (!c.dead[r]![i]) {
+      declareDead(c, ctx, r, i);
+      return;
+    }
+    const j = c.current?.rejoin;
+    if (j !== undefined && j.r === r && j.i === i && msg.incarnation > j.inc && !j.committed) {
+      // It restarted again during the rejoin.
+      abortRejoin(c, ctx, `restarted again (incarnation ${msg.incarnation})`);
+      advance(c, ctx);
+      return;
+    }
+    // Only once its failover is done (the id is served elsewhere), and one rejoin at a time.
+    if (c.rackLive[r] && c.serving[r]![i] !== i && !rejoinQueued(c, r, i)) enqueue(c, ctx, rejoinOp(c, r, i));
+  };
+
   // ---- failure detection -------------------------------------------------------------------------
 
   const declareDead = (c: Controller, ctx: C, r: number, i: number): void => {
@@ -550,10 +680,17 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
       ctx.send(cfg.switches[r]!, { type: 'RegisterRead', id: -(r + 1), register: 'epoch', index: 0, replyTo: replyTo(ctx) });
       if (now - c.lastSwitchReply[r]! > rackFailAfterMs) declareRackDead(c, ctx, r);
       for (let i = 0; i < N; i++) {
-        if (c.dead[r]![i]) continue;
+        // A failed server is pinged too: once restarted, it answers with Hello and rejoins.
         ctx.send(cfg.serverRefs[r]![i]!, { type: 'Ping', seq });
-        if (now - c.lastPong[r]![i]! > failAfterMs) declareDead(c, ctx, r, i);
+        if (!c.dead[r]![i] && now - c.lastPong[r]![i]! > failAfterMs) declareDead(c, ctx, r, i);
       }
+    }
+    // A rejoining server that went silent before the commit (crashed again): give up; it says
+    // Hello again when it is back.
+    const j = c.current?.rejoin;
+    if (j !== undefined && !j.committed && now - j.startedMs > failAfterMs) {
+      abortRejoin(c, ctx, 'no progress');
+      advance(c, ctx);
     }
   };
 
@@ -669,8 +806,10 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         lastPong: Array.from({ length: cfg.racks }, () => new Array(N).fill(ctx.now())),
         lastSwitchReply: new Array(cfg.racks).fill(ctx.now()),
         rkeys: new Map(), freeIndices: Array.from({ length: cfg.capacity }, (_, i) => i), queue: [], current: undefined,
+        incarnation: Array.from({ length: cfg.racks }, () => new Array(N).fill(0)),
+        hello: Array.from({ length: cfg.racks }, () => new Array(N).fill(0)),
         epoch: 0, rounds: 0, nextId: 0, probeSeq: 0, initPending: new Set(), hot: new Map(), heat: new Map(), decisionDue: false, pushing: [], log: [],
-        stats: { adds: 0, removes: 0, failovers: 0, flushes: 0, rackFailures: 0 },
+        stats: { adds: 0, removes: 0, failovers: 0, flushes: 0, rackFailures: 0, rejoins: 0, rejoinAborts: 0 },
       };
       ctx.startTimer('probe', probeMs, { type: 'ProbeTimeout' }, { repeat: true });
       ctx.startTimer('retry', retryMs, { type: 'RetryTimeout' }, { repeat: true });
@@ -706,11 +845,19 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
           return c;
         }
         case 'Pong':
-          if (msg.incarnation === 0) c.lastPong[msg.rack]![msg.serverId] = ctx.now();
+          if (msg.incarnation === c.incarnation[msg.rack]![msg.serverId]) c.lastPong[msg.rack]![msg.serverId] = ctx.now();
           return c;
         case 'Hello':
-          declareDead(c, ctx, msg.rack, msg.serverId);
+          onHello(c, ctx, msg);
           return c;
+        case 'HandedOver': {
+          const j = c.current?.rejoin;
+          if (c.current?.round === msg.round && j !== undefined && msg.rack === j.r && msg.serverId === j.s && c.current.pending.has(`srv:${j.r}:${j.s}`)) {
+            j.snapshot = msg;
+            done(c, `srv:${j.r}:${j.s}`, ctx);
+          }
+          return c;
+        }
         case 'RkeyPrepared':
           if (c.current?.round === msg.round && c.current.pending.has(`srv:${msg.rack}:${msg.serverId}`)) {
             c.current.prepared.push(msg);

@@ -61,13 +61,15 @@ export interface Pegasus {
   readonly ts?: number;
   /** RC_REQ: the multicast group the switch copies it to (instead of serverId); 0 or unset: none. */
   readonly group?: number;
+  /** PUT_FWD: the incarnation of the sender's host (fences reject a failed incarnation, not a rejoined one). */
+  readonly inc?: number;
 }
 
 // ---- controller <-> servers -----------------------------------------------------------------
 
 export interface Ping { readonly type: 'Ping'; readonly seq: number }
 export interface Pong { readonly type: 'Pong'; readonly seq: number; readonly rack: number; readonly serverId: number; readonly incarnation: number }
-/** A server whose host restarted says so; it serves nothing (its index was failed over). */
+/** A server whose host restarted says so (and again at every Ping until it rejoins); it serves nothing meanwhile. */
 export interface Hello { readonly type: 'Hello'; readonly rack: number; readonly serverId: number; readonly incarnation: number }
 
 export type EntryList = readonly (readonly [number, ClientEntry])[];
@@ -91,13 +93,36 @@ export interface RkeyReleased {
 }
 /** Removing rkeys, phase 2 (to each home): the newest items and the entries. */
 export interface WriteBack { readonly type: 'WriteBack'; readonly round: number; readonly items: ItemList; readonly entries: EntryList }
-/** Reject forwarded writes from these hosts (failed servers) from now on. */
-export interface Fence { readonly type: 'Fence'; readonly round: number; readonly hosts: readonly string[] }
-/** Take over failed indices: fetch state from `sources` before serving anything. */
+/**
+ * Reject forwarded writes from these hosts (failed servers) from now on: [host, below] rejects
+ * the host's incarnations below `below` (the failed one and earlier), not a later one that rejoined.
+ */
+export interface Fence { readonly type: 'Fence'; readonly round: number; readonly hosts: readonly (readonly [string, number])[] }
+/** Take over failed indices (`ids`): fetch state from `sources` before serving anything. */
 export interface Recover {
-  readonly type: 'Recover'; readonly round: number;
+  readonly type: 'Recover'; readonly round: number; readonly ids: readonly number[];
   readonly sources: readonly { readonly ref: ActorRef<FetchState>; readonly keys: readonly string[] | null }[];
 }
+/**
+ * Rejoin, phase 1, to the server that serves `id` for a failed server: stop serving `id` (drop
+ * every request addressed to it from now on) and answer with a snapshot of everything held.
+ */
+export interface Handover { readonly type: 'Handover'; readonly round: number; readonly id: number }
+export interface HandedOver {
+  readonly type: 'HandedOver'; readonly round: number; readonly rack: number; readonly serverId: number;
+  readonly items: ItemList; readonly entries: EntryList; readonly replicated: readonly string[];
+  readonly fenced: readonly (readonly [string, number])[];
+}
+/** A rejoin was abandoned: serve `id` again (a later round than the Handover's). */
+export interface Reclaim { readonly type: 'Reclaim'; readonly round: number; readonly id: number }
+/** Rejoin, phase 2, to the restarted server (this incarnation only): replace the state with the snapshot; still serve nothing. */
+export interface Install {
+  readonly type: 'Install'; readonly round: number; readonly incarnation: number;
+  readonly items: ItemList; readonly entries: EntryList; readonly replicated: readonly string[];
+  readonly fenced: readonly (readonly [string, number])[]; readonly chain: readonly number[];
+}
+/** Rejoin, phase 3: serve again (the switch maps the id back to this server next). */
+export interface Serve { readonly type: 'Serve'; readonly round: number; readonly incarnation: number }
 /** Send back the whole store (keys null) or these keys, with the client table. */
 export interface FetchState { readonly type: 'FetchState'; readonly round: number; readonly part: number; readonly keys: readonly string[] | null; readonly replyTo: ActorRef<StateChunk> }
 export interface StateChunk { readonly type: 'StateChunk'; readonly round: number; readonly part: number; readonly items: ItemList; readonly entries: EntryList }
@@ -127,10 +152,10 @@ export interface RemoveRkeys { readonly type: 'RemoveRkeys'; readonly keys: read
 
 export type ServerMsg =
   | Pegasus | Ping | RkeyPrepare | RkeyEntries | RkeyRelease | WriteBack | Fence | Recover | FetchState | StateChunk
-  | ChainConfig | ReportTimeout;
+  | ChainConfig | ReportTimeout | Handover | Reclaim | Install | Serve;
 export type ClientMsg = Pegasus | ChainConfig | LoadMsg;
 export type ControllerMsg =
-  | Pong | Hello | RkeyPrepared | RkeyReleased | Ack | HotKeys | ControlReply | ProbeTimeout | RetryTimeout | EpochTimeout | PaceTimeout
+  | Pong | Hello | RkeyPrepared | RkeyReleased | Ack | HandedOver | HotKeys | ControlReply | ProbeTimeout | RetryTimeout | EpochTimeout | PaceTimeout
   | AddRkeys | RemoveRkeys;
 
 // ---- schemas -----------------------------------------------------------------------------------
@@ -146,6 +171,7 @@ const Entry = Type.Object({ reqId: Int(Number.MAX_SAFE_INTEGER), key: Key, ver: 
 const Entries = Type.Array(Type.Tuple([Int(Number.MAX_SAFE_INTEGER), Entry]), { maxItems: 1_000_000 });
 const Items = Type.Array(Type.Tuple([Key, Ver, Value, Int(1 << 20)]), { maxItems: 10_000_000 });
 const Keys = Type.Array(Key, { maxItems: 4096 });
+const Fences = Type.Array(Type.Tuple([Host, Round]), { maxItems: 4096 });
 const Op = Type.Union((Object.keys(OP_CODE) as PegasusOp[]).map((o) => Type.Literal(o)));
 
 export const pegasusSchemas: Record<string, TSchema> = {
@@ -153,7 +179,7 @@ export const pegasusSchemas: Record<string, TSchema> = {
     type: Type.Literal('Pegasus'), op: Op, keyhash: Int(0xffffffff), clientId: Int(0xffff), serverId: Int(0xffff), load: Int(0xffff),
     ver: Ver, bitmap: Int(0xffffffff), replicated: Int(1), rf: Int(255), rack: Int(255), from: Host, key: Key, value: Value,
     valueBytes: Int(1 << 20), session: Int(0xffff), reqId: Int(Number.MAX_SAFE_INTEGER), sizeBytes: Int(1 << 21),
-    ts: Type.Optional(Int(0xffffffff)), group: Type.Optional(Int(0xffff)),
+    ts: Type.Optional(Int(0xffffffff)), group: Type.Optional(Int(0xffff)), inc: Type.Optional(Round),
   }),
   Ping: Type.Object({ type: Type.Literal('Ping'), seq: Round }),
   Pong: Type.Object({ type: Type.Literal('Pong'), seq: Round, rack: Int(255), serverId: Int(0xffff), incarnation: Round }),
@@ -167,9 +193,9 @@ export const pegasusSchemas: Record<string, TSchema> = {
   RkeyRelease: Type.Object({ type: Type.Literal('RkeyRelease'), round: Round, keys: Keys }),
   RkeyReleased: Type.Object({ type: Type.Literal('RkeyReleased'), round: Round, rack: Int(255), serverId: Int(0xffff), entries: Entries, items: Items }),
   WriteBack: Type.Object({ type: Type.Literal('WriteBack'), round: Round, items: Items, entries: Entries }),
-  Fence: Type.Object({ type: Type.Literal('Fence'), round: Round, hosts: Type.Array(Host, { maxItems: 4096 }) }),
+  Fence: Type.Object({ type: Type.Literal('Fence'), round: Round, hosts: Fences }),
   Recover: Type.Object({
-    type: Type.Literal('Recover'), round: Round,
+    type: Type.Literal('Recover'), round: Round, ids: Type.Array(Int(0xffff), { maxItems: 256 }),
     sources: Type.Array(Type.Object({ ref: Ref, keys: Type.Union([Keys, Type.Null()]) }), { maxItems: 1024 }),
   }),
   FetchState: Type.Object({ type: Type.Literal('FetchState'), round: Round, part: Int(1024), keys: Type.Union([Keys, Type.Null()]), replyTo: Ref }),
@@ -180,6 +206,16 @@ export const pegasusSchemas: Record<string, TSchema> = {
     type: Type.Literal('HotKeys'), rack: Int(255), serverId: Int(0xffff),
     keys: Type.Array(Type.Tuple([Key, Int(0xffffffff), Round, Round]), { maxItems: 1024 }),
   }),
+  Handover: Type.Object({ type: Type.Literal('Handover'), round: Round, id: Int(0xffff) }),
+  HandedOver: Type.Object({
+    type: Type.Literal('HandedOver'), round: Round, rack: Int(255), serverId: Int(0xffff), items: Items, entries: Entries, replicated: Keys, fenced: Fences,
+  }),
+  Reclaim: Type.Object({ type: Type.Literal('Reclaim'), round: Round, id: Int(0xffff) }),
+  Install: Type.Object({
+    type: Type.Literal('Install'), round: Round, incarnation: Round, items: Items, entries: Entries, replicated: Keys, fenced: Fences,
+    chain: Type.Array(Int(255), { maxItems: 255 }),
+  }),
+  Serve: Type.Object({ type: Type.Literal('Serve'), round: Round, incarnation: Round }),
   AddRkeys: Type.Object({ type: Type.Literal('AddRkeys'), keys: Keys }),
   RemoveRkeys: Type.Object({ type: Type.Literal('RemoveRkeys'), keys: Keys }),
   LoadInvoke: Type.Object({ type: Type.Literal('LoadInvoke'), op: KvOpSchema }),

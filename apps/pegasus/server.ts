@@ -15,13 +15,15 @@
 //  - it rejects forwarded writes from failed servers (Fence);
 //  - it takes over failed indices by fetching their state first (Recover), serving nothing
 //    meanwhile; a restarted server (ctx.incarnation > 0) comes back empty, says Hello and serves
-//    nothing: its index was failed over to another server.
+//    nothing until it rejoins: the server that took its index over hands it back (Handover:
+//    from then on it drops every request addressed to that index, and sends a snapshot), the
+//    restarted server installs the snapshot (Install), then serves (Serve).
 import { assertNever, behavior, type ActorRef, type Behavior, type Ctx } from '../../actors/index.ts';
 import { ClientTable, sessionKey, type ClientEntry, StorageMeter, VersionedStore, type StorageCosts } from '../kv-hash/store.ts';
 import {
   HEADER_BYTES, NO_CLIENT,
-  type Ack, type ChainConfig, type ControllerMsg, type EntryList, type FetchState, type Hello, type HotKeys, type ItemList, type Pegasus,
-  type RkeyPrepared, type RkeyReleased, type ServerMsg, type StateChunk,
+  type Ack, type ChainConfig, type ControllerMsg, type EntryList, type FetchState, type HandedOver, type Handover, type Hello, type HotKeys,
+  type Install, type ItemList, type Pegasus, type RkeyPrepared, type RkeyReleased, type ServerMsg, type StateChunk,
 } from './messages.ts';
 import { pushGroup } from './switch-program.ts';
 
@@ -56,17 +58,25 @@ function mix(x: number): number {
 
 
 export interface PegasusServerState {
-  readonly store: VersionedStore;
-  readonly table: ClientTable;
+  /** Replaced as a whole when a restarted server installs a rejoin snapshot. */
+  store: VersionedStore;
+  table: ClientTable;
   /** Keys this server treats as rkeys (the TLA+ spec's s.rkeys). */
-  readonly replicated: Set<string>;
-  /** Hosts whose forwarded writes are rejected. */
-  readonly fenced: Set<string>;
+  replicated: Set<string>;
+  /** host -> the lowest incarnation of it whose forwarded writes are accepted (failed ones are below). */
+  fenced: Map<string, number>;
+  /**
+   * Server ids this server served for a failed server and handed back to it (Handover): every
+   * request addressed to one is dropped (the client retries and reaches the rejoined server).
+   */
+  readonly handedOff: Set<number>;
+  /** id -> the round of the latest Recover, Handover or Reclaim about it (older ones, late or duplicated, are ignored). */
+  readonly idRound: Map<number, number>;
   chain: readonly number[];
   chainRound: number;
   /** Fetching state for a failover: nothing is served meanwhile. */
   recovering: { round: number; parts: number; received: Set<number>; items: ItemList[]; entries: EntryList[] } | undefined;
-  /** Restarted: serves nothing. */
+  /** Restarted and not yet rejoined: serves nothing (Serve ends it). */
   retired: boolean;
   /** The queueing delay of the latest request this server took (us): the load it reports. */
   delayUs: number;
@@ -173,7 +183,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
     if (p < 0) return;
     meter.send(valueBytes);
     ctx.send(cfg.uplink, {
-      ...m, op: 'PUT_FWD', ver, value, valueBytes, rack: s.chain[p + 1]!, from: ctx.host, load: 0,
+      ...m, op: 'PUT_FWD', ver, value, valueBytes, rack: s.chain[p + 1]!, from: ctx.host, inc: ctx.incarnation, load: 0,
       sizeBytes: HEADER_BYTES + m.key.length + valueBytes,
     });
     // The rack's own directory learns the version too (it serves reads if it becomes the tail).
@@ -181,7 +191,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
   };
 
   const onWrite = (s: PegasusServerState, m: Pegasus, ctx: C): PegasusServerState => {
-    if (m.op === 'PUT_FWD' && s.fenced.has(m.from)) return drop(s, 'fenced');
+    if (m.op === 'PUT_FWD' && (m.inc ?? 0) < (s.fenced.get(m.from) ?? 0)) return drop(s, 'fenced');
     if ((m.replicated === 1) !== s.replicated.has(m.key)) return drop(s, 'replicated-mismatch');
     if (m.op !== 'PUT_FWD') sample(s, m, false);
     const sk = sessionKey(m.clientId, m.session);
@@ -206,6 +216,11 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
   };
 
   const onData = (s: PegasusServerState, m: Pegasus, ctx: C): PegasusServerState => {
+    // The rejoin barrier: a request for an id handed back was either taken before the snapshot
+    // (so the rejoined server has its effect and its client-table entry) or is dropped here,
+    // whatever order the network and the queues delivered it in. Pushes (RC_REQ) are not
+    // requests for an id: a multicast push carries its group's first id.
+    if (m.op !== 'RC_REQ' && s.handedOff.has(m.serverId)) return drop(s, 'handed-off');
     switch (m.op) {
       case 'GET': {
         if (s.retired || s.recovering) return drop(s, s.retired ? 'retired' : 'recovering');
@@ -264,6 +279,43 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
     for (const [sk, e] of entries) s.table.merge(sk, e);
   };
 
+  /** Is this round about `id` newer than every earlier one (Recover, Handover, Reclaim)? Then it counts. */
+  const claim = (s: PegasusServerState, id: number, round: number): boolean => {
+    if (round < (s.idRound.get(id) ?? -1)) return false;
+    s.idRound.set(id, round);
+    return true;
+  };
+
+  /**
+   * Hand `id` back: from now on drop its requests (onData), then snapshot everything. The whole
+   * store and client table, not only the id's keys: a write to an rkey addressed to `id` (its
+   * write target) may be of any key, and a retry of it must find its entry at the new owner.
+   */
+  const handOver = (s: PegasusServerState, msg: Handover, ctx: C): void => {
+    if (!claim(s, msg.id, msg.round)) return;
+    s.handedOff.add(msg.id);
+    const items = itemsOf(s, null);
+    for (const it of items) meter.send(it[3]);
+    const reply: HandedOver = {
+      type: 'HandedOver', round: msg.round, rack: cfg.rack, serverId: me, items, entries: entriesOf(s, null),
+      replicated: [...s.replicated], fenced: [...s.fenced],
+    };
+    ctx.send(cfg.controller, reply);
+  };
+
+  /** A restarted server takes the snapshot of its id (only while retired: it serves nothing yet). */
+  const install = (s: PegasusServerState, msg: Install, ctx: C): void => {
+    if (!s.retired || msg.incarnation !== ctx.incarnation) return;
+    s.store = new VersionedStore();
+    s.table = new ClientTable();
+    merge(s, msg.items, msg.entries);
+    s.replicated = new Set(msg.replicated);
+    s.fenced = new Map(msg.fenced);
+    s.chain = [...msg.chain];
+    s.chainRound = msg.round;
+    ctx.send(cfg.controller, ack(msg.round, ctx));
+  };
+
   return behavior<PegasusServerState, ServerMsg>({
     init: (ctx) => {
       const retired = ctx.incarnation > 0;
@@ -273,7 +325,8 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
       }
       ctx.startTimer('report', reportMs, { type: 'ReportTimeout' }, { repeat: true });
       return {
-        store: new VersionedStore(retired ? undefined : cfg.items), table: new ClientTable(), replicated: new Set(), fenced: new Set(), chain: [...cfg.chain], chainRound: -1,
+        store: new VersionedStore(retired ? undefined : cfg.items), table: new ClientTable(), replicated: new Set(), fenced: new Map(),
+        handedOff: new Set(), idRound: new Map(), chain: [...cfg.chain], chainRound: -1,
         recovering: undefined, retired, delayUs: 0, baseUs: undefined, sampleCounter: 0, samples: new Map(),
         requests: 0, pushes: 0, dropped: {},
       };
@@ -321,12 +374,15 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
           return s;
         case 'Fence':
           if (s.retired) return s;
-          for (const h of msg.hosts) s.fenced.add(h);
+          // The highest bound wins: a late or duplicated Fence never shuts out a rejoined incarnation.
+          for (const [h, below] of msg.hosts) s.fenced.set(h, Math.max(below, s.fenced.get(h) ?? 0));
           ctx.send(cfg.controller, ack(msg.round, ctx));
           return s;
         case 'Recover': {
           if (s.retired) return s;
           if (s.recovering?.round === msg.round) return s;
+          // Ids taken over (again): serve them even if handed back before.
+          for (const id of msg.ids) if (claim(s, id, msg.round)) s.handedOff.delete(id);
           s.recovering = { round: msg.round, parts: msg.sources.length, received: new Set(), items: [], entries: [] };
           msg.sources.forEach((src, part) => {
             const req: FetchState = { type: 'FetchState', round: msg.round, part, keys: src.keys, replyTo: ctx.self as ActorRef<StateChunk> };
@@ -358,6 +414,22 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
           ctx.send(cfg.controller, ack(msg.round, ctx));
           return s;
         }
+        case 'Handover':
+          if (!s.retired) handOver(s, msg, ctx);
+          return s;
+        case 'Reclaim':
+          if (s.retired) return s;
+          if (claim(s, msg.id, msg.round)) s.handedOff.delete(msg.id);
+          ctx.send(cfg.controller, ack(msg.round, ctx));
+          return s;
+        case 'Install':
+          install(s, msg, ctx);
+          return s;
+        case 'Serve':
+          if (msg.incarnation !== ctx.incarnation) return s;
+          s.retired = false;
+          ctx.send(cfg.controller, ack(msg.round, ctx));
+          return s;
         case 'ChainConfig':
           if (msg.round > s.chainRound) {
             s.chain = [...msg.racks];
