@@ -114,7 +114,9 @@ export const pegasus = defineBuilder({
       }
       if (node.hostName === t.controller.host) {
         const s = node.stateOf<Controller>(t.controller);
-        return s ? { failovers: s.stats.failovers, rackFailures: s.stats.rackFailures, rkeysAdded: s.stats.adds } : {};
+        return s ? {
+          failovers: s.stats.failovers, rackFailures: s.stats.rackFailures, rkeysAdded: s.stats.adds, rejoins: s.stats.rejoins, rejoinAborts: s.stats.rejoinAborts,
+        } : {};
       }
       return {};
     }), { ...(history ? { history } : {}), cli: loadCli<PegasusClientState>('pegasus', t.cliClients, (s) => s.load) });
