@@ -4,7 +4,7 @@
 // client hosts' histories written to a folder and checked at the end. `prefix` runs a host's
 // process under another command (`ip netns exec NS`, for hosts in network namespaces).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { BIN } from '../../bench/children.ts';
@@ -137,5 +137,23 @@ export class Cluster {
 
   private poke(): void {
     for (const w of [...this.waiters]) w();
+  }
+}
+
+/**
+ * Run a test's `body` on cluster `c`: a failure's message gets the cluster's report (what
+ * happened, every host's status and stderr), and every process stops and `dir` goes, whatever
+ * happens. SWITCHBOARD_TEST_VERBOSE=1 prints the report of a passing run too.
+ */
+export async function runCluster(c: Cluster, dir: string, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+    if (process.env.SWITCHBOARD_TEST_VERBOSE) process.stderr.write(`${c.report()}\n`);
+  } catch (err) {
+    (err as Error).message += `\n${c.report()}`;
+    throw err;
+  } finally {
+    await c.stopAll();
+    rmSync(dir, { recursive: true, force: true });
   }
 }

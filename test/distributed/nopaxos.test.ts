@@ -11,13 +11,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BIN, freshSecret } from '../../bench/children.ts';
 import { checkHistories } from '../../cli/commands/launch.ts';
 import { formatJsonHistory } from '../../apps/linearizability/history.ts';
-import { Cluster } from './cluster.ts';
+import { Cluster, runCluster } from './cluster.ts';
 import { SECRET_ENV, topologyFile } from './files.ts';
 
 const run = promisify(execFile);
@@ -77,7 +77,7 @@ for (const { builder, kind, sequencers, params } of CASES) {
         const normalIn = async (host: string, what: string): Promise<void> => {
           await c.until(() => c.isUp(host) && c.status(host).normal === 1 && c.status(host).recovering === 0, STEP_MS, what);
         };
-        try {
+        await runCluster(c, dir, async () => {
           // Servers first: a controller that starts before its sequencer is up fails over at once.
           const servers = [...REPLICAS, ...sequencers];
           for (const h of servers) c.start(h);
@@ -132,14 +132,7 @@ for (const { builder, kind, sequencers, params } of CASES) {
           assert.deepEqual(report.hosts.sort(), ['c0', 'c1', 'final'], c.report());
           assert.ok(report.operations > 6 * PROGRESS, c.report());
           assert.equal(report.verdict, 'linearizable', c.report());
-          if (process.env.SWITCHBOARD_TEST_VERBOSE) process.stderr.write(`${c.report()}\n`);
-        } catch (err) {
-          (err as Error).message += `\n${c.report()}`;
-          throw err;
-        } finally {
-          await c.stopAll();
-          rmSync(dir, { recursive: true, force: true });
-        }
+        });
       });
   });
 }

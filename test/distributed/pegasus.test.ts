@@ -9,72 +9,73 @@
 // linearizable.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { freshSecret } from '../../bench/children.ts';
 import { checkHistories } from '../../cli/commands/launch.ts';
-import { Cluster } from './cluster.ts';
+import { Cluster, runCluster } from './cluster.ts';
 import { SECRET_ENV, topologyFile } from './files.ts';
 
 const SERVERS = ['r0s0', 'r0s1', 'r1s0', 'r1s1'];
 const OPS = 3000;
 const STEP_MS = 20_000;
 
+/** A 2-rack chain over ws, 2 servers a rack, one client writing half the time over 12 keys. */
+async function chainCluster(ops: number): Promise<{ c: Cluster; dir: string }> {
+  const { path, dir } = await topologyFile('pegasus', 'ws', {
+    racks: 2, servers: 2, clients: 1, sessions: 4, ops, keys: 12, readRatio: 0.5, timeoutMs: 100, failAfterMs: 500,
+  });
+  return { c: new Cluster(path, dir, { [SECRET_ENV]: freshSecret() }), dir };
+}
+
+/** Switches and servers first, then the controller and the client, until the client is under way. */
+async function startUnderLoad(c: Cluster, waitMs: number): Promise<void> {
+  const hosts = ['tor0', 'tor1', ...SERVERS];
+  for (const h of hosts) c.start(h);
+  await c.until(() => hosts.every((h) => c.isUp(h)), waitMs, 'the switches and servers up');
+  c.start('ctrl');
+  c.start('c0');
+  await c.until(() => (c.status('c0').completed ?? 0) >= 300, waitMs, 'the client under way');
+  c.note(`client at ${c.status('c0').completed}`);
+}
+
+async function killAndFailOver(c: Cluster, host: string, waitMs: number): Promise<void> {
+  await c.kill9(host);
+  await c.until(() => (c.status('ctrl').failovers ?? 0) >= 1, waitMs, `the controller failing ${host} over`);
+  c.note(`failover: ${JSON.stringify(c.status('ctrl'))}; client at ${c.status('c0').completed}`);
+}
+
+/** The client does every operation and reads every key at the end. */
+async function finishAll(c: Cluster, ops: number, waitMs: number): Promise<void> {
+  await c.until(() => c.finished('c0') !== undefined, waitMs, 'the client finishing its operations');
+  const done = c.finished('c0')!;
+  c.note(`finished: ${JSON.stringify(done)}`);
+  assert.equal(done.completed, ops);
+  assert.equal(done.finalReads, 12);
+}
+
+function assertLinearizable(c: Cluster): void {
+  const report = checkHistories(c.historyDir);
+  c.note(`history: ${JSON.stringify(report)}`);
+  assert.deepEqual(report.hosts, ['c0'], c.report());
+  assert.equal(report.verdict, 'linearizable', c.report());
+}
+
 describe('Pegasus across processes over ws', () => {
   it('survives a storage server killed with SIGKILL in 2-rack chain mode; the history is linearizable', { timeout: 120_000 }, async () => {
-    const { path, dir } = await topologyFile('pegasus', 'ws', {
-      racks: 2, servers: 2, clients: 1, sessions: 4, ops: OPS, keys: 12, readRatio: 0.5, timeoutMs: 100, failAfterMs: 500,
+    const { c, dir } = await chainCluster(OPS);
+    await runCluster(c, dir, async () => {
+      await startUnderLoad(c, 2 * STEP_MS);
+      await killAndFailOver(c, 'r0s1', STEP_MS);
+      await finishAll(c, OPS, 60_000);
+      assertLinearizable(c);
     });
-    const c = new Cluster(path, dir, { [SECRET_ENV]: freshSecret() });
-    try {
-      const servers = ['tor0', 'tor1', ...SERVERS];
-      for (const h of servers) c.start(h);
-      await c.until(() => servers.every((h) => c.isUp(h)), 2 * STEP_MS, 'the switches and servers up');
-      c.start('ctrl');
-      c.start('c0');
-      await c.until(() => (c.status('c0').completed ?? 0) >= 300, 2 * STEP_MS, 'the client under way');
-      c.note(`client at ${c.status('c0').completed}`);
-
-      await c.kill9('r0s1');
-      await c.until(() => (c.status('ctrl').failovers ?? 0) >= 1, STEP_MS, 'the controller failing r0s1 over');
-      c.note(`failover: ${JSON.stringify(c.status('ctrl'))}; client at ${c.status('c0').completed}`);
-
-      await c.until(() => c.finished('c0') !== undefined, 60_000, 'the client finishing its operations');
-      const done = c.finished('c0')!;
-      c.note(`finished: ${JSON.stringify(done)}`);
-      assert.equal(done.completed, OPS);
-      assert.equal(done.finalReads, 12);
-      const report = checkHistories(c.historyDir);
-      c.note(`history: ${JSON.stringify(report)}`);
-      assert.deepEqual(report.hosts, ['c0'], c.report());
-      assert.equal(report.verdict, 'linearizable', c.report());
-      if (process.env.SWITCHBOARD_TEST_VERBOSE) process.stderr.write(`${c.report()}\n`);
-    } catch (err) {
-      (err as Error).message += `\n${c.report()}`;
-      throw err;
-    } finally {
-      await c.stopAll();
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
   it('a storage server killed with SIGKILL and restarted (a new incarnation) takes its id back; the history is linearizable', { timeout: 60_000 }, async () => {
     const ops = 6000;
-    const { path, dir } = await topologyFile('pegasus', 'ws', {
-      racks: 2, servers: 2, clients: 1, sessions: 4, ops, keys: 12, readRatio: 0.5, timeoutMs: 100, failAfterMs: 500,
-    });
-    const c = new Cluster(path, dir, { [SECRET_ENV]: freshSecret() });
+    const { c, dir } = await chainCluster(ops);
     const victim = 'r1s0';
-    try {
-      const servers = ['tor0', 'tor1', ...SERVERS];
-      for (const h of servers) c.start(h);
-      await c.until(() => servers.every((h) => c.isUp(h)), STEP_MS, 'the switches and servers up');
-      c.start('ctrl');
-      c.start('c0');
-      await c.until(() => (c.status('c0').completed ?? 0) >= 300, STEP_MS, 'the client under way');
-      c.note(`client at ${c.status('c0').completed}`);
-
-      await c.kill9(victim);
-      await c.until(() => (c.status('ctrl').failovers ?? 0) >= 1, 10_000, `the controller failing ${victim} over`);
-      c.note(`failover: ${JSON.stringify(c.status('ctrl'))}; client at ${c.status('c0').completed}`);
+    await runCluster(c, dir, async () => {
+      await startUnderLoad(c, STEP_MS);
+      await killAndFailOver(c, victim, 10_000);
 
       c.start(victim, { rejoin: true });
       // Restarted, it reports retired: 1 until the rejoin's Serve (often too short to see).
@@ -86,23 +87,9 @@ describe('Pegasus across processes over ws', () => {
       c.note(`${victim} served ${c.status(victim).served} (from ${served}); client at ${c.status('c0').completed}`);
       assert.ok((c.status(victim).served ?? 0) > served + 50, `${victim} serves after its rejoin`);
 
-      await c.until(() => c.finished('c0') !== undefined, 30_000, 'the client finishing its operations');
-      const done = c.finished('c0')!;
-      c.note(`finished: ${JSON.stringify(done)}`);
-      assert.equal(done.completed, ops);
-      assert.equal(done.finalReads, 12);
+      await finishAll(c, ops, 30_000);
       assert.equal(c.status('ctrl').rejoinAborts ?? 0, 0);
-      const report = checkHistories(c.historyDir);
-      c.note(`history: ${JSON.stringify(report)}`);
-      assert.deepEqual(report.hosts, ['c0'], c.report());
-      assert.equal(report.verdict, 'linearizable', c.report());
-      if (process.env.SWITCHBOARD_TEST_VERBOSE) process.stderr.write(`${c.report()}\n`);
-    } catch (err) {
-      (err as Error).message += `\n${c.report()}`;
-      throw err;
-    } finally {
-      await c.stopAll();
-      rmSync(dir, { recursive: true, force: true });
-    }
+      assertLinearizable(c);
+    });
   });
 });
