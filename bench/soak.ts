@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { exportTopologyFile, formatTopologyFile } from '../actors/topology-file.ts';
 import { builders } from '../cli/builtins.ts';
+import { parseChoice, parseInteger, parseNumber } from '../cli/options.ts';
 import { BIN, freePort, freshSecret } from './children.ts';
 
 const SECRET_ENV = 'SWITCHBOARD_SECRET';
@@ -40,22 +41,21 @@ function parseFlags() {
   }
 }
 
-/** A flag's value as a number in [min, max], or exit 2 naming the flag. */
-function numberFlag(name: string, value: string, min: number, max: number, integer = false): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    usage(`--${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got '${value}'`);
+/** A flag's value through one of the command line's parsers, or exit 2 naming the flag. */
+function flag<T>(name: string, value: string, parse: (v: string) => T): T {
+  try {
+    return parse(value);
+  } catch (err) {
+    return usage(`--${name}: ${(err as Error).message}`);
   }
-  return n;
 }
 
 const args = parseFlags();
-const minutes = numberFlag('minutes', args.minutes, 0.01, 7 * 24 * 60);
-const sampleMs = numberFlag('sample-s', args['sample-s'], 0.1, 3600) * 1000;
-const clients = numberFlag('clients', args.clients, 1, 64, true);
-const maxRssMb = numberFlag('max-rss-mb', args['max-rss-mb'], 16, 1 << 20);
-if (args.transport !== 'udp' && args.transport !== 'ws') usage(`--transport must be udp or ws, got '${args.transport}'`);
-const transport = args.transport;
+const minutes = flag('minutes', args.minutes, parseNumber(0.01, 7 * 24 * 60));
+const sampleMs = flag('sample-s', args['sample-s'], parseNumber(0.1, 3600)) * 1000;
+const clients = flag('clients', args.clients, parseInteger(1, 64));
+const maxRssMb = flag('max-rss-mb', args['max-rss-mb'], parseNumber(16, 1 << 20));
+const transport = flag('transport', args.transport, parseChoice(['udp', 'ws'] as const));
 
 interface Host {
   readonly name: string;
@@ -76,7 +76,7 @@ function rssMb(pid: number | undefined): number {
 }
 
 async function main(): Promise<number> {
-  const params = { replicas: 3, sequencers: 2, clients, cliClients: 0, ops: 100_000_000, thinkMs: numberFlag('think-ms', args['think-ms'], 0, 10_000), history: false, finalReads: false, keys: 100 };
+  const params = { replicas: 3, sequencers: 2, clients, cliClients: 0, ops: 100_000_000, thinkMs: flag('think-ms', args['think-ms'], parseNumber(0, 10_000)), history: false, finalReads: false, keys: 100 };
   const file = exportTopologyFile(builders, { builder: 'nopaxos', params, transport, basePort: 1, secret: { env: SECRET_ENV } });
   for (const h of Object.values(file.hosts)) h.port = await freePort(transport === 'udp' ? 'udp' : 'tcp');
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-soak-'));

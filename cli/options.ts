@@ -13,6 +13,15 @@ export function parseInteger(min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAF
   };
 }
 
+export function parseNumber(min = -Infinity, max = Infinity) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`'${value}' is not a number.`);
+    if (n < min || n > max) throw new InvalidArgumentError(`${n} is out of range [${min}, ${max}].`);
+    return n;
+  };
+}
+
 export function parseChoice<T extends string>(choices: readonly T[]) {
   return (value: string): T => {
     if (!(choices as readonly string[]).includes(value)) {
