@@ -75,6 +75,8 @@ export interface Ctx<M extends Msg> {
   charge(ms: number): void;
   /** Milliseconds since the run started: virtual in sim mode, real otherwise. */
   now(): number;
+  /** Messages waiting in this actor's mailbox behind the one being handled (a server's queue length, for load reports). */
+  backlog(): number;
   /** Uniform in [0, 1), from this actor's seeded stream. */
   random(): number;
   readonly log: Logger;

@@ -262,6 +262,7 @@ export class Cell implements Receiver {
         cell.chargedMs += ms;
       },
       now: () => system.engine.now(),
+      backlog: () => cell.mailbox.depth(),
       random: () => cell.random.next(),
       get log() { return cell.log; },
       spawn<S2, M2 extends Msg>(name: string, b: Behavior<S2, M2>): ActorRef<M2> {

@@ -10,8 +10,6 @@
 //   rf          the rkey's replication factor (pushes after a write go to rf-1 servers);
 //   rack        the destination rack of a PUT_FWD (chain replication across racks);
 //   from        the host that sent a PUT_FWD (a failed server's late forwards are fenced);
-//   ts          the switch's timestamp on a request it forwards to a server: the load a server
-//               piggybacks on its replies is how long its requests wait (see server.ts);
 //   group       an RC_REQ the switch replicates to several servers (multicast): the writer sends
 //               one push, not one per replica (see pushGroup in switch-program.ts).
 import { Type, type TSchema } from '@sinclair/typebox';
@@ -54,11 +52,6 @@ export interface Pegasus {
   readonly session: number;
   readonly reqId: number;
   readonly sizeBytes: number;
-  /**
-   * Requests as the switch forwards them to a server: its ingress time there, in microseconds
-   * modulo 2^32 (the switch's clock). Unset elsewhere.
-   */
-  readonly ts?: number;
   /** RC_REQ: the multicast group the switch copies it to (instead of serverId); 0 or unset: none. */
   readonly group?: number;
   /** PUT_FWD: the incarnation of the sender's host (fences reject a failed incarnation, not a rejoined one). */
@@ -179,7 +172,7 @@ export const pegasusSchemas: Record<string, TSchema> = {
     type: Type.Literal('Pegasus'), op: Op, keyhash: Int(0xffffffff), clientId: Int(0xffff), serverId: Int(0xffff), load: Int(0xffff),
     ver: Ver, bitmap: Int(0xffffffff), replicated: Int(1), rf: Int(255), rack: Int(255), from: Host, key: Key, value: Value,
     valueBytes: Int(1 << 20), session: Int(0xffff), reqId: Int(Number.MAX_SAFE_INTEGER), sizeBytes: Int(1 << 21),
-    ts: Type.Optional(Int(0xffffffff)), group: Type.Optional(Int(0xffff)), inc: Type.Optional(Round),
+    group: Type.Optional(Int(0xffff)), inc: Type.Optional(Round),
   }),
   Ping: Type.Object({ type: Type.Literal('Ping'), seq: Round }),
   Pong: Type.Object({ type: Type.Literal('Pong'), seq: Round, rack: Int(255), serverId: Int(0xffff), incarnation: Round }),

@@ -78,14 +78,6 @@ export interface PegasusServerState {
   recovering: { round: number; parts: number; received: Set<number>; items: ItemList[]; entries: EntryList[] } | undefined;
   /** Restarted and not yet rejoined: serves nothing (Serve ends it). */
   retired: boolean;
-  /** The queueing delay of the latest request this server took (us): the load it reports. */
-  delayUs: number;
-  /**
-   * The shortest time from the switch's stamp to handling seen so far (us, modulo 2^32): the
-   * link delay plus any offset between the switch's clock and this server's, so that delayUs
-   * is the wait alone whatever the clocks.
-   */
-  baseUs: number | undefined;
   sampleCounter: number;
   readonly samples: Map<string, [number, number, number]>;
   requests: number;
@@ -108,21 +100,14 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
   };
 
   /**
-   * A request stamped `ts` by the switch is taken now: how long it waited here. The least-loaded
-   * read policy compares servers by it (two members of a replica set, the lighter gets the
-   * read): a server's queue, not its recent throughput (a saturated server sends replies at the
-   * same rate whatever its queue, and a rate over a window lags the bursts a hot key's write
-   * brings, when its reads all go to the writer).
+   * The load piggybacked on every reply: how many messages wait in this server's queue. The
+   * least-loaded read policy compares two members of a replica set by it (join the shorter
+   * queue). A queue length is current when the reply leaves; a queueing delay (what an earlier
+   * version reported) describes the queue as it was when the request arrived, a wait ago, and
+   * a count of replies over a window cannot tell a saturated server with a long queue from one
+   * without.
    */
-  const observe = (s: PegasusServerState, ts: number | undefined, now: number): void => {
-    if (ts === undefined || ts === 0) return;
-    const sinceUs = (Math.floor(now * 1000) - ts) >>> 0;
-    // Modulo 2^32: `sinceUs` is "before" the base if the difference is negative.
-    if (s.baseUs === undefined || ((sinceUs - s.baseUs) | 0) < 0) s.baseUs = sinceUs;
-    s.delayUs = (sinceUs - s.baseUs) >>> 0;
-  };
-
-  const load = (s: PegasusServerState): number => Math.min(s.delayUs, 0xffff);
+  const load = (ctx: C): number => Math.min(ctx.backlog(), 0xffff);
 
   const sample = (s: PegasusServerState, m: Pegasus, read: boolean): void => {
     if (++s.sampleCounter < sampleEvery) return;
@@ -141,7 +126,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
   const reply = (s: PegasusServerState, m: Pegasus, op: 'REP_R' | 'REP_W', ver: number, value: string, valueBytes: number, clientId: number, ctx: C): void => {
     meter.send(valueBytes);
     ctx.send(cfg.uplink, {
-      ...m, op, clientId, serverId: me, load: load(s), ver, bitmap: (1 << me) >>> 0, value, valueBytes,
+      ...m, op, clientId, serverId: me, load: load(ctx), ver, bitmap: (1 << me) >>> 0, value, valueBytes,
       sizeBytes: HEADER_BYTES + m.key.length + valueBytes,
     });
   };
@@ -241,7 +226,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
         if (s.store.apply(m.key, m.ver, m.value, m.valueBytes)) {
           meter.send();
           ctx.send(cfg.uplink, {
-            ...m, op: 'RC_ACK', group: 0, serverId: me, clientId: NO_CLIENT, load: load(s), bitmap: (1 << me) >>> 0, value: '', valueBytes: 0,
+            ...m, op: 'RC_ACK', group: 0, serverId: me, clientId: NO_CLIENT, load: load(ctx), bitmap: (1 << me) >>> 0, value: '', valueBytes: 0,
             sizeBytes: HEADER_BYTES + m.key.length,
           });
         }
@@ -327,7 +312,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
       return {
         store: new VersionedStore(retired ? undefined : cfg.items), table: new ClientTable(), replicated: new Set(), fenced: new Map(),
         handedOff: new Set(), idRound: new Map(), chain: [...cfg.chain], chainRound: -1,
-        recovering: undefined, retired, delayUs: 0, baseUs: undefined, sampleCounter: 0, samples: new Map(),
+        recovering: undefined, retired, sampleCounter: 0, samples: new Map(),
         requests: 0, pushes: 0, dropped: {},
       };
     },
@@ -336,7 +321,6 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
       switch (msg.type) {
         case 'Pegasus':
           s.requests++;
-          observe(s, msg.ts, ctx.now());
           return onData(s, msg, ctx);
         case 'Ping':
           ctx.send(cfg.controller, { type: 'Pong', seq: msg.seq, rack: cfg.rack, serverId: me, incarnation: ctx.incarnation });

@@ -19,13 +19,11 @@
 //   cursor     register rrCursor: reads of an rkey take the next slot round robin (or random)
 //   rset       registers rsetA, rsetB (two copies of the ordered set, so a read can look at two
 //              members: power-of-two choices for the least-loaded policy)
-//   load       registers loadA, loadB: the load every live server piggybacks on its replies;
-//              the write target of an rkey (a hash of the request id: a retry finds the server
+//   load       registers loadA, loadB: the load (queue length) every live server piggybacks on
+//              its replies; the write target of an rkey (a hash of the request id: a retry finds the server
 //              that has it in its client table, as the TLA+ spec's IDToNode)
 //   forward    tables servers (server id -> port; the controller remaps a failed server's id to
-//              its successor), clients (client id -> port), racks (rack -> port, for PUT_FWD);
-//              a request going to a server is stamped with the ingress timestamp (ts, in us),
-//              from which the server tells how long its requests wait: the load it reports; an
+//              its successor), clients (client id -> port), racks (rack -> port, for PUT_FWD); an
 //              RC_REQ with a group goes to that multicast group (the writer's pushes: one
 //              packet from the writer, copied by the switch to every new replica)
 import type { Msg } from '../../actors/index.ts';
@@ -64,8 +62,6 @@ export interface PegasusHeaders {
   rack: number;
   session: number;
   reqId: number;
-  /** Requests to a server: the ingress timestamp in microseconds, modulo 2^32. */
-  ts: number;
   /** RC_REQ: the multicast group of its targets, 0 for none. */
   group: number;
   // metadata
@@ -185,15 +181,15 @@ export function pegasusDirectory(opts: DirectoryOptions): SwitchProgram<PegasusH
       if (op === undefined) return undefined;
       return {
         op, keyhash: m.keyhash >>> 0, clientId: m.clientId, serverId: m.serverId, load: m.load, ver: m.ver, bitmap: m.bitmap,
-        replicated: m.replicated, rf: m.rf, rack: m.rack, session: m.session, reqId: m.reqId, ts: m.ts ?? 0, group: m.group ?? 0,
+        replicated: m.replicated, rf: m.rf, rack: m.rack, session: m.session, reqId: m.reqId, group: m.group ?? 0,
         rkey: -1, live: 0, verState: 0, joined: 0, size: 0, slot: 0, slot2: 0, node2: 0, rnd: 0,
       };
     },
     deparse: (pkt) => {
       const h = pkt.headers;
       const m = pkt.msg as Pegasus;
-      if (m.ver === h.ver && m.serverId === h.serverId && m.bitmap === h.bitmap && m.replicated === h.replicated && m.rf === h.rf && (m.ts ?? 0) === h.ts) return m;
-      return { ...m, ver: h.ver, serverId: h.serverId, bitmap: h.bitmap, replicated: h.replicated, rf: h.rf, ts: h.ts };
+      if (m.ver === h.ver && m.serverId === h.serverId && m.bitmap === h.bitmap && m.replicated === h.replicated && m.rf === h.rf) return m;
+      return { ...m, ver: h.ver, serverId: h.serverId, bitmap: h.bitmap, replicated: h.replicated, rf: h.rf };
     },
     ingress: [
       stage<PegasusHeaders>('classify', { tables: [rkeys, senders], registers: [epoch] }, (pkt, env) => {
@@ -326,7 +322,6 @@ export function pegasusDirectory(opts: DirectoryOptions): SwitchProgram<PegasusH
         } else if (h.op === RC_ACK) {
           markDrop(pkt, 'rc-ack');
         } else {
-          h.ts = Math.floor(pkt.meta.ingressTimestampMs * 1000) >>> 0;
           if (h.op === RC_REQ && h.group !== 0) pkt.meta.mcastGroup = h.group;
           else env.apply(servers, pkt);
         }

@@ -520,6 +520,20 @@ describe('sim mailboxes and service time', () => {
     assert.doesNotThrow(() => rt.restart('a'), 'a refused behaviour is not re-spawned at restart');
   });
 
+  it('ctx.backlog() counts the messages waiting behind the one being handled, in both lanes', () => {
+    const rt = world(['a']);
+    const seen: number[] = [];
+    const see = run((ctx) => seen.push(ctx.backlog()));
+    const x = rt.spawn('a', 'x', scripted([], { serviceTimeMs: () => 10, priority: (msg) => msg === see }));
+    rt.send(x, see); // handled on arrival: nothing behind it yet
+    rt.send(x, note('ordinary'));
+    rt.send(x, see);
+    rt.send(x, see);
+    rt.runUntilIdle();
+    // At 10 the second `see` (priority lane) has the third and 'ordinary' behind it; at 20, 'ordinary'.
+    assert.deepEqual(seen, [0, 2, 1]);
+  });
+
   it('service time makes messages queue: each starts when the previous one is done', () => {
     const rt = world(['a']);
     const log: Seen[] = [];
