@@ -35,10 +35,11 @@ import { keyHash, type Ring } from '../kv-hash/ring.ts';
 import type { ClientEntry } from '../kv-hash/store.ts';
 import {
   HEADER_BYTES, NO_CLIENT,
-  type ClientMsg, type ControllerMsg, type EntryList, type Fence, type FetchState, type HandedOver, type Hello, type HotKeys, type ItemList,
+  type ClientMsg, type ControllerMsg, type EntryList, type Fence, type FetchState, type HandedOver, type Hello, type HotKeys, type Install, type ItemList,
   type RkeyPrepared, type RkeyReleased, type ServerMsg,
 } from './messages.ts';
 import { EPOCH_SHIFT, MAX_SERVERS } from './switch-program.ts';
+import { allParts, DEFAULT_TRANSFER_BYTES, isComplete, listBytes, newParts, splitParts, takePart, type Parts } from './transfer.ts';
 
 export interface ControllerConfig {
   readonly racks: number;
@@ -81,6 +82,8 @@ export interface ControllerConfig {
    */
   readonly minRf?: number;
   readonly pushBudget?: number;
+  /** Estimated bytes of items and entries per Install message of a rejoin (transfer.ts). */
+  readonly transferBytes?: number;
 }
 
 /**
@@ -125,7 +128,17 @@ interface Rejoin {
   startedMs: number;
   /** Past this point the id is the rejoined server's: a crash of it is a failover, not an abort. */
   committed: boolean;
-  snapshot: HandedOver | undefined;
+  /** The parts of the snapshot received (all of this op's round: the server answers a round with one split). */
+  handedOver: Parts<HandedOver> | undefined;
+  snapshot: Snapshot | undefined;
+}
+
+/** A rejoin snapshot, assembled from its parts. */
+interface Snapshot {
+  readonly items: ItemList;
+  readonly entries: EntryList;
+  readonly replicated: readonly string[];
+  readonly fenced: readonly (readonly [string, number])[];
 }
 
 interface Op {
@@ -176,7 +189,11 @@ export interface Controller {
   /** Newly added rkeys being pushed to the servers, one server per key per PUSH_GAP_MS. */
   readonly pushing: { rack: number; key: string; keyhash: number; rf: number; item: readonly [string, number, string, number]; targets: number[] }[];
   readonly log: string[];
-  readonly stats: { adds: number; removes: number; failovers: number; flushes: number; rackFailures: number; rejoins: number; rejoinAborts: number };
+  readonly stats: {
+    adds: number; removes: number; failovers: number; flushes: number; rackFailures: number; rejoins: number; rejoinAborts: number;
+    /** Install messages sent of rejoins whose snapshot went in several parts. */
+    transferParts: number;
+  };
 }
 
 type C = Ctx<ControllerMsg>;
@@ -191,6 +208,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
   const rfScale = cfg.rfScale ?? DEFAULTS.rfScale;
   const minRf = Math.min(cfg.servers, cfg.minRf ?? DEFAULTS.minRf);
   const pushBudget = cfg.pushBudget ?? DEFAULTS.pushBudget;
+  const transferBytes = cfg.transferBytes ?? DEFAULT_TRANSFER_BYTES;
   const N = cfg.servers;
   if (N > MAX_SERVERS) throw new RangeError(`pegasus controller: at most ${MAX_SERVERS} servers per rack`);
 
@@ -550,12 +568,35 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
   // the id back. Until the commit the id stays the handing-over server's in the controller: an
   // abort gives it back (Reclaim), and a crash of that server fails it over with the id, as before.
 
-  const toRejoining = (c: Controller, ctx: C, j: Rejoin, msg: ServerMsg): void =>
-    expect(c, `srv:${j.r}:${j.i}`, () => ctx.send(cfg.serverRefs[j.r]![j.i]!, msg));
+  /** The snapshot as Install messages of at most transferBytes each (rkeys, fences and chain in the first). */
+  const installParts = (snap: Snapshot, round: number, incarnation: number, chain: readonly number[]): Install[] => {
+    const head = listBytes(snap.replicated) + listBytes(snap.fenced.map(([h]) => h), true) + 4 * chain.length;
+    const parts = splitParts(snap.items, snap.entries, transferBytes, head);
+    return parts.map((p, chunk) => ({
+      type: 'Install', round, incarnation, chunk, chunks: parts.length, items: p.items, entries: p.entries,
+      replicated: chunk === 0 ? snap.replicated : [], fenced: chunk === 0 ? snap.fenced : [], chain: [...chain],
+    }));
+  };
+
+  /** A part of the snapshot of the running rejoin: the phase ends with the last one. */
+  const onHandedOver = (c: Controller, ctx: C, msg: HandedOver): void => {
+    const op = c.current;
+    const j = op?.rejoin;
+    if (op === undefined || j === undefined || op.round !== msg.round || msg.rack !== j.r || msg.serverId !== j.s) return;
+    const target = `srv:${j.r}:${j.s}`;
+    if (!op.pending.has(target)) return;
+    const got = (j.handedOver ??= newParts(msg.chunks));
+    if (!takePart(got, msg.chunk, msg.chunks, msg) || !isComplete(got)) return;
+    const parts = allParts(got);
+    j.snapshot = {
+      items: parts.flatMap((m) => m.items), entries: parts.flatMap((m) => m.entries), replicated: parts[0]!.replicated, fenced: parts[0]!.fenced,
+    };
+    done(c, target, ctx);
+  };
 
   const rejoinOp = (c: Controller, r: number, i: number): Op => {
     const op = newOp(c, 'rejoin', []);
-    const j: Rejoin = { r, i, inc: 0, s: -1, startedMs: 0, committed: false, snapshot: undefined };
+    const j: Rejoin = { r, i, inc: 0, s: -1, startedMs: 0, committed: false, handedOver: undefined, snapshot: undefined };
     op.rejoin = j;
     op.steps.push(
       (c2, ctx) => {
@@ -577,9 +618,11 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
           abortRejoin(c2, ctx, `server ${j.s} failed`);
           return;
         }
-        toRejoining(c2, ctx, j, {
-          type: 'Install', round: op.round, incarnation: j.inc, items: snap.items, entries: snap.entries, replicated: snap.replicated,
-          fenced: snap.fenced, chain: c2.chain,
+        const parts = installParts(snap, op.round, j.inc, c2.chain);
+        // One target, every part at each (re)send: a part lost is sent again with the rest.
+        expect(c2, `srv:${r}:${i}`, () => {
+          for (const m of parts) ctx.send(cfg.serverRefs[r]![i]!, m);
+          if (parts.length > 1) c2.stats.transferParts += parts.length;
         });
       },
       (c2, ctx) => {
@@ -809,7 +852,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         incarnation: Array.from({ length: cfg.racks }, () => new Array(N).fill(0)),
         hello: Array.from({ length: cfg.racks }, () => new Array(N).fill(0)),
         epoch: 0, rounds: 0, nextId: 0, probeSeq: 0, initPending: new Set(), hot: new Map(), heat: new Map(), decisionDue: false, pushing: [], log: [],
-        stats: { adds: 0, removes: 0, failovers: 0, flushes: 0, rackFailures: 0, rejoins: 0, rejoinAborts: 0 },
+        stats: { adds: 0, removes: 0, failovers: 0, flushes: 0, rackFailures: 0, rejoins: 0, rejoinAborts: 0, transferParts: 0 },
       };
       ctx.startTimer('probe', probeMs, { type: 'ProbeTimeout' }, { repeat: true });
       ctx.startTimer('retry', retryMs, { type: 'RetryTimeout' }, { repeat: true });
@@ -850,14 +893,9 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         case 'Hello':
           onHello(c, ctx, msg);
           return c;
-        case 'HandedOver': {
-          const j = c.current?.rejoin;
-          if (c.current?.round === msg.round && j !== undefined && msg.rack === j.r && msg.serverId === j.s && c.current.pending.has(`srv:${j.r}:${j.s}`)) {
-            j.snapshot = msg;
-            done(c, `srv:${j.r}:${j.s}`, ctx);
-          }
+        case 'HandedOver':
+          onHandedOver(c, ctx, msg);
           return c;
-        }
         case 'RkeyPrepared':
           if (c.current?.round === msg.round && c.current.pending.has(`srv:${msg.rack}:${msg.serverId}`)) {
             c.current.prepared.push(msg);

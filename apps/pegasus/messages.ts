@@ -103,6 +103,8 @@ export interface Recover {
 export interface Handover { readonly type: 'Handover'; readonly round: number; readonly id: number }
 export interface HandedOver {
   readonly type: 'HandedOver'; readonly round: number; readonly rack: number; readonly serverId: number;
+  /** Part `chunk` of `chunks` (transfer.ts); rkeys and fences are in part 0 only. */
+  readonly chunk: number; readonly chunks: number;
   readonly items: ItemList; readonly entries: EntryList; readonly replicated: readonly string[];
   readonly fenced: readonly (readonly [string, number])[];
 }
@@ -111,14 +113,20 @@ export interface Reclaim { readonly type: 'Reclaim'; readonly round: number; rea
 /** Rejoin, phase 2, to the restarted server (this incarnation only): replace the state with the snapshot; still serve nothing. */
 export interface Install {
   readonly type: 'Install'; readonly round: number; readonly incarnation: number;
+  /** Part `chunk` of `chunks` (transfer.ts); rkeys and fences are in part 0 only. */
+  readonly chunk: number; readonly chunks: number;
   readonly items: ItemList; readonly entries: EntryList; readonly replicated: readonly string[];
   readonly fenced: readonly (readonly [string, number])[]; readonly chain: readonly number[];
 }
 /** Rejoin, phase 3: serve again (the switch maps the id back to this server next). */
 export interface Serve { readonly type: 'Serve'; readonly round: number; readonly incarnation: number }
-/** Send back the whole store (keys null) or these keys, with the client table. */
+/** Send back the whole store (keys null) or these keys, with the client table, as source `part` of the recovery. */
 export interface FetchState { readonly type: 'FetchState'; readonly round: number; readonly part: number; readonly keys: readonly string[] | null; readonly replyTo: ActorRef<StateChunk> }
-export interface StateChunk { readonly type: 'StateChunk'; readonly round: number; readonly part: number; readonly items: ItemList; readonly entries: EntryList }
+/** Part `chunk` of `chunks` (transfer.ts) of source `part`'s answer. */
+export interface StateChunk {
+  readonly type: 'StateChunk'; readonly round: number; readonly part: number; readonly chunk: number; readonly chunks: number;
+  readonly items: ItemList; readonly entries: EntryList;
+}
 /** The racks of the chain, head first: servers forward along it, clients write to the head and read at the tail. */
 export interface ChainConfig { readonly type: 'ChainConfig'; readonly round: number; readonly racks: readonly number[] }
 export interface Ack { readonly type: 'Ack'; readonly round: number; readonly rack: number; readonly serverId: number; readonly host: string }
@@ -165,6 +173,10 @@ const Entries = Type.Array(Type.Tuple([Int(Number.MAX_SAFE_INTEGER), Entry]), { 
 const Items = Type.Array(Type.Tuple([Key, Ver, Value, Int(1 << 20)]), { maxItems: 10_000_000 });
 const Keys = Type.Array(Key, { maxItems: 4096 });
 const Fences = Type.Array(Type.Tuple([Host, Round]), { maxItems: 4096 });
+/** Parts of one transfer, at most: one item each, of a store of a million keys. */
+const MAX_CHUNKS = 1 << 20;
+const Chunk = Int(MAX_CHUNKS - 1);
+const Chunks = Type.Integer({ minimum: 1, maximum: MAX_CHUNKS });
 const Op = Type.Union((Object.keys(OP_CODE) as PegasusOp[]).map((o) => Type.Literal(o)));
 
 export const pegasusSchemas: Record<string, TSchema> = {
@@ -192,7 +204,7 @@ export const pegasusSchemas: Record<string, TSchema> = {
     sources: Type.Array(Type.Object({ ref: Ref, keys: Type.Union([Keys, Type.Null()]) }), { maxItems: 1024 }),
   }),
   FetchState: Type.Object({ type: Type.Literal('FetchState'), round: Round, part: Int(1024), keys: Type.Union([Keys, Type.Null()]), replyTo: Ref }),
-  StateChunk: Type.Object({ type: Type.Literal('StateChunk'), round: Round, part: Int(1024), items: Items, entries: Entries }),
+  StateChunk: Type.Object({ type: Type.Literal('StateChunk'), round: Round, part: Int(1024), chunk: Chunk, chunks: Chunks, items: Items, entries: Entries }),
   ChainConfig: Type.Object({ type: Type.Literal('ChainConfig'), round: Round, racks: Type.Array(Int(255), { maxItems: 255 }) }),
   Ack: Type.Object({ type: Type.Literal('Ack'), round: Round, rack: Int(255), serverId: Int(0xffff), host: Host }),
   HotKeys: Type.Object({
@@ -201,11 +213,11 @@ export const pegasusSchemas: Record<string, TSchema> = {
   }),
   Handover: Type.Object({ type: Type.Literal('Handover'), round: Round, id: Int(0xffff) }),
   HandedOver: Type.Object({
-    type: Type.Literal('HandedOver'), round: Round, rack: Int(255), serverId: Int(0xffff), items: Items, entries: Entries, replicated: Keys, fenced: Fences,
+    type: Type.Literal('HandedOver'), round: Round, rack: Int(255), serverId: Int(0xffff), chunk: Chunk, chunks: Chunks, items: Items, entries: Entries, replicated: Keys, fenced: Fences,
   }),
   Reclaim: Type.Object({ type: Type.Literal('Reclaim'), round: Round, id: Int(0xffff) }),
   Install: Type.Object({
-    type: Type.Literal('Install'), round: Round, incarnation: Round, items: Items, entries: Entries, replicated: Keys, fenced: Fences,
+    type: Type.Literal('Install'), round: Round, incarnation: Round, chunk: Chunk, chunks: Chunks, items: Items, entries: Entries, replicated: Keys, fenced: Fences,
     chain: Type.Array(Int(255), { maxItems: 255 }),
   }),
   Serve: Type.Object({ type: Type.Literal('Serve'), round: Round, incarnation: Round }),

@@ -18,14 +18,20 @@
 //    nothing until it rejoins: the server that took its index over hands it back (Handover:
 //    from then on it drops every request addressed to that index, and sends a snapshot), the
 //    restarted server installs the snapshot (Install), then serves (Serve).
+//
+// State goes in parts of at most transferBytes (transfer.ts). A sender answers a round with one
+// split of one snapshot, kept until a later round (a resend of the request gets the same parts
+// again, so a receiver that lost some completes from the resend without mixing two snapshots,
+// whose splits may differ); a receiver acts only on every part of the round it is in.
 import { assertNever, behavior, type ActorRef, type Behavior, type Ctx } from '../../actors/index.ts';
 import { ClientTable, sessionKey, type ClientEntry, StorageMeter, VersionedStore, type StorageCosts } from '../kv-hash/store.ts';
 import {
   HEADER_BYTES, NO_CLIENT,
   type Ack, type ChainConfig, type ControllerMsg, type EntryList, type FetchState, type HandedOver, type Handover, type Hello, type HotKeys,
-  type Install, type ItemList, type Pegasus, type RkeyPrepared, type RkeyReleased, type ServerMsg, type StateChunk,
+  type Install, type ItemList, type Pegasus, type Recover, type RkeyPrepared, type RkeyReleased, type ServerMsg, type StateChunk,
 } from './messages.ts';
 import { pushGroup } from './switch-program.ts';
+import { allParts, DEFAULT_TRANSFER_BYTES, isComplete, listBytes, newParts, splitParts, takePart, type Parts } from './transfer.ts';
 
 export interface PegasusServerConfig {
   readonly rack: number;
@@ -45,6 +51,8 @@ export interface PegasusServerConfig {
   readonly reportTop?: number;
   /** What the store holds at start: (key, value bytes), at version 0. */
   readonly items?: readonly (readonly [string, number])[];
+  /** Estimated bytes of items and entries per message of a state transfer (transfer.ts). */
+  readonly transferBytes?: number;
 }
 
 export const DEFAULT_SAMPLE_EVERY = 1000;
@@ -74,8 +82,17 @@ export interface PegasusServerState {
   readonly idRound: Map<number, number>;
   chain: readonly number[];
   chainRound: number;
-  /** Fetching state for a failover: nothing is served meanwhile. */
-  recovering: { round: number; parts: number; received: Set<number>; items: ItemList[]; entries: EntryList[] } | undefined;
+  /** Fetching state for a failover: nothing is served meanwhile. parts[p]: what source p sent so far. */
+  recovering: { round: number; sources: Recover['sources']; parts: (Parts<StateChunk> | undefined)[] } | undefined;
+  /** The latest round's answers to FetchState (source part -> its parts), resent as they are. */
+  fetched: { round: number; readonly answers: Map<number, StateChunk[]> };
+  /** The latest Handover's answer, resent as it is. */
+  handedOver: { round: number; id: number; parts: HandedOver[] } | undefined;
+  /** The Install being received, and the round of the latest one installed (older ones are stale). */
+  installing: { round: number; parts: Parts<Install> } | undefined;
+  installedRound: number;
+  /** Messages sent of state transfers that went in several parts. */
+  transferParts: number;
   /** Restarted and not yet rejoined: serves nothing (Serve ends it). */
   retired: boolean;
   sampleCounter: number;
@@ -93,6 +110,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
   const sampleEvery = cfg.sampleEvery ?? DEFAULT_SAMPLE_EVERY;
   const reportMs = cfg.reportMs ?? DEFAULT_REPORT_MS;
   const reportTop = cfg.reportTop ?? 16;
+  const transferBytes = cfg.transferBytes ?? DEFAULT_TRANSFER_BYTES;
 
   const drop = (s: PegasusServerState, why: string): PegasusServerState => {
     s.dropped[why] = (s.dropped[why] ?? 0) + 1;
@@ -271,33 +289,132 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
     return true;
   };
 
+  /** Send the parts of a transfer: the sim charges each item's bytes, and each message. */
+  const sendParts = <M extends { readonly items: ItemList }>(s: PegasusServerState, parts: readonly M[], send: (m: M) => void): void => {
+    for (const m of parts) {
+      for (const it of m.items) meter.send(it[3]);
+      meter.send();
+      send(m);
+    }
+    if (parts.length > 1) s.transferParts += parts.length;
+  };
+
   /**
    * Hand `id` back: from now on drop its requests (onData), then snapshot everything. The whole
    * store and client table, not only the id's keys: a write to an rkey addressed to `id` (its
    * write target) may be of any key, and a retry of it must find its entry at the new owner.
+   * A resend of the round gets the first snapshot again: it holds every request taken for `id`
+   * (the barrier came before it), and its parts must not mix with another's.
    */
   const handOver = (s: PegasusServerState, msg: Handover, ctx: C): void => {
     if (!claim(s, msg.id, msg.round)) return;
     s.handedOff.add(msg.id);
-    const items = itemsOf(s, null);
-    for (const it of items) meter.send(it[3]);
-    const reply: HandedOver = {
-      type: 'HandedOver', round: msg.round, rack: cfg.rack, serverId: me, items, entries: entriesOf(s, null),
-      replicated: [...s.replicated], fenced: [...s.fenced],
-    };
-    ctx.send(cfg.controller, reply);
+    const h = s.handedOver;
+    // A late Handover of a round before the cached one: its rejoin is over (rejoins run one at a
+    // time, in the order of their rounds), and answering it would replace the parts a resend of
+    // the current round must get again.
+    if (h !== undefined && msg.round < h.round) return;
+    if (h === undefined || h.round !== msg.round || h.id !== msg.id) s.handedOver = { round: msg.round, id: msg.id, parts: snapshot(s, msg.round) };
+    sendParts(s, s.handedOver!.parts, (m) => ctx.send(cfg.controller, m));
   };
 
-  /** A restarted server takes the snapshot of its id (only while retired: it serves nothing yet). */
+  const snapshot = (s: PegasusServerState, round: number): HandedOver[] => {
+    const replicated = [...s.replicated];
+    const fenced = [...s.fenced];
+    const head = listBytes(replicated) + listBytes(fenced.map(([h]) => h), true);
+    const parts = splitParts(itemsOf(s, null), entriesOf(s, null), transferBytes, head);
+    return parts.map((p, chunk) => ({
+      type: 'HandedOver', round, rack: cfg.rack, serverId: me, chunk, chunks: parts.length, items: p.items, entries: p.entries,
+      replicated: chunk === 0 ? replicated : [], fenced: chunk === 0 ? fenced : [],
+    }));
+  };
+
+  /**
+   * A restarted server takes the snapshot of its id (only while retired: it serves nothing yet),
+   * once it has every part of one round. Parts of a round older than the one it collects or
+   * installed are stale (an abandoned rejoin's: rejoins run in the order of their rounds): they
+   * never replace a later snapshot.
+   */
   const install = (s: PegasusServerState, msg: Install, ctx: C): void => {
-    if (!s.retired || msg.incarnation !== ctx.incarnation) return;
+    if (!s.retired || msg.incarnation !== ctx.incarnation || msg.round < s.installedRound) return;
+    if (msg.round === s.installedRound) {
+      // A resend: the Ack was lost.
+      ctx.send(cfg.controller, ack(msg.round, ctx));
+      return;
+    }
+    const cur = s.installing;
+    if (cur !== undefined && msg.round < cur.round) return;
+    if (cur === undefined || cur.round !== msg.round) s.installing = { round: msg.round, parts: newParts(msg.chunks) };
+    const p = s.installing!.parts;
+    if (!takePart(p, msg.chunk, msg.chunks, msg) || !isComplete(p)) return;
+    const parts = allParts(p);
+    s.installing = undefined;
+    s.installedRound = msg.round;
     s.store = new VersionedStore();
     s.table = new ClientTable();
-    merge(s, msg.items, msg.entries);
-    s.replicated = new Set(msg.replicated);
-    s.fenced = new Map(msg.fenced);
+    for (const m of parts) merge(s, m.items, m.entries);
+    s.replicated = new Set(parts[0]!.replicated);
+    s.fenced = new Map(parts[0]!.fenced);
     s.chain = [...msg.chain];
     s.chainRound = msg.round;
+    ctx.send(cfg.controller, ack(msg.round, ctx));
+  };
+
+  /** Ask every source of the recovery that has not sent all its parts (again: a resent Recover). */
+  const fetch = (s: PegasusServerState, ctx: C): void => {
+    const r = s.recovering!;
+    r.sources.forEach((src, part) => {
+      const got = r.parts[part];
+      if (got !== undefined && isComplete(got)) return;
+      const req: FetchState = { type: 'FetchState', round: r.round, part, keys: src.keys, replyTo: ctx.self as ActorRef<StateChunk> };
+      ctx.send(src.ref, req);
+    });
+  };
+
+  const recover = (s: PegasusServerState, msg: Recover, ctx: C): void => {
+    if (s.recovering?.round === msg.round) {
+      fetch(s, ctx);
+      return;
+    }
+    // Ids taken over (again): serve them even if handed back before.
+    for (const id of msg.ids) if (claim(s, id, msg.round)) s.handedOff.delete(id);
+    if (msg.sources.length === 0) {
+      s.recovering = undefined;
+      ctx.send(cfg.controller, ack(msg.round, ctx));
+      return;
+    }
+    s.recovering = { round: msg.round, sources: msg.sources, parts: msg.sources.map(() => undefined) };
+    fetch(s, ctx);
+  };
+
+  /**
+   * Answer a FetchState: the same parts for the same round and source part (see the top). A
+   * round before the latest answered is a failover that is over (the controller runs one
+   * operation at a time, and failovers in the order of their rounds).
+   */
+  const answerFetch = (s: PegasusServerState, msg: FetchState, ctx: C): void => {
+    if (msg.round < s.fetched.round) return;
+    if (msg.round > s.fetched.round) s.fetched = { round: msg.round, answers: new Map() };
+    let parts = s.fetched.answers.get(msg.part);
+    if (parts === undefined) {
+      const keys = msg.keys === null ? null : new Set(msg.keys);
+      const split = splitParts(itemsOf(s, msg.keys), entriesOf(s, keys), transferBytes);
+      parts = split.map((p, chunk): StateChunk => ({
+        type: 'StateChunk', round: msg.round, part: msg.part, chunk, chunks: split.length, items: p.items, entries: p.entries,
+      }));
+      s.fetched.answers.set(msg.part, parts);
+    }
+    sendParts(s, parts, (m) => ctx.send(msg.replyTo, m));
+  };
+
+  /** A part of a source's state: once every part of every source is here, merge it all and serve. */
+  const onChunk = (s: PegasusServerState, msg: StateChunk, ctx: C): void => {
+    const r = s.recovering;
+    if (r === undefined || r.round !== msg.round || msg.part >= r.parts.length) return;
+    const got = (r.parts[msg.part] ??= newParts(msg.chunks));
+    if (!takePart(got, msg.chunk, msg.chunks, msg) || !r.parts.every((p) => p !== undefined && isComplete(p))) return;
+    for (const p of r.parts) for (const m of allParts(p!)) merge(s, m.items, m.entries);
+    s.recovering = undefined;
     ctx.send(cfg.controller, ack(msg.round, ctx));
   };
 
@@ -312,8 +429,8 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
       return {
         store: new VersionedStore(retired ? undefined : cfg.items), table: new ClientTable(), replicated: new Set(), fenced: new Map(),
         handedOff: new Set(), idRound: new Map(), chain: [...cfg.chain], chainRound: -1,
-        recovering: undefined, retired, sampleCounter: 0, samples: new Map(),
-        requests: 0, pushes: 0, dropped: {},
+        recovering: undefined, fetched: { round: -1, answers: new Map() }, handedOver: undefined, installing: undefined, installedRound: -1,
+        transferParts: 0, retired, sampleCounter: 0, samples: new Map(), requests: 0, pushes: 0, dropped: {},
       };
     },
     receive: (s, msg, ctx) => {
@@ -362,48 +479,25 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
           for (const [h, below] of msg.hosts) s.fenced.set(h, Math.max(below, s.fenced.get(h) ?? 0));
           ctx.send(cfg.controller, ack(msg.round, ctx));
           return s;
-        case 'Recover': {
-          if (s.retired) return s;
-          if (s.recovering?.round === msg.round) return s;
-          // Ids taken over (again): serve them even if handed back before.
-          for (const id of msg.ids) if (claim(s, id, msg.round)) s.handedOff.delete(id);
-          s.recovering = { round: msg.round, parts: msg.sources.length, received: new Set(), items: [], entries: [] };
-          msg.sources.forEach((src, part) => {
-            const req: FetchState = { type: 'FetchState', round: msg.round, part, keys: src.keys, replyTo: ctx.self as ActorRef<StateChunk> };
-            ctx.send(src.ref, req);
-          });
-          if (msg.sources.length === 0) {
-            s.recovering = undefined;
-            ctx.send(cfg.controller, ack(msg.round, ctx));
-          }
+        case 'Recover':
+          if (!s.retired) recover(s, msg, ctx);
           return s;
-        }
-        case 'FetchState': {
-          if (s.retired) return s;
-          const items = itemsOf(s, msg.keys);
-          const keys = msg.keys === null ? null : new Set(msg.keys);
-          for (const it of items) meter.send(it[3]);
-          ctx.send(msg.replyTo, { type: 'StateChunk', round: msg.round, part: msg.part, items, entries: entriesOf(s, keys) });
+        case 'FetchState':
+          if (!s.retired) answerFetch(s, msg, ctx);
           return s;
-        }
-        case 'StateChunk': {
-          const r = s.recovering;
-          if (r === undefined || r.round !== msg.round || r.received.has(msg.part)) return s;
-          r.received.add(msg.part);
-          r.items.push(msg.items);
-          r.entries.push(msg.entries);
-          if (r.received.size < r.parts) return s;
-          for (let i = 0; i < r.items.length; i++) merge(s, r.items[i]!, r.entries[i]!);
-          s.recovering = undefined;
-          ctx.send(cfg.controller, ack(msg.round, ctx));
+        case 'StateChunk':
+          onChunk(s, msg, ctx);
           return s;
-        }
         case 'Handover':
           if (!s.retired) handOver(s, msg, ctx);
           return s;
         case 'Reclaim':
           if (s.retired) return s;
-          if (claim(s, msg.id, msg.round)) s.handedOff.delete(msg.id);
+          if (claim(s, msg.id, msg.round)) {
+            s.handedOff.delete(msg.id);
+            // The rejoin was abandoned, and its Handover's round is now too old to be answered (claim).
+            if (s.handedOver?.id === msg.id) s.handedOver = undefined;
+          }
           ctx.send(cfg.controller, ack(msg.round, ctx));
           return s;
         case 'Install':

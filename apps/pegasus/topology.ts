@@ -35,6 +35,11 @@ export interface PegasusOptions extends KvRackOptions {
     'autoRkeys' | 'defaultRf' | 'probeMs' | 'failAfterMs' | 'rackFailAfterMs' | 'retryMs' | 'epochMs' | 'maxChurn' | 'rfScale' | 'minRf' | 'pushBudget'>>;
   /** Links between the racks' switches. */
   readonly fabricLink?: LinkOptions;
+  /**
+   * Estimated bytes of items and entries per message of a failover's or rejoin's state transfer
+   * (transfer.ts; default DEFAULT_TRANSFER_BYTES): keep a message within a UDP datagram.
+   */
+  readonly transferBytes?: number;
 }
 
 export interface PegasusTopology {
@@ -98,14 +103,14 @@ export function pegasusTopology(o: PegasusOptions = {}): PegasusTopology {
   const items = o.populate ? homeItems(o.workload ?? SMALL_WORKLOAD, ring) : undefined;
   const servers = serverHosts.map((hosts, r) => hosts.map((h, i) => t.actor(h, SERVER_PATH, pegasusServer({
     rack: r, serverId: i, servers: n, uplink: switches[r]!.ports[i]!, controller, chain, costs: o.costs, items: items?.[i],
-    sampleEvery: o.sampleEvery, reportMs: o.reportMs, reportTop: o.reportTop,
+    sampleEvery: o.sampleEvery, reportMs: o.reportMs, reportTop: o.reportTop, transferBytes: o.transferBytes,
   }))));
   const clients = clientHosts.map((h, j) => t.actor(h, CLIENT_PATH, pegasusClient({
     ...loadConfig(o, j), servers: n, uplinks: switches.map((sw) => sw.ports[n + j]!), chain, controller, invariants: o.invariants,
   })));
   t.actor(ctrlHost, CONTROLLER_PATH, pegasusController({
     racks: R, servers: n, ring, serverRefs: servers, serverHosts, clients, switches: switches.map((s) => s.control as ActorRef<ControlRequest>),
-    serverPort: (i) => i, capacity: o.capacity ?? DEFAULT_CAPACITY, ...o.controller,
+    serverPort: (i) => i, capacity: o.capacity ?? DEFAULT_CAPACITY, transferBytes: o.transferBytes, ...o.controller,
   }));
   return {
     topology: t, racks: R, servers, serverHosts, switchHosts, switches, clients: clients.slice(0, nc), cliClients: clients.slice(nc), controller, ring,

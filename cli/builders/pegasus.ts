@@ -14,6 +14,7 @@ import type { Controller } from '../../apps/pegasus/controller.ts';
 import type { PegasusClientState } from '../../apps/pegasus/client.ts';
 import type { PegasusServerState } from '../../apps/pegasus/server.ts';
 import { pegasusTopology } from '../../apps/pegasus/topology.ts';
+import { DEFAULT_TRANSFER_BYTES } from '../../apps/pegasus/transfer.ts';
 import { isIdle, type LoadInvoke, type LoadState } from '../../apps/workload/client.ts';
 import { LoadStats } from '../../apps/workload/stats.ts';
 import { until, whenState, withExtras, type CliAccess } from './common.ts';
@@ -97,12 +98,16 @@ export const pegasus = defineBuilder({
     sampleEvery: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 20, description: 'a server samples one request in this many for hot-key reports' }),
     reportMs: Type.Integer({ minimum: 1, maximum: 600_000, default: 100, description: 'servers report hot keys this often' }),
     epochMs: Type.Integer({ minimum: 1, maximum: 600_000, default: 200, description: 'the controller decides hot keys this often' }),
+    transferBytes: Type.Integer({
+      minimum: 512, maximum: 1_000_000, default: DEFAULT_TRANSFER_BYTES,
+      description: 'estimated bytes of keys, values and client-table entries per message of a failover or rejoin transfer; UDP with 1472-byte datagrams: 1000',
+    }),
   }, { additionalProperties: false }),
   build: (p) => {
     const history = p.history ? new KvHistory() : undefined;
     const stats = new LoadStats(0, Infinity, 1000, KEEP_LATENCIES);
     const t = pegasusTopology({
-      ...rackLoad(p, history, stats), racks: p.racks, servers: p.servers, sampleEvery: p.sampleEvery, reportMs: p.reportMs,
+      ...rackLoad(p, history, stats), racks: p.racks, servers: p.servers, sampleEvery: p.sampleEvery, reportMs: p.reportMs, transferBytes: p.transferBytes,
       controller: { probeMs: p.probeMs, failAfterMs: p.failAfterMs, rackFailAfterMs: p.rackFailAfterMs, retryMs: p.probeMs, epochMs: p.epochMs },
     });
     const servers = t.servers.flat() as readonly Address[];
@@ -110,12 +115,13 @@ export const pegasus = defineBuilder({
       const srv = servers.find((r) => r.host === node.hostName);
       if (srv) {
         const s = node.stateOf<PegasusServerState>(srv);
-        return s ? { served: s.requests, recovering: s.recovering ? 1 : 0, retired: s.retired ? 1 : 0 } : {};
+        return s ? { served: s.requests, recovering: s.recovering ? 1 : 0, retired: s.retired ? 1 : 0, transferParts: s.transferParts } : {};
       }
       if (node.hostName === t.controller.host) {
         const s = node.stateOf<Controller>(t.controller);
         return s ? {
           failovers: s.stats.failovers, rackFailures: s.stats.rackFailures, rkeysAdded: s.stats.adds, rejoins: s.stats.rejoins, rejoinAborts: s.stats.rejoinAborts,
+          transferParts: s.stats.transferParts,
         } : {};
       }
       return {};

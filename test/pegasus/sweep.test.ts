@@ -2,16 +2,42 @@
 // plan (drops, duplicates, reordering, a server crash and restart, a switch restart, rkey churn
 // under writes), every history checked for linearizability, every 25th seed run twice to catch
 // non-determinism; and a shorter sweep of each baseline. `npm run sweep:pegasus` runs 10,000.
+// The scenario's transfer budget is small: the failovers and rejoins of its seeds go in parts.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { runSweep } from '../../cli/commands/sweep.ts';
+import { kvNetworkFaults } from '../../cli/kv-scenarios.ts';
 import { scenarios } from '../../cli/scenarios.ts';
+
+interface PegasusDetails {
+  readonly controller: { readonly failovers: number; readonly rejoins: number; readonly transferParts: number } | null;
+  readonly serverTransferParts: number;
+}
 
 describe('pegasus sweep', () => {
   it('passes 200 seeds of pegasus with random fault plans', () => {
     const r = runSweep('pegasus', scenarios.pegasus!, 1, 200, { ops: 90, recheckEvery: 25 });
     assert.deepEqual(r.failures, []);
     assert.equal(r.passed, 200);
+  });
+
+  it('sends the state of its failovers and rejoins in parts', () => {
+    let failovers = 0;
+    let rejoins = 0;
+    for (let seed = 1; seed <= 40; seed++) {
+      const r = scenarios.pegasus!.run({ seed, ops: 90, faults: kvNetworkFaults(seed) });
+      const d = r.details as unknown as PegasusDetails;
+      const c = d.controller!;
+      if (c.failovers > 0) {
+        failovers++;
+        assert.ok(d.serverTransferParts > 0, `seed ${seed}: ${c.failovers} failovers, no transfer in parts`);
+      }
+      if (c.rejoins > 0) {
+        rejoins++;
+        assert.ok(c.transferParts > 0, `seed ${seed}: ${c.rejoins} rejoins, no Install in parts`);
+      }
+    }
+    assert.ok(failovers >= 5 && rejoins >= 5, `${failovers} seeds with failovers, ${rejoins} with rejoins`);
   });
 
   it('passes 40 seeds each of netcache and kv-hash under random network faults', () => {
