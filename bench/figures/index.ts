@@ -14,7 +14,7 @@ import { nopaxosClaims, pegasusClaims, type Claim } from './claims.ts';
 import { asNopaxos, asPegasus } from './data.ts';
 import { render } from './plot.ts';
 import { progress, type Progress } from './progress.ts';
-import { buildReport, type RunMeta } from './report.ts';
+import { buildReport, type EarlierRun, type RunMeta } from './report.ts';
 import { nopaxosFigures, pegasusFigures, type Figure } from './specs.ts';
 
 export const BENCHES = ['nopaxos', 'pegasus'] as const;
@@ -95,6 +95,37 @@ export function machineMeta(quick: boolean, wallSeconds: Record<string, number>,
       os: `${type()} ${release()} ${arch()}`, loadAverage1m: Math.round(loadavg()[0]! * 100) / 100,
     },
   };
+}
+
+/**
+ * The meta of a run that replaced some benchmarks' results in a directory which holds others'
+ * from an earlier run (`previous`, its meta.json): those keep their own date and commit, so that
+ * a report of the whole directory says where each came from.
+ */
+export function mergeMeta(fresh: RunMeta, previous: RunMeta | undefined, kept: (b: string) => boolean): RunMeta {
+  if (previous === undefined) return fresh;
+  const earlier: Record<string, EarlierRun> = {};
+  const from = (b: string): EarlierRun | undefined => {
+    if (previous.earlier?.[b]) return previous.earlier[b];
+    const wall = previous.wallSeconds[b];
+    if (wall === undefined) return undefined;
+    return { date: previous.date, commit: previous.commit, dirty: previous.dirty, command: previous.command, wallSeconds: wall };
+  };
+  for (const b of BENCHES) {
+    const e = b in fresh.wallSeconds || !kept(b) ? undefined : from(b);
+    if (e) earlier[b] = e;
+  }
+  return Object.keys(earlier).length === 0 ? fresh : { ...fresh, earlier };
+}
+
+/** The meta.json already in an output directory, if readable (a bad one is replaced, not fatal: the new results matter more). */
+function readPreviousMeta(path: string): RunMeta | undefined {
+  try {
+    const m = JSON.parse(readFileSync(path, 'utf8')) as RunMeta;
+    return typeof m === 'object' && m !== null && typeof m.wallSeconds === 'object' ? m : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function readJson(path: string): unknown {
@@ -180,8 +211,11 @@ export async function runFigures(opts: FiguresOptions): Promise<FiguresSummary> 
     files.push(path);
   };
   if (!opts.from) {
+    const metaPath = join(opts.out, META_FILE);
+    const previous = readPreviousMeta(metaPath);
+    const meta = mergeMeta(loaded.meta, previous, (b) => existsSync(benchFile(opts.out, b as BenchName)));
     for (const b of benches) write(`${b}.bench.json`, `${JSON.stringify(loaded.results[b], null, 1)}\n`);
-    write(META_FILE, `${JSON.stringify(loaded.meta, null, 1)}\n`);
+    write(META_FILE, `${JSON.stringify(meta, null, 1)}\n`);
   }
   for (const { figure, claim } of entries) {
     process.stderr.write(`plotting ${figure.name}\n`);

@@ -13,6 +13,19 @@ export interface RunMeta {
   /** Wall time of each benchmark (s). */
   readonly wallSeconds: Record<string, number>;
   readonly command: string;
+  /**
+   * Benchmarks whose saved results in the same directory come from an earlier run (a later
+   * `figures --only` replaced the others'): where and when each was measured.
+   */
+  readonly earlier?: Readonly<Record<string, EarlierRun>>;
+}
+
+export interface EarlierRun {
+  readonly date: string;
+  readonly commit: string;
+  readonly dirty: boolean;
+  readonly command: string;
+  readonly wallSeconds: number;
 }
 
 export interface ReportInput {
@@ -43,6 +56,8 @@ function header(m: RunMeta, replottedBy: string | undefined): string[] {
     `- commit \`${m.commit}\`${m.dirty ? ' (the working tree had uncommitted changes when the benchmarks ran)' : ''}`,
     `- machine: ${m.machine.cores} cores, ${m.machine.cpu}; ${m.machine.os}; Node ${m.machine.node}; 1-minute load average ${m.machine.loadAverage1m} at the start`,
     `- benchmarks: ${Object.entries(m.wallSeconds).map(([b, s]) => `\`bench ${b}\` ${s} s wall`).join(', ')}`,
+    ...Object.entries(m.earlier ?? {}).map(([b, e]) =>
+      `- \`bench ${b}\`: from an earlier run, \`${e.command}\` on ${e.date}, commit \`${e.commit}\`${e.dirty ? ' (uncommitted changes)' : ''}, ${e.wallSeconds} s wall`),
     `- ${mode}`,
     '- Every figure is measured in virtual time in the simulator with the service-time cost models (docs/nopaxos.md, docs/pegasus.md), so it does not depend on this machine\'s speed; wall times say only how long the run took.',
     '- A claim *holds* when every check holds (*holds where measured* when some have no data here); a check states its criterion next to the paper\'s number. The paper\'s testbeds were real racks; these are models of them.',

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { dropRateClaim, failoverClaim, skewClaim, verdictOf } from '../../bench/figures/claims.ts';
 import { asNopaxos, asPegasus } from '../../bench/figures/data.ts';
-import { figuresOf } from '../../bench/figures/index.ts';
+import { figuresOf, mergeMeta } from '../../bench/figures/index.ts';
 import { buildReport, type RunMeta } from '../../bench/figures/report.ts';
 import { syntheticNopaxos, syntheticPegasus } from './fixtures.ts';
 
@@ -70,5 +70,21 @@ describe('figures: claims and report', () => {
     const r = syntheticPegasus();
     delete (r.results as Record<string, unknown>)['dynamic'];
     assert.throws(() => asPegasus(r), /lacks results\.dynamic/);
+  });
+
+  it('figures --only into a directory of a full run keeps the other benchmark\'s date and commit, and the report names them', () => {
+    const full: RunMeta = { ...META, commit: 'old111', wallSeconds: { nopaxos: 400, pegasus: 600 }, command: 'switchboard figures --out d' };
+    const only: RunMeta = { ...META, commit: 'new222', date: '2026-11-26T00:00:00.000Z', wallSeconds: { pegasus: 300 }, command: 'switchboard figures --only pegasus --out d' };
+    const merged = mergeMeta(only, full, () => true);
+    assert.deepEqual(merged.earlier, { nopaxos: { date: META.date, commit: 'old111', dirty: false, command: 'switchboard figures --out d', wallSeconds: 400 } });
+    // A second --only run keeps the earliest record of the benchmark it does not run.
+    const again = mergeMeta({ ...only, commit: 'new333' }, merged, () => true);
+    assert.equal(again.earlier?.nopaxos?.commit, 'old111');
+    // Nothing earlier is claimed for results that are not in the directory, or that this run replaced.
+    assert.equal(mergeMeta(only, full, (b) => b !== 'nopaxos').earlier, undefined);
+    assert.equal(mergeMeta({ ...only, wallSeconds: { nopaxos: 1, pegasus: 1 } }, full, () => true).earlier, undefined);
+    const report = buildReport({ meta: merged, entries: [], linkTo: (n) => n });
+    assert.match(report, /commit `new222`/);
+    assert.match(report, /`bench nopaxos`: from an earlier run, `switchboard figures --out d` on 2026-11-25T00:00:00.000Z, commit `old111`, 400 s wall/);
   });
 });
