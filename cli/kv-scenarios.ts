@@ -1,7 +1,8 @@
 // The skewed key-value scenarios of `switchboard sim` and `sweep`: pegasus, netcache and
 // kv-hash. Each seed draws its fault plan from the seed itself (network faults from
-// randomFaults(seed), and for Pegasus a server crash and restart (and its rejoin), a switch restart and rkey
-// churn under writes from the same seed inside run), so `switchboard sim pegasus --seed N
+// randomFaults(seed), and for Pegasus a server crash and restart (and its rejoin), a server cut off
+// from the controller (failed over while alive), a switch restart and rkey churn under writes
+// from the same seed inside run), so `switchboard sim pegasus --seed N
 // --faults ...` replays a sweep's seed exactly. Every history is checked for linearizability.
 import { runSim, seededRandom, type ActorRef, type SimRuntime, type Topology } from '../actors/index.ts';
 import { KvHistory } from '../apps/history/history.ts';
@@ -99,6 +100,18 @@ export function pegasusPlan(seed: number, t: ReturnType<typeof pegasusTopology>)
       run: (sim) => crashAtRejoin(sim, onInstall ? 'Install' : 'Handover', onInstall ? host : undefined, downMs),
     });
   }
+  // a false suspicion: a server cut off from the controller for longer than failAfterMs, alive
+  // all along, is failed over, retires and rejoins (drawn last, as above). In the rack of the
+  // crashed server if there is one: the chain keeps a copy of each index per rack, and a
+  // failover of one index in both racks at once would have no copy to take over from.
+  if (r.next() < 0.3) {
+    const rack = restarted !== undefined ? t.serverHosts.findIndex((hs) => hs.includes(restarted!)) : r.int(t.racks);
+    const host = t.serverHosts[rack]![r.int(t.serverHosts[0]!.length)]!;
+    const when = at(0.3, 3);
+    const back = when + at(10, 16);
+    ev.push({ atMs: when, what: `cut ${host} off from the controller`, run: (sim) => sim.cut(t.controller.host, host) });
+    ev.push({ atMs: back, what: `reconnect ${host}`, run: (sim) => sim.heal() });
+  }
   return ev.sort((a, b) => a.atMs - b.atMs);
 }
 
@@ -121,8 +134,9 @@ function crashAtRejoin(sim: SimRuntime, type: 'Install' | 'Handover', host: stri
 const REJOIN_WITHIN_MS = 100;
 
 /**
- * After the load of a seed whose plan restarted a server: wait until it rejoined (the plan's
- * restart is its only one, and its Hello forces the failover first), then write and read every
+ * After the load of a seed whose plan restarted a server or cut one off: wait until it rejoined
+ * (the plan's restart is its only one, and its Hello forces the failover first; the cut-off one
+ * retires once it answers the pings again), then write and read every
  * key, so that the rejoined server takes writes (head rack) or reads (tail rack) and the
  * history shows whether it lost any. Returns the operations added.
  */
@@ -131,7 +145,7 @@ function afterRejoin(sim: SimRuntime, t: ReturnType<typeof pegasusTopology>, vio
   // Every server of every rack in the chain serves its own id again.
   const whole = (): boolean => c().chain.every((r) => c().serving[r]!.every((x, i) => x === i && !c().dead[r]![i]));
   const rejoined = sim.runUntil(() => c().stats.rejoins >= 1 && whole() && c().current === undefined, REJOIN_WITHIN_MS);
-  if (!rejoined) violations.push(`the restarted servers did not all rejoin within ${REJOIN_WITHIN_MS} ms of the load's end`);
+  if (!rejoined) violations.push(`the restarted or cut-off servers did not all rejoin within ${REJOIN_WITHIN_MS} ms of the load's end`);
   for (let k = 0; k < WORKLOAD.keys; k++) {
     sim.send(t.clients[k % CLIENTS]!, { type: 'LoadInvoke', op: { op: 'put', key: `k${k}`, value: '' } });
     sim.send(t.clients[(k + 1) % CLIENTS]!, { type: 'LoadInvoke', op: { op: 'get', key: `k${k}` } });
@@ -170,7 +184,7 @@ function runLoadClients(t: { topology: Topology; clients: readonly ActorRef<neve
 
 export const kvScenarios: Record<string, Scenario> = {
   pegasus: {
-    description: 'Pegasus on a 2-rack chain (4 servers each), 3 clients, a skewed read/write workload, with drops, reordering, a server crash and restart (then its rejoin, and a write and a read of every key), a switch restart and rkey churn drawn from the seed',
+    description: 'Pegasus on a 2-rack chain (4 servers each), 3 clients, a skewed read/write workload, with drops, reordering, a server crash and restart (then its rejoin, and a write and a read of every key), a server cut off from the controller (failed over while alive: it retires and rejoins), a switch restart and rkey churn drawn from the seed',
     defaultOps: 120,
     randomFaults: kvNetworkFaults,
     run(opts) {
@@ -197,7 +211,7 @@ export const kvScenarios: Record<string, Scenario> = {
       const done = (): number => t.clients.reduce((n, c) => n + (sim.stateOf<{ load: LoadState }>(c)?.load.completed ?? 0), 0);
       sim.runUntil(() => done() >= all, MAX_MS);
       const violations: string[] = [];
-      if (plan.some((e) => /^restart r\d+s\d+$/.test(e.what)) && done() >= all) {
+      if (plan.some((e) => /^(restart|reconnect) r\d+s\d+$/.test(e.what)) && done() >= all) {
         all += afterRejoin(sim, t, violations);
         sim.runUntil(() => done() >= all, MAX_MS);
       }
@@ -206,7 +220,7 @@ export const kvScenarios: Record<string, Scenario> = {
       const serverParts = t.servers.flat().reduce((n, s) => n + (sim.stateOf<PegasusServerState>(s)?.transferParts ?? 0), 0);
       return finish('pegasus', seed, all, sim, done, history, violations, t0, {
         plan: plan.map((e) => `${e.atMs.toFixed(2)}ms ${e.what}`), retries: stats.retries, readsChecked: invariants.checked,
-        controller: c ? { ...c.stats, rkeys: [...c.rkeys.keys()], chain: c.chain } : null, serverTransferParts: serverParts,
+        controller: c ? { ...c.stats, rkeys: [...c.rkeys.keys()], chain: c.chain, ...(process.env.PEG_LOG ? { log: c.log, current: c.current && { kind: c.current.kind, step: c.current.step, pending: [...c.current.pending.keys()] }, queue: c.queue.map((o) => o.kind), dead: c.dead, serving: c.serving } : {}) } : null, serverTransferParts: serverParts,
       });
     },
   },

@@ -19,7 +19,11 @@
 //   failover(r, i)   a server stopped answering: its directory updates are ignored, other
 //                    servers reject its late forwards, its successor fetches its state (from the
 //                    same index in another rack, and the rkeys from the rack) and then takes over
-//                    its server id in the switch
+//                    its server id in the switch; if a source fails meanwhile, the failover
+//                    starts again without it; if the rack has no live server left, it leaves
+//                    the chain (its switch stops taking requests first); a failed server that
+//                    is alive after all (it answers the pings) is told to Retire: it drops its
+//                    state and rejoins under its next incarnation
 //   rejoin(r, i)     a failed server restarted (Hello) after its failover: the server now serving
 //                    its id stops serving it and sends a snapshot (Handover), the restarted
 //                    server installs it, the switch learns its replies again (senders), it
@@ -143,7 +147,12 @@ interface Snapshot {
 
 interface Op {
   readonly kind: 'init' | 'add' | 'remove' | 'failover' | 'rack' | 'rejoin' | 'reclaim';
-  readonly round: number;
+  /**
+   * Numbered as it starts, not as it is queued (some go to the front of the queue): servers
+   * ignore a request of a round below one they answered (a late resend of an operation that is
+   * over), so the rounds must rise in the order the operations run.
+   */
+  round: number;
   /** init: the rack. */
   rack: number;
   readonly steps: Step[];
@@ -154,6 +163,8 @@ interface Op {
   readonly released: RkeyReleased[];
   aborted: boolean;
   rejoin?: Rejoin;
+  /** failover: the failed server, and the servers its successor fetches state from (rack, index). */
+  failover?: { readonly r: number; readonly i: number; sources: [number, number][] };
 }
 
 export interface Controller {
@@ -180,6 +191,8 @@ export interface Controller {
   probeSeq: number;
   /** Racks whose init is queued or running. */
   readonly initPending: Set<number>;
+  /** Racks leaving the chain for want of a live server (their switches' epoch 0 is not a restart). */
+  readonly leaving: Set<number>;
   /** This epoch's sampled reports: key -> keyhash, reads, writes. */
   readonly hot: Map<string, [number, number, number]>;
   /** The same, smoothed over epochs (each epoch's counts added to HEAT_DECAY times the last). */
@@ -212,9 +225,10 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
   const N = cfg.servers;
   if (N > MAX_SERVERS) throw new RangeError(`pegasus controller: at most ${MAX_SERVERS} servers per rack`);
 
-  const note = (c: Controller, ctx: C, text: string): void => {
+  /** Log what the controller does; failures and recoveries at 'warn', which a node prints by default. */
+  const note = (c: Controller, ctx: C, text: string, level: 'info' | 'warn' = 'info'): void => {
     if (c.log.length < 1000) c.log.push(`${ctx.now().toFixed(3)} ${text}`);
-    ctx.log.info(text);
+    ctx.log[level](text);
   };
 
   const liveServers = (c: Controller): [number, number][] => {
@@ -227,7 +241,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
   };
 
   const newOp = (c: Controller, kind: Op['kind'], steps: Step[]): Op => ({
-    kind, round: ++c.rounds, rack: -1, steps, step: 0, pending: new Map(), prepared: [], released: [], aborted: false,
+    kind, round: -1, rack: -1, steps, step: 0, pending: new Map(), prepared: [], released: [], aborted: false,
   });
 
   const expect = (c: Controller, target: string, send: () => void): void => {
@@ -267,6 +281,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
           if (c.decisionDue) decide(c, ctx);
           return;
         }
+        next.round = ++c.rounds;
         c.current = next;
         continue;
       }
@@ -292,13 +307,14 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
     (c2, ctx) => {
       for (let x = 0; x < N; x++) {
         if (c2.dead[r]![x]) toSwitch(c2, ctx, r, (id) => ({ type: 'TableDelete', id, table: 'senders', match: [x], replyTo: replyTo(ctx) }));
-        if (c2.serving[r]![x] !== x) toSwitch(c2, ctx, r, (id) => ({ type: 'TableDelete', id, table: 'servers', match: [x], replyTo: replyTo(ctx) }));
+        const y = c2.serving[r]![x]!;
+        if (y !== x || c2.dead[r]![y]) toSwitch(c2, ctx, r, (id) => ({ type: 'TableDelete', id, table: 'servers', match: [x], replyTo: replyTo(ctx) }));
       }
     },
     (c2, ctx) => {
       for (let x = 0; x < N; x++) {
         const y = c2.serving[r]![x]!;
-        if (y !== x) {
+        if (y !== x && !c2.dead[r]![y]) {
           toSwitch(c2, ctx, r, (id) => ({ type: 'TableInsert', id, table: 'servers', match: [x], action: 'forward', params: { port: cfg.serverPort(y) }, replyTo: replyTo(ctx) }));
         }
       }
@@ -483,10 +499,12 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
     ]);
   };
 
-  const failoverOp = (c: Controller, r: number, i: number): Op => {
+  /** Server i of rack r failed: its successor takes its ids over. `again`: a restart of one whose source failed. */
+  const failoverOp = (c: Controller, r: number, i: number, again = false): Op => {
     let j = -1;
     let xs: number[] = [];
-    return newOp(c, 'failover', [
+    const fo = { r, i, sources: [] as [number, number][] };
+    const op = newOp(c, 'failover', [
       (c2, ctx) => {
         if (!c2.rackLive[r]) return;
         for (let d = 1; d < N; d++) {
@@ -495,9 +513,13 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         }
         xs = [];
         for (let x = 0; x < N; x++) if (c2.serving[r]![x] === i) xs.push(x);
-        note(c2, ctx, `failover rack ${r} server ${i} (indices ${xs.join(',')}) -> ${j}`);
-        c2.stats.failovers++;
-        toSwitch(c2, ctx, r, (id) => ({ type: 'TableDelete', id, table: 'senders', match: [i], replyTo: replyTo(ctx) }));
+        note(c2, ctx, `failover rack ${r} server ${i} (indices ${xs.join(',')}) -> ${j}${again ? ' (again: a source failed)' : ''}`, 'warn');
+        if (!again) c2.stats.failovers++;
+        if (j < 0 && c2.chain.some((r2) => r2 !== r && c2.rackLive[r2])) {
+          leaveChain(c2, ctx, r, 'no live server');
+          return;
+        }
+        cutOff(c2, ctx, r, i);
       },
       (c2, ctx) => {
         // Its incarnation and earlier ones: a later incarnation may rejoin and forward again.
@@ -505,21 +527,25 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         for (const [r2, i2] of liveServers(c2)) toServer(c2, ctx, r2, i2, fence);
       },
       (c2, ctx) => {
-        if (j < 0 || xs.length === 0) return;
+        if (j < 0 || xs.length === 0 || !c2.rackLive[r]) return;
         const sources: { ref: ActorRef<FetchState>; keys: readonly string[] | null }[] = [];
+        const from = (r2: number, m: number, keys: readonly string[] | null): void => {
+          sources.push({ ref: cfg.serverRefs[r2]![m]!, keys });
+          fo.sources.push([r2, m]);
+        };
         const others = c2.chain.filter((r2) => r2 !== r && c2.rackLive[r2]);
         for (const x of xs) {
           for (const r2 of others) {
             const m = c2.serving[r2]![x]!;
             if (!c2.dead[r2]![m]) {
-              sources.push({ ref: cfg.serverRefs[r2]![m]!, keys: null });
+              from(r2, m, null);
               break;
             }
           }
         }
         const rk = [...c2.rkeys.keys()];
         if (rk.length > 0) {
-          for (let y = 0; y < N; y++) if (y !== j && y !== i && !c2.dead[r]![y]) sources.push({ ref: cfg.serverRefs[r]![y]!, keys: rk });
+          for (let y = 0; y < N; y++) if (y !== j && y !== i && !c2.dead[r]![y]) from(r, y, rk);
         }
         toServer(c2, ctx, r, j, { type: 'Recover', round: c2.current!.round, ids: xs, sources });
       },
@@ -534,16 +560,35 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         }
       },
       (c2) => {
-        if (j >= 0) for (const x of xs) c2.serving[r]![x] = j;
+        if (j >= 0 && c2.rackLive[r]) for (const x of xs) c2.serving[r]![x] = j;
+        fo.sources = [];
       },
     ]);
+    op.failover = fo;
+    return op;
+  };
+
+  /**
+   * Rack r has no live server: it leaves the chain. Its switch is alive, so first stop it taking
+   * requests (epoch 0, as before an init): a client that has not learnt the new chain yet would
+   * otherwise reach a server that was failed over while alive and read what it held then. Runs
+   * inside a step: the rack operation is queued first, behind the write.
+   */
+  const leaveChain = (c: Controller, ctx: C, r: number, why: string): void => {
+    note(c, ctx, `rack ${r}: ${why}; it leaves the chain`, 'warn');
+    c.leaving.add(r);
+    regWrite(c, ctx, r, 'epoch', 0, 0);
+    c.queue.unshift(rackOp(c, r));
   };
 
   const rackOp = (c: Controller, r: number): Op => newOp(c, 'rack', [
     (c2, ctx) => {
+      // Its switch may fail while it leaves (declareRackDead queues this operation again).
+      if (!c2.chain.includes(r)) return;
+      c2.rackLive[r] = false;
       const oldHead = c2.chain[0];
       c2.chain = c2.chain.filter((x) => x !== r);
-      note(c2, ctx, `rack ${r} failed; chain ${c2.chain.join('>')}`);
+      note(c2, ctx, `rack ${r} left the chain; chain ${c2.chain.join('>')}`, 'warn');
       c2.stats.rackFailures++;
       const head = c2.chain[0];
       if (head !== undefined && head !== oldHead) {
@@ -609,7 +654,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
           return;
         }
         j.startedMs = ctx.now();
-        note(c2, ctx, `rejoin rack ${r} server ${i} (incarnation ${j.inc}) from ${j.s}`);
+        note(c2, ctx, `rejoin rack ${r} server ${i} (incarnation ${j.inc}) from ${j.s}`, 'warn');
         toServer(c2, ctx, r, j.s, { type: 'Handover', round: op.round, id: i });
       },
       (c2, ctx) => {
@@ -644,7 +689,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
       })),
       (c2, ctx) => {
         c2.stats.rejoins++;
-        note(c2, ctx, `rack ${r} server ${i} rejoined`);
+        note(c2, ctx, `rack ${r} server ${i} rejoined`, 'warn');
       },
     );
     return op;
@@ -659,7 +704,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
     const op = c.current;
     const j = op?.rejoin;
     if (op === undefined || j === undefined || j.committed || op.aborted) return;
-    note(c, ctx, `rejoin rack ${j.r} server ${j.i} abandoned: ${why}`);
+    note(c, ctx, `rejoin rack ${j.r} server ${j.i} abandoned: ${why}`, 'warn');
     c.stats.rejoinAborts++;
     op.aborted = true;
     op.pending.clear();
@@ -691,17 +736,42 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
 
   // ---- failure detection -------------------------------------------------------------------------
 
+  /**
+   * The switch stops sending server i of rack r requests (its ids' entries go: requests for them
+   * are dropped and retried until the failover maps them to the successor) and stops taking its
+   * replies as directory updates (senders), in the current operation. Every operation skips a
+   * dead server from then on, so it must by then take no requests: a server failed over while
+   * alive would otherwise serve reads of what it held when it stopped hearing from us (say, a
+   * key whose write-back it missed). Repeated by its failover (the entries may be back after a
+   * switch restart).
+   */
+  const cutOff = (c: Controller, ctx: C, r: number, i: number): void => {
+    toSwitch(c, ctx, r, (id) => ({ type: 'TableDelete', id, table: 'senders', match: [i], replyTo: replyTo(ctx) }));
+    for (let x = 0; x < N; x++) {
+      if (c.serving[r]![x] === i) toSwitch(c, ctx, r, (id) => ({ type: 'TableDelete', id, table: 'servers', match: [x], replyTo: replyTo(ctx) }));
+    }
+  };
+
   const declareDead = (c: Controller, ctx: C, r: number, i: number): void => {
     if (c.dead[r]![i] || !c.rackLive[r]) return;
     c.dead[r]![i] = true;
-    // Stop waiting for it in the current operation.
     const op = c.current;
-    if (op) {
-      const key = `srv:${r}:${i}`;
-      if (op.pending.has(key)) done(c, key, ctx);
-      if (op.kind === 'failover' && op.pending.size === 0 && c.current === op) advance(c, ctx);
+    // The running operation goes on without it only once the switch has cut it off (with no
+    // operation running, its failover, next, starts with that).
+    if (op && !op.aborted) cutOff(c, ctx, r, i);
+    const fo = op?.failover;
+    if (op && fo && !op.aborted && fo.sources.some(([r2, m]) => r2 === r && m === i)) {
+      // A source of the running failover: its successor would wait for that state forever.
+      // Start the failover again (it picks its sources afresh); this one's failover follows.
+      op.aborted = true;
+      op.pending.clear();
+      c.queue.unshift(failoverOp(c, r, i), failoverOp(c, fo.r, fo.i, true));
+      advance(c, ctx);
+      return;
     }
-    enqueue(c, ctx, failoverOp(c, r, i));
+    // Stop waiting for it in the current operation.
+    if (op) done(c, `srv:${r}:${i}`, ctx);
+    enqueue(c, ctx, failoverOp(c, r, i), true);
   };
 
   const declareRackDead = (c: Controller, ctx: C, r: number): void => {
@@ -851,7 +921,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         rkeys: new Map(), freeIndices: Array.from({ length: cfg.capacity }, (_, i) => i), queue: [], current: undefined,
         incarnation: Array.from({ length: cfg.racks }, () => new Array(N).fill(0)),
         hello: Array.from({ length: cfg.racks }, () => new Array(N).fill(0)),
-        epoch: 0, rounds: 0, nextId: 0, probeSeq: 0, initPending: new Set(), hot: new Map(), heat: new Map(), decisionDue: false, pushing: [], log: [],
+        epoch: 0, rounds: 0, nextId: 0, probeSeq: 0, initPending: new Set(), leaving: new Set(), hot: new Map(), heat: new Map(), decisionDue: false, pushing: [], log: [],
         stats: { adds: 0, removes: 0, failovers: 0, flushes: 0, rackFailures: 0, rejoins: 0, rejoinAborts: 0, transferParts: 0 },
       };
       ctx.startTimer('probe', probeMs, { type: 'ProbeTimeout' }, { repeat: true });
@@ -872,8 +942,8 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
             // A probe of rack -id-1's epoch register.
             const r = -id - 1;
             c.lastSwitchReply[r] = ctx.now();
-            if (msg.ok && msg.value === 0 && !c.initPending.has(r) && c.rackLive[r]) {
-              note(c, ctx, `rack ${r}: switch restarted (epoch 0): flush the rkeys, then init`);
+            if (msg.ok && msg.value === 0 && !c.initPending.has(r) && c.rackLive[r] && !c.leaving.has(r)) {
+              note(c, ctx, `rack ${r}: switch restarted (epoch 0): flush the rkeys, then init`, 'warn');
               c.stats.flushes++;
               c.initPending.add(r);
               // The flush first, then the init (which re-enables the rack).
@@ -887,9 +957,14 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
           if (op) for (const key of op.pending.keys()) if (key.endsWith(`:${id}`) && key.startsWith('sw:')) { done(c, key, ctx); break; }
           return c;
         }
-        case 'Pong':
-          if (msg.incarnation === c.incarnation[msg.rack]![msg.serverId]) c.lastPong[msg.rack]![msg.serverId] = ctx.now();
+        case 'Pong': {
+          const { rack: r, serverId: i } = msg;
+          if (msg.incarnation !== c.incarnation[r]![i]) return c;
+          c.lastPong[r]![i] = ctx.now();
+          // Failed over, yet alive (it answered late, or was cut off): it starts over and rejoins.
+          if (c.dead[r]![i] && c.rackLive[r]) ctx.send(cfg.serverRefs[r]![i]!, { type: 'Retire', incarnation: msg.incarnation });
           return c;
+        }
         case 'Hello':
           onHello(c, ctx, msg);
           return c;

@@ -64,6 +64,11 @@ export interface Ping { readonly type: 'Ping'; readonly seq: number }
 export interface Pong { readonly type: 'Pong'; readonly seq: number; readonly rack: number; readonly serverId: number; readonly incarnation: number }
 /** A server whose host restarted says so (and again at every Ping until it rejoins); it serves nothing meanwhile. */
 export interface Hello { readonly type: 'Hello'; readonly rack: number; readonly serverId: number; readonly incarnation: number }
+/**
+ * You were failed over while alive (answering late, or cut off from the controller): drop your
+ * state, take the next incarnation (above the fence) and rejoin like a restarted server.
+ */
+export interface Retire { readonly type: 'Retire'; readonly incarnation: number }
 
 export type EntryList = readonly (readonly [number, ClientEntry])[];
 /** key, version, value, value bytes */
@@ -153,7 +158,7 @@ export interface RemoveRkeys { readonly type: 'RemoveRkeys'; readonly keys: read
 
 export type ServerMsg =
   | Pegasus | Ping | RkeyPrepare | RkeyEntries | RkeyRelease | WriteBack | Fence | Recover | FetchState | StateChunk
-  | ChainConfig | ReportTimeout | Handover | Reclaim | Install | Serve;
+  | ChainConfig | ReportTimeout | Handover | Reclaim | Install | Serve | Retire;
 export type ClientMsg = Pegasus | ChainConfig | LoadMsg;
 export type ControllerMsg =
   | Pong | Hello | RkeyPrepared | RkeyReleased | Ack | HandedOver | HotKeys | ControlReply | ProbeTimeout | RetryTimeout | EpochTimeout | PaceTimeout
@@ -221,6 +226,7 @@ export const pegasusSchemas: Record<string, TSchema> = {
     chain: Type.Array(Int(255), { maxItems: 255 }),
   }),
   Serve: Type.Object({ type: Type.Literal('Serve'), round: Round, incarnation: Round }),
+  Retire: Type.Object({ type: Type.Literal('Retire'), incarnation: Round }),
   AddRkeys: Type.Object({ type: Type.Literal('AddRkeys'), keys: Keys }),
   RemoveRkeys: Type.Object({ type: Type.Literal('RemoveRkeys'), keys: Keys }),
   LoadInvoke: Type.Object({ type: Type.Literal('LoadInvoke'), op: KvOpSchema }),

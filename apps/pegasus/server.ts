@@ -17,7 +17,10 @@
 //    meanwhile; a restarted server (ctx.incarnation > 0) comes back empty, says Hello and serves
 //    nothing until it rejoins: the server that took its index over hands it back (Handover:
 //    from then on it drops every request addressed to that index, and sends a snapshot), the
-//    restarted server installs the snapshot (Install), then serves (Serve).
+//    restarted server installs the snapshot (Install), then serves (Serve);
+//  - a server failed over while alive (it answered too late, or was cut off from the controller)
+//    is told so (Retire): it drops its state and rejoins like a restarted server, under the next
+//    incarnation (incarnationOf), which the fence of the failed one lets through.
 //
 // State goes in parts of at most transferBytes (transfer.ts). A sender answers a round with one
 // split of one snapshot, kept until a later round (a resend of the request gets the same parts
@@ -28,7 +31,7 @@ import { ClientTable, sessionKey, type ClientEntry, StorageMeter, VersionedStore
 import {
   HEADER_BYTES, NO_CLIENT,
   type Ack, type ChainConfig, type ControllerMsg, type EntryList, type FetchState, type HandedOver, type Handover, type Hello, type HotKeys,
-  type Install, type ItemList, type Pegasus, type Recover, type RkeyPrepared, type RkeyReleased, type ServerMsg, type StateChunk,
+  type Install, type ItemList, type Pegasus, type Recover, type Retire, type RkeyPrepared, type RkeyReleased, type ServerMsg, type StateChunk,
 } from './messages.ts';
 import { pushGroup } from './switch-program.ts';
 import { allParts, DEFAULT_TRANSFER_BYTES, isComplete, listBytes, newParts, splitParts, takePart, type Parts } from './transfer.ts';
@@ -56,6 +59,19 @@ export interface PegasusServerConfig {
 }
 
 export const DEFAULT_SAMPLE_EVERY = 1000;
+
+/**
+ * Retirements (Retire) a server may take per restart of its host. Its incarnation, which fences
+ * and rejoins compare, is the host's (ctx.incarnation: a count in sim, the start time in ms
+ * over the network) times this, plus its retirements, so that a restart always ranks above
+ * every retirement before it (and the product stays an exact integer until the year 2248).
+ */
+export const RETIRES_PER_RESTART = 1024;
+
+/** The incarnation of a server whose host has `hostIncarnation` and that retired `retires` times since. */
+export function incarnationOf(hostIncarnation: number, retires = 0): number {
+  return hostIncarnation * RETIRES_PER_RESTART + retires;
+}
 export const DEFAULT_REPORT_MS = 10;
 
 function mix(x: number): number {
@@ -93,8 +109,10 @@ export interface PegasusServerState {
   installedRound: number;
   /** Messages sent of state transfers that went in several parts. */
   transferParts: number;
-  /** Restarted and not yet rejoined: serves nothing (Serve ends it). */
+  /** Restarted (or retired) and not yet rejoined: serves nothing (Serve ends it). */
   retired: boolean;
+  /** This server's incarnation (incarnationOf): in its Hello, Pongs and forwarded writes. */
+  readonly inc: number;
   sampleCounter: number;
   readonly samples: Map<string, [number, number, number]>;
   requests: number;
@@ -186,7 +204,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
     if (p < 0) return;
     meter.send(valueBytes);
     ctx.send(cfg.uplink, {
-      ...m, op: 'PUT_FWD', ver, value, valueBytes, rack: s.chain[p + 1]!, from: ctx.host, inc: ctx.incarnation, load: 0,
+      ...m, op: 'PUT_FWD', ver, value, valueBytes, rack: s.chain[p + 1]!, from: ctx.host, inc: s.inc, load: 0,
       sizeBytes: HEADER_BYTES + m.key.length + valueBytes,
     });
     // The rack's own directory learns the version too (it serves reads if it becomes the tail).
@@ -336,7 +354,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
    * never replace a later snapshot.
    */
   const install = (s: PegasusServerState, msg: Install, ctx: C): void => {
-    if (!s.retired || msg.incarnation !== ctx.incarnation || msg.round < s.installedRound) return;
+    if (!s.retired || msg.incarnation !== s.inc || msg.round < s.installedRound) return;
     if (msg.round === s.installedRound) {
       // A resend: the Ack was lost.
       ctx.send(cfg.controller, ack(msg.round, ctx));
@@ -418,20 +436,42 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
     ctx.send(cfg.controller, ack(msg.round, ctx));
   };
 
+  /** A server as it starts; a retired one (restarted, or told to Retire) holds nothing and says Hello. */
+  const fresh = (inc: number, retired: boolean, ctx: C, was?: PegasusServerState): PegasusServerState => {
+    if (retired) {
+      const hello: Hello = { type: 'Hello', rack: cfg.rack, serverId: me, incarnation: inc };
+      ctx.send(cfg.controller, hello);
+    }
+    return {
+      store: new VersionedStore(retired ? undefined : cfg.items), table: new ClientTable(), replicated: new Set(), fenced: new Map(),
+      handedOff: new Set(), idRound: new Map(), chain: [...cfg.chain], chainRound: -1,
+      recovering: undefined, fetched: { round: -1, answers: new Map() }, handedOver: undefined, installing: undefined, installedRound: -1,
+      transferParts: was?.transferParts ?? 0, retired, inc, sampleCounter: 0, samples: new Map(), requests: was?.requests ?? 0,
+      pushes: was?.pushes ?? 0, dropped: was?.dropped ?? {},
+    };
+  };
+
+  /**
+   * The controller failed this server over while it was alive. Its state is stale from then on
+   * (the id's writes go to the successor) and its forwards are fenced: start over as a restarted
+   * server does, under the next incarnation, and rejoin. A repeated Retire (the controller sends
+   * one at every Pong of the failed incarnation) finds the incarnation moved on.
+   */
+  const retire = (s: PegasusServerState, msg: Retire, ctx: C): PegasusServerState => {
+    if (msg.incarnation !== s.inc) return s;
+    const next = s.inc + 1;
+    if (next % RETIRES_PER_RESTART === 0) {
+      ctx.log.error({ incarnation: s.inc }, 'pegasus server: out of retirements for this restart; restart the host to rejoin');
+      return s;
+    }
+    ctx.log.warn({ incarnation: s.inc, next }, 'pegasus server: failed over while alive; starting over to rejoin');
+    return fresh(next, true, ctx, s);
+  };
+
   return behavior<PegasusServerState, ServerMsg>({
     init: (ctx) => {
-      const retired = ctx.incarnation > 0;
-      if (retired) {
-        const hello: Hello = { type: 'Hello', rack: cfg.rack, serverId: me, incarnation: ctx.incarnation };
-        ctx.send(cfg.controller, hello);
-      }
       ctx.startTimer('report', reportMs, { type: 'ReportTimeout' }, { repeat: true });
-      return {
-        store: new VersionedStore(retired ? undefined : cfg.items), table: new ClientTable(), replicated: new Set(), fenced: new Map(),
-        handedOff: new Set(), idRound: new Map(), chain: [...cfg.chain], chainRound: -1,
-        recovering: undefined, fetched: { round: -1, answers: new Map() }, handedOver: undefined, installing: undefined, installedRound: -1,
-        transferParts: 0, retired, sampleCounter: 0, samples: new Map(), requests: 0, pushes: 0, dropped: {},
-      };
+      return fresh(incarnationOf(ctx.incarnation), ctx.incarnation > 0, ctx);
     },
     receive: (s, msg, ctx) => {
       meter.recv(msg.type === 'Pegasus' ? msg.valueBytes : 0);
@@ -440,8 +480,8 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
           s.requests++;
           return onData(s, msg, ctx);
         case 'Ping':
-          ctx.send(cfg.controller, { type: 'Pong', seq: msg.seq, rack: cfg.rack, serverId: me, incarnation: ctx.incarnation });
-          if (s.retired) ctx.send(cfg.controller, { type: 'Hello', rack: cfg.rack, serverId: me, incarnation: ctx.incarnation });
+          ctx.send(cfg.controller, { type: 'Pong', seq: msg.seq, rack: cfg.rack, serverId: me, incarnation: s.inc });
+          if (s.retired) ctx.send(cfg.controller, { type: 'Hello', rack: cfg.rack, serverId: me, incarnation: s.inc });
           return s;
         case 'RkeyPrepare': {
           if (s.retired) return s;
@@ -503,8 +543,10 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
         case 'Install':
           install(s, msg, ctx);
           return s;
+        case 'Retire':
+          return retire(s, msg, ctx);
         case 'Serve':
-          if (msg.incarnation !== ctx.incarnation) return s;
+          if (msg.incarnation !== s.inc) return s;
           s.retired = false;
           ctx.send(cfg.controller, ack(msg.round, ctx));
           return s;

@@ -131,7 +131,7 @@ export class Cluster {
   /** What happened and what every host said last, for a failure message. */
   report(): string {
     const hosts = [...this.procs].map(([h, p]) => `  ${h}${p.exited ? ' (exited)' : ''}: ${JSON.stringify(p.status)}`
-      + (p.exited || /"level":50|error/i.test(p.stderr) ? `\n    stderr: ${p.stderr.trim().split('\n').slice(-4).join('\n    ')}` : ''));
+      + (p.exited || /"level":[456]0|error/i.test(p.stderr) ? `\n    stderr: ${p.stderr.trim().split('\n').slice(-8).join('\n    ')}` : ''));
     return `events:\n  ${this.log.join('\n  ')}\nhosts:\n${hosts.join('\n')}`;
   }
 

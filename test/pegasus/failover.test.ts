@@ -1,0 +1,98 @@
+// Pegasus failovers beyond a clean crash, each under a read/write load on a chain, ending with
+// a read of every key and a linearizable history:
+//  - a server failed over while alive (cut off from the controller for longer than failAfterMs:
+//    a false suspicion, as a loaded machine gives) is told to Retire, drops its state and
+//    rejoins under its next incarnation; then the other server of its rack crashes, and it
+//    takes that one's ids over (a distributed run once stalled here: the rack had no live
+//    server left, since the suspected one never came back);
+//  - a rack whose every server failed leaves the chain (its switch stops taking requests first);
+//  - a failover whose source fails while the successor fetches from it starts again with
+//    another source.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { KvOp } from '../../apps/kv/kv.ts';
+import { incarnationOf } from '../../apps/pegasus/server.ts';
+import { assertLinearizable, world, type World } from './helpers.ts';
+
+const KEYS = 6;
+
+function setup(racks: number, opsPerClient: number): World {
+  return world({
+    racks, servers: 2, clients: 2, sessions: 2, opsPerClient,
+    workload: { keys: KEYS, zipf: 0, readRatio: 0.5, valueSize: { kind: 'fixed', bytes: 16 } },
+    controller: { autoRkeys: false, defaultRf: 2 },
+  });
+}
+
+function finish(w: World): void {
+  w.runUntilDone(500);
+  const before = w.completed();
+  for (let k = 0; k < KEYS; k++) w.sim.send(w.t.clients[k % 2]!, { type: 'LoadInvoke', op: { op: 'get', key: `k${k}` } as KvOp });
+  assert.ok(w.sim.runUntil(() => w.completed() >= before + KEYS, 50), `the final reads completed (log: ${w.controller().log.join(' | ')})`);
+  assertLinearizable(w);
+}
+
+describe('pegasus failovers', () => {
+  it('a server failed over while alive retires, rejoins under its next incarnation, and takes over when the other server of its rack crashes', () => {
+    const w = setup(2, 2000);
+    w.t.addRkeys(w.sim, ['k0']);
+    w.sim.advance(2);
+    const ctrl = w.t.controller.host;
+    w.sim.cut(ctrl, 'r0s0');
+    assert.ok(w.sim.runUntil(() => w.controller().serving[0]![0] === 1, 40), 'r0s0 failed over to r0s1');
+    const served = w.server(0, 0).requests;
+    w.sim.heal();
+    assert.ok(w.sim.runUntil(() => w.controller().stats.rejoins === 1, 40), `r0s0 rejoined (log: ${w.controller().log.join(' | ')})`);
+    const c = w.controller();
+    assert.equal(c.serving[0]![0], 0);
+    assert.equal(c.dead[0]![0], false);
+    assert.equal(c.incarnation[0]![0], incarnationOf(0, 1), 'the same host, one retirement on');
+    assert.equal(w.server(0, 0).retired, false);
+    w.sim.crash('r0s1');
+    assert.ok(w.sim.runUntil(() => w.controller().serving[0]![1] === 0, 40), 'r0s1 failed over to the rejoined r0s0');
+    const load = w.completed();
+    finish(w);
+    assert.ok(w.completed() > load + 500, `the load ran on after the crash (${w.completed() - load} operations)`);
+    assert.ok(w.server(0, 0).requests > served + 50, `the rejoined server took ${w.server(0, 0).requests - served} requests (done ${w.completed()} at ${w.sim.now()})`);
+    assert.deepEqual(w.controller().chain, [0, 1], 'no rack left the chain');
+  });
+
+  it('a rack whose every server failed leaves the chain; its switch takes no requests from then on', () => {
+    const w = setup(2, 400);
+    w.t.addRkeys(w.sim, ['k0']);
+    w.sim.advance(2);
+    w.sim.crash('r1s0');
+    w.sim.advance(0.5);
+    w.sim.crash('r1s1');
+    assert.ok(w.sim.runUntil(() => w.controller().chain.length === 1, 60), `rack 1 left the chain (log: ${w.controller().log.join(' | ')})`);
+    const c = w.controller();
+    assert.deepEqual(c.chain, [0]);
+    assert.equal(c.rackLive[1], false);
+    assert.equal(w.reg(1, 'epoch', 0), 0, 'the rack\'s switch was disabled before it left');
+    assert.equal(c.stats.flushes, 0, 'its epoch 0 is not taken for a switch restart');
+    finish(w);
+  });
+
+  it('a failover whose source fails during the fetch starts again with another source (3-rack chain)', () => {
+    const w = setup(3, 500);
+    w.t.addRkeys(w.sim, ['k0']);
+    w.sim.advance(2);
+    // r0s1 fails; its successor r0s0 fetches id 1's state from r1s1, which fails on the request.
+    let crashed = false;
+    w.sim.network.addFilter((env, info) => {
+      if (!crashed && info.toHost === 'r1s1' && env.msg.type === 'FetchState') {
+        crashed = true;
+        w.sim.crash('r1s1');
+        return 'drop';
+      }
+      return 'deliver';
+    });
+    w.sim.crash('r0s1');
+    assert.ok(w.sim.runUntil(() => crashed, 40), 'the source crashed at the fetch');
+    const c = (): ReturnType<World['controller']> => w.controller();
+    assert.ok(w.sim.runUntil(() => c().serving[0]![1] === 0 && c().serving[1]![1] === 0 && c().current === undefined, 60),
+      `both failovers completed (log: ${c().log.join(' | ')})`);
+    assert.ok(c().log.some((l) => l.includes('again: a source failed')), 'the first failover started again');
+    finish(w);
+  });
+});
