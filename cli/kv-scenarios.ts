@@ -218,10 +218,17 @@ export const kvScenarios: Record<string, Scenario> = {
       violations.unshift(...invariants.violations);
       const c = sim.stateOf<Controller>(t.controller);
       const serverParts = t.servers.flat().reduce((n, s) => n + (sim.stateOf<PegasusServerState>(s)?.transferParts ?? 0), 0);
-      return finish('pegasus', seed, all, sim, done, history, violations, t0, {
+      const report = finish('pegasus', seed, all, sim, done, history, violations, t0, {
         plan: plan.map((e) => `${e.atMs.toFixed(2)}ms ${e.what}`), retries: stats.retries, readsChecked: invariants.checked,
-        controller: c ? { ...c.stats, rkeys: [...c.rkeys.keys()], chain: c.chain, ...(process.env.PEG_LOG ? { log: c.log, current: c.current && { kind: c.current.kind, step: c.current.step, pending: [...c.current.pending.keys()] }, queue: c.queue.map((o) => o.kind), dead: c.dead, serving: c.serving } : {}) } : null, serverTransferParts: serverParts,
+        controller: c ? { ...c.stats, rkeys: [...c.rkeys.keys()], chain: c.chain } : null, serverTransferParts: serverParts,
       });
+      // A failing seed also shows what the controller did, and what it waits for (`sim --json`).
+      if (report.violations.length > 0 && c) {
+        Object.assign(report.details, {
+          controllerLog: c.log, controllerWaiting: c.current && { op: c.current.kind, step: c.current.step, pending: [...c.current.pending.keys()] },
+        });
+      }
+      return report;
     },
   },
   netcache: {
