@@ -554,7 +554,8 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         for (const x of xs) toSwitch(c2, ctx, r, (id) => ({ type: 'TableDelete', id, table: 'servers', match: [x], replyTo: replyTo(ctx) }));
       },
       (c2, ctx) => {
-        if (j < 0) return;
+        // A successor that failed meanwhile gets no requests: its own failover (next) moves these ids on.
+        if (j < 0 || c2.dead[r]![j]) return;
         for (const x of xs) {
           toSwitch(c2, ctx, r, (id) => ({ type: 'TableInsert', id, table: 'servers', match: [x], action: 'forward', params: { port: cfg.serverPort(j) }, replyTo: replyTo(ctx) }));
         }
@@ -762,7 +763,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
     const fo = op?.failover;
     if (op && fo && !op.aborted && fo.sources.some(([r2, m]) => r2 === r && m === i)) {
       // A source of the running failover: its successor would wait for that state forever.
-      // Start the failover again (it picks its sources afresh); this one's failover follows.
+      // This server's failover first, then that one again (it picks its sources afresh).
       op.aborted = true;
       op.pending.clear();
       c.queue.unshift(failoverOp(c, r, i), failoverOp(c, fo.r, fo.i, true));

@@ -60,6 +60,9 @@ export interface PegasusServerConfig {
 
 export const DEFAULT_SAMPLE_EVERY = 1000;
 
+/** The controller's requests that belong to an operation (its round) and change state. */
+const ROUNDED: ReadonlySet<ServerMsg['type']> = new Set(['RkeyPrepare', 'RkeyEntries', 'RkeyRelease', 'WriteBack', 'Recover', 'Handover', 'Reclaim']);
+
 /**
  * Retirements (Retire) a server may take per restart of its host. Its incarnation, which fences
  * and rejoins compare, is the host's (ctx.incarnation: a count in sim, the start time in ms
@@ -113,6 +116,8 @@ export interface PegasusServerState {
   retired: boolean;
   /** This server's incarnation (incarnationOf): in its Hello, Pongs and forwarded writes. */
   readonly inc: number;
+  /** The highest round of the controller's requests (ROUNDED) seen: older ones are late duplicates. */
+  floor: number;
   sampleCounter: number;
   readonly samples: Map<string, [number, number, number]>;
   requests: number;
@@ -446,7 +451,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
       store: new VersionedStore(retired ? undefined : cfg.items), table: new ClientTable(), replicated: new Set(), fenced: new Map(),
       handedOff: new Set(), idRound: new Map(), chain: [...cfg.chain], chainRound: -1,
       recovering: undefined, fetched: { round: -1, answers: new Map() }, handedOver: undefined, installing: undefined, installedRound: -1,
-      transferParts: was?.transferParts ?? 0, retired, inc, sampleCounter: 0, samples: new Map(), requests: was?.requests ?? 0,
+      transferParts: was?.transferParts ?? 0, retired, inc, floor: was?.floor ?? -1, sampleCounter: 0, samples: new Map(), requests: was?.requests ?? 0,
       pushes: was?.pushes ?? 0, dropped: was?.dropped ?? {},
     };
   };
@@ -475,6 +480,15 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
     },
     receive: (s, msg, ctx) => {
       meter.recv(msg.type === 'Pegasus' ? msg.valueBytes : 0);
+      if (ROUNDED.has(msg.type)) {
+        // The controller runs one operation at a time, numbered as they start, and resends only
+        // the current one's requests: one of an older round is a late duplicate of an operation
+        // that is over (say, an RkeyPrepare after the key's removal, which would then drop the
+        // key's writes for good). The floor outlives a retirement.
+        const round = (msg as { round: number }).round;
+        if (round < s.floor) return drop(s, 'late-round');
+        s.floor = round;
+      }
       switch (msg.type) {
         case 'Pegasus':
           s.requests++;

@@ -96,3 +96,24 @@ describe('pegasus failovers', () => {
     finish(w);
   });
 });
+
+describe('pegasus late control messages', () => {
+  it('a server ignores a late duplicate of an earlier operation\'s request (an RkeyPrepare after the key\'s removal)', () => {
+    const w = setup(1, 600);
+    let copy: unknown;
+    w.sim.network.addFilter((env, info) => {
+      if (copy === undefined && info.toHost === 'r0s0' && env.msg.type === 'RkeyPrepare') copy = structuredClone(env.msg);
+      return 'deliver';
+    });
+    w.t.addRkeys(w.sim, ['k0']);
+    assert.ok(w.sim.runUntil(() => w.rkeyIndex('k0') >= 0 && w.controller().current === undefined, 20), 'k0 became an rkey');
+    w.t.removeRkeys(w.sim, ['k0']);
+    assert.ok(w.sim.runUntil(() => w.rkeyIndex('k0') < 0 && w.controller().current === undefined, 20), 'k0 was removed');
+    assert.ok(copy !== undefined);
+    w.sim.send(w.t.servers[0]![0]!, copy as never);
+    w.sim.advance(0.5);
+    assert.equal(w.server(0, 0).replicated.has('k0'), false, 'the late RkeyPrepare did not make k0 replicated again');
+    assert.ok((w.server(0, 0).dropped['late-round'] ?? 0) >= 1);
+    finish(w);
+  });
+});
