@@ -189,8 +189,9 @@ export class LocalRuntime extends RealTimeRuntime {
     this.network.isolate(host, this.system.hosts.keys());
   }
 
-  heal(): void {
-    this.network.heal();
+  /** End every cut, or only the one between a and b. */
+  heal(a?: string, b?: string): void {
+    this.network.heal(a, b);
   }
 }
 

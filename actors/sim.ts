@@ -206,9 +206,10 @@ export class SimRuntime extends Runtime {
     this.network.isolate(host, this.system.hosts.keys());
   }
 
-  heal(): void {
-    this.system.trace?.note(`heal @${this.now()}`);
-    this.network.heal();
+  /** End every cut, or only the one between a and b. */
+  heal(a?: string, b?: string): void {
+    this.system.trace?.note(a !== undefined && b !== undefined ? `heal ${a} ${b} @${this.now()}` : `heal @${this.now()}`);
+    this.network.heal(a, b);
   }
 
   async shutdown(): Promise<void> {

@@ -104,13 +104,24 @@ export function pegasusPlan(seed: number, t: ReturnType<typeof pegasusTopology>)
   // all along, is failed over, retires and rejoins (drawn last, as above). In the rack of the
   // crashed server if there is one: the chain keeps a copy of each index per rack, and a
   // failover of one index in both racks at once would have no copy to take over from.
+  let faultyRack = restarted !== undefined ? t.serverHosts.findIndex((hs) => hs.includes(restarted!)) : undefined;
   if (r.next() < 0.3) {
-    const rack = restarted !== undefined ? t.serverHosts.findIndex((hs) => hs.includes(restarted!)) : r.int(t.racks);
+    const rack = faultyRack ?? r.int(t.racks);
+    faultyRack = rack;
     const host = t.serverHosts[rack]![r.int(t.serverHosts[0]!.length)]!;
     const when = at(0.3, 3);
     const back = when + at(10, 16);
     ev.push({ atMs: when, what: `cut ${host} off from the controller`, run: (sim) => sim.cut(t.controller.host, host) });
-    ev.push({ atMs: back, what: `reconnect ${host}`, run: (sim) => sim.heal() });
+    ev.push({ atMs: back, what: `reconnect ${host}`, run: (sim) => sim.heal(t.controller.host, host) });
+  }
+  // a switch taken for failed while alive: cut off from the controller for longer than
+  // rackFailAfterMs, its rack leaves the chain (once its servers' leases ran out) and does not
+  // come back (drawn last, as above; the rack of the server faults above, for the same reason)
+  if (r.next() < 0.15) {
+    const host = t.switchHosts[faultyRack ?? r.int(t.racks)]!;
+    const when = at(0.3, 3);
+    ev.push({ atMs: when, what: `cut ${host} off from the controller`, run: (sim) => sim.cut(t.controller.host, host) });
+    ev.push({ atMs: when + at(45, 60), what: `reconnect ${host}`, run: (sim) => sim.heal(t.controller.host, host) });
   }
   return ev.sort((a, b) => a.atMs - b.atMs);
 }
@@ -134,18 +145,28 @@ function crashAtRejoin(sim: SimRuntime, type: 'Install' | 'Handover', host: stri
 const REJOIN_WITHIN_MS = 100;
 
 /**
- * After the load of a seed whose plan restarted a server or cut one off: wait until it rejoined
- * (the plan's restart is its only one, and its Hello forces the failover first; the cut-off one
- * retires once it answers the pings again), then write and read every
- * key, so that the rejoined server takes writes (head rack) or reads (tail rack) and the
- * history shows whether it lost any. Returns the operations added.
+ * After the load of a seed whose plan restarted a server, cut one off or cut a switch off: wait
+ * until the servers rejoined (the plan's restart is its only one, and its Hello forces the
+ * failover first; a cut-off one retires once it answers the pings again) unless their rack left
+ * the chain, and the cut-off switch's rack left it, then write and read every key, so that a
+ * rejoined server takes writes (head rack) or reads (tail rack) and the history shows whether it
+ * lost any. Returns the operations added.
  */
-function afterRejoin(sim: SimRuntime, t: ReturnType<typeof pegasusTopology>, violations: string[]): number {
+function afterRejoin(sim: SimRuntime, t: ReturnType<typeof pegasusTopology>, plan: readonly PegasusPlanEvent[], violations: string[]): number {
   const c = (): Controller => sim.stateOf<Controller>(t.controller)!;
+  const racksOf = (re: RegExp): number[] => plan.map((e) => re.exec(e.what)).filter((m) => m !== null).map((m) => Number(m[1]));
+  const serverRacks = racksOf(/^(?:restart|reconnect) r(\d+)s\d+$/);
+  const switchRacks = racksOf(/^reconnect tor(\d+)$/);
   // Every server of every rack in the chain serves its own id again.
   const whole = (): boolean => c().chain.every((r) => c().serving[r]!.every((x, i) => x === i && !c().dead[r]![i]));
-  const rejoined = sim.runUntil(() => c().stats.rejoins >= 1 && whole() && c().current === undefined, REJOIN_WITHIN_MS);
-  if (!rejoined) violations.push(`the restarted or cut-off servers did not all rejoin within ${REJOIN_WITHIN_MS} ms of the load's end`);
+  const settled = (): boolean => {
+    const ctl = c();
+    const rejoined = !serverRacks.some((r) => ctl.chain.includes(r)) || ctl.stats.rejoins >= 1;
+    return rejoined && switchRacks.every((r) => !ctl.chain.includes(r)) && whole() && ctl.current === undefined;
+  };
+  if (!sim.runUntil(settled, REJOIN_WITHIN_MS)) {
+    violations.push(`the restarted or cut-off servers did not all rejoin, or the cut-off switch's rack did not leave the chain, within ${REJOIN_WITHIN_MS} ms of the load's end`);
+  }
   for (let k = 0; k < WORKLOAD.keys; k++) {
     sim.send(t.clients[k % CLIENTS]!, { type: 'LoadInvoke', op: { op: 'put', key: `k${k}`, value: '' } });
     sim.send(t.clients[(k + 1) % CLIENTS]!, { type: 'LoadInvoke', op: { op: 'get', key: `k${k}` } });
@@ -211,8 +232,8 @@ export const kvScenarios: Record<string, Scenario> = {
       const done = (): number => t.clients.reduce((n, c) => n + (sim.stateOf<{ load: LoadState }>(c)?.load.completed ?? 0), 0);
       sim.runUntil(() => done() >= all, MAX_MS);
       const violations: string[] = [];
-      if (plan.some((e) => /^(restart|reconnect) r\d+s\d+$/.test(e.what)) && done() >= all) {
-        all += afterRejoin(sim, t, violations);
+      if (plan.some((e) => /^(restart|reconnect) (r\d+s\d+|tor\d+)$/.test(e.what)) && done() >= all) {
+        all += afterRejoin(sim, t, plan, violations);
         sim.runUntil(() => done() >= all, MAX_MS);
       }
       violations.unshift(...invariants.violations);

@@ -63,7 +63,13 @@ export interface ControllerConfig {
   /** Replication factor of rkeys added from outside (AddRkeys). Default all servers. */
   readonly defaultRf?: number;
   readonly probeMs?: number;
+  /** A server silent this long is failed over. */
   readonly failAfterMs?: number;
+  /**
+   * How long a server may serve after its Pong (Lease). Below failAfterMs, so that a server
+   * failed over has stopped serving by then, with room for the clocks' drift: default half.
+   */
+  readonly leaseMs?: number;
   readonly rackFailAfterMs?: number;
   readonly retryMs?: number;
   /** Controller epoch: hot keys are decided this often. */
@@ -214,6 +220,8 @@ type C = Ctx<ControllerMsg>;
 export function pegasusController(cfg: ControllerConfig): Behavior<Controller, ControllerMsg> {
   const probeMs = cfg.probeMs ?? DEFAULTS.probeMs;
   const failAfterMs = cfg.failAfterMs ?? DEFAULTS.failAfterMs;
+  const leaseMs = cfg.leaseMs ?? failAfterMs / 2;
+  if (!(leaseMs > 0 && leaseMs < failAfterMs)) throw new RangeError(`pegasus controller: leaseMs must be above 0 and below failAfterMs (${failAfterMs}), got ${leaseMs}`);
   const rackFailAfterMs = cfg.rackFailAfterMs ?? DEFAULTS.rackFailAfterMs;
   const retryMs = cfg.retryMs ?? DEFAULTS.retryMs;
   const epochMs = cfg.epochMs ?? DEFAULTS.epochMs;
@@ -359,6 +367,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
 
   const addOp = (c: Controller, keys: readonly Rkey[]): Op => {
     const names = keys.map((k) => k.key);
+    const installed = new Set<number>();
     return newOp(c, 'add', [
       (c2, ctx) => {
         note(c2, ctx, `add rkeys ${names.join(',')}`);
@@ -409,16 +418,21 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
           }
         }
       },
-      (c2, ctx) => {
-        for (let r = 0; r < cfg.racks; r++) {
-          if (!c2.rackLive[r]) continue;
-          for (const k of keys) {
-            toSwitch(c2, ctx, r, (id) => ({
-              type: 'TableInsert', id, table: 'rkeys', match: [k.keyhash], action: 'isRkey', params: { index: k.index, rf: k.rf }, replyTo: replyTo(ctx),
-            }));
-          }
+      // The table entries rack by rack from the tail up, each once the one after it in the chain
+      // has it. A write that a rack routes as an rkey write goes to its write target, and on down
+      // the chain to the same index: a rack further down without the entry would send the key's
+      // reads to its home, which never saw that write (before the head has the entry, writes of
+      // the keys are dropped: the servers treat them as rkeys since the prepare).
+      ...Array.from({ length: cfg.racks }, (): Step => (c2, ctx) => {
+        const r = [...c2.chain].reverse().find((x) => c2.rackLive[x] && !installed.has(x));
+        if (r === undefined) return;
+        installed.add(r);
+        for (const k of keys) {
+          toSwitch(c2, ctx, r, (id) => ({
+            type: 'TableInsert', id, table: 'rkeys', match: [k.keyhash], action: 'isRkey', params: { index: k.index, rf: k.rf }, replyTo: replyTo(ctx),
+          }));
         }
-      },
+      }),
       (c2, ctx) => {
         for (const k of keys) c2.rkeys.set(k.key, k);
         c2.stats.adds += keys.length;
@@ -585,8 +599,14 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
   const rackOp = (c: Controller, r: number): Op => newOp(c, 'rack', [
     (c2, ctx) => {
       // Its switch may fail while it leaves (declareRackDead queues this operation again).
-      if (!c2.chain.includes(r)) return;
+      if (!c2.chain.includes(r)) {
+        c2.current!.aborted = true;
+        return;
+      }
       c2.rackLive[r] = false;
+      awaitLeases(c2, ctx, r);
+    },
+    (c2, ctx) => {
       const oldHead = c2.chain[0];
       c2.chain = c2.chain.filter((x) => x !== r);
       note(c2, ctx, `rack ${r} left the chain; chain ${c2.chain.join('>')}`, 'warn');
@@ -683,6 +703,8 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         // server not in `senders` passes without raising verCompleted).
         toSwitch(c2, ctx, r, (id) => ({ type: 'TableInsert', id, table: 'senders', match: [i], action: 'live', replyTo: replyTo(ctx) }));
         toServer(c2, ctx, r, i, { type: 'Serve', round: op.round, incarnation: j.inc });
+        // Its lease now, not at the next probe: it serves once the switch maps the id back.
+        ctx.send(cfg.serverRefs[r]![i]!, { type: 'Ping', seq: c2.probeSeq });
       },
       (c2, ctx) => toSwitch(c2, ctx, r, (id) => ({ type: 'TableDelete', id, table: 'servers', match: [i], replyTo: replyTo(ctx) })),
       (c2, ctx) => toSwitch(c2, ctx, r, (id) => ({
@@ -775,12 +797,26 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
     enqueue(c, ctx, failoverOp(c, r, i), true);
   };
 
+  /**
+   * The current operation waits until every lease granted to rack r's servers has run out. A
+   * rack is left out from the moment its switch is taken for failed, but that switch may be
+   * alive (slow, or cut off from the controller alone) and pass requests to its servers, which
+   * serve while their leases last: an operation that went on without the rack before then
+   * (say, an add that reaches the head rack's switch and not this one) could leave them
+   * answering reads stale, and so could a new chain that clients learn one by one.
+   */
+  const awaitLeases = (c: Controller, ctx: C, r: number): void => {
+    const until = Math.max(...c.lastPong[r]!) + leaseMs;
+    if (ctx.now() < until) expect(c, `lease:${r}`, () => { if (ctx.now() >= until) done(c, `lease:${r}`, ctx); });
+  };
+
   const declareRackDead = (c: Controller, ctx: C, r: number): void => {
     if (!c.rackLive[r]) return;
     c.rackLive[r] = false;
     const op = c.current;
-    if (op) {
+    if (op && !op.aborted) {
       for (const key of [...op.pending.keys()]) if (key.startsWith(`sw:${r}:`) || key.startsWith(`srv:${r}:`)) op.pending.delete(key);
+      awaitLeases(c, ctx, r);
       if (op.pending.size === 0) advance(c, ctx);
     }
     enqueue(c, ctx, rackOp(c, r), true);
@@ -933,6 +969,8 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         c.queue.push(initOp(c, r));
       }
       advance(c, ctx);
+      // The servers' first leases now: they serve nothing without one.
+      onProbe(c, ctx);
       return c;
     },
     receive: (c, msg, ctx) => {
@@ -960,10 +998,15 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         }
         case 'Pong': {
           const { rack: r, serverId: i } = msg;
-          if (msg.incarnation !== c.incarnation[r]![i]) return c;
+          if (msg.incarnation !== c.incarnation[r]![i] || !c.rackLive[r]) return c;
+          if (c.dead[r]![i]) {
+            // Failed over, yet alive (it answered late, or was cut off): it starts over and rejoins.
+            ctx.send(cfg.serverRefs[r]![i]!, { type: 'Retire', incarnation: msg.incarnation });
+            return c;
+          }
+          // Every lease granted ends before lastPong + leaseMs (it runs from the Pong's sending).
           c.lastPong[r]![i] = ctx.now();
-          // Failed over, yet alive (it answered late, or was cut off): it starts over and rejoins.
-          if (c.dead[r]![i] && c.rackLive[r]) ctx.send(cfg.serverRefs[r]![i]!, { type: 'Retire', incarnation: msg.incarnation });
+          ctx.send(cfg.serverRefs[r]![i]!, { type: 'Lease', incarnation: msg.incarnation, at: msg.at, leaseMs });
           return c;
         }
         case 'Hello':

@@ -61,7 +61,14 @@ export interface Pegasus {
 // ---- controller <-> servers -----------------------------------------------------------------
 
 export interface Ping { readonly type: 'Ping'; readonly seq: number }
-export interface Pong { readonly type: 'Pong'; readonly seq: number; readonly rack: number; readonly serverId: number; readonly incarnation: number }
+/** `at`: the server's clock when it answered; a lease it is granted runs from then. */
+export interface Pong { readonly type: 'Pong'; readonly seq: number; readonly rack: number; readonly serverId: number; readonly incarnation: number; readonly at: number }
+/**
+ * The controller holds the server live: it may serve until `at` + `leaseMs` by its own clock
+ * (`at` from its Pong, so the time the Pong took only shortens the lease). The controller
+ * fails a server over only once every lease it granted it has run out.
+ */
+export interface Lease { readonly type: 'Lease'; readonly incarnation: number; readonly at: number; readonly leaseMs: number }
 /** A server whose host restarted says so (and again at every Ping until it rejoins); it serves nothing meanwhile. */
 export interface Hello { readonly type: 'Hello'; readonly rack: number; readonly serverId: number; readonly incarnation: number }
 /**
@@ -158,7 +165,7 @@ export interface RemoveRkeys { readonly type: 'RemoveRkeys'; readonly keys: read
 
 export type ServerMsg =
   | Pegasus | Ping | RkeyPrepare | RkeyEntries | RkeyRelease | WriteBack | Fence | Recover | FetchState | StateChunk
-  | ChainConfig | ReportTimeout | Handover | Reclaim | Install | Serve | Retire;
+  | ChainConfig | ReportTimeout | Handover | Reclaim | Install | Serve | Retire | Lease;
 export type ClientMsg = Pegasus | ChainConfig | LoadMsg;
 export type ControllerMsg =
   | Pong | Hello | RkeyPrepared | RkeyReleased | Ack | HandedOver | HotKeys | ControlReply | ProbeTimeout | RetryTimeout | EpochTimeout | PaceTimeout
@@ -192,7 +199,8 @@ export const pegasusSchemas: Record<string, TSchema> = {
     group: Type.Optional(Int(0xffff)), inc: Type.Optional(Round),
   }),
   Ping: Type.Object({ type: Type.Literal('Ping'), seq: Round }),
-  Pong: Type.Object({ type: Type.Literal('Pong'), seq: Round, rack: Int(255), serverId: Int(0xffff), incarnation: Round }),
+  Pong: Type.Object({ type: Type.Literal('Pong'), seq: Round, rack: Int(255), serverId: Int(0xffff), incarnation: Round, at: Type.Number({ minimum: 0 }) }),
+  Lease: Type.Object({ type: Type.Literal('Lease'), incarnation: Round, at: Type.Number({ minimum: 0 }), leaseMs: Type.Number({ minimum: 0 }) }),
   Hello: Type.Object({ type: Type.Literal('Hello'), rack: Int(255), serverId: Int(0xffff), incarnation: Round }),
   RkeyPrepare: Type.Object({ type: Type.Literal('RkeyPrepare'), round: Round, keys: Keys }),
   RkeyPrepared: Type.Object({

@@ -18,9 +18,12 @@
 //    nothing until it rejoins: the server that took its index over hands it back (Handover:
 //    from then on it drops every request addressed to that index, and sends a snapshot), the
 //    restarted server installs the snapshot (Install), then serves (Serve);
-//  - a server failed over while alive (it answered too late, or was cut off from the controller)
-//    is told so (Retire): it drops its state and rejoins like a restarted server, under the next
-//    incarnation (incarnationOf), which the fence of the failed one lets through.
+//  - it serves only under a lease from the controller (Lease, granted on its Pongs while the
+//    controller holds it live): one the controller failed over while alive (it answered too
+//    late, or was cut off) has stopped serving by then, whatever it can be told;
+//  - such a server is told so (Retire) once it answers again: it drops its state and rejoins
+//    like a restarted server, under the next incarnation (incarnationOf), which the fence of the
+//    failed one lets through.
 //
 // State goes in parts of at most transferBytes (transfer.ts). A sender answers a round with one
 // split of one snapshot, kept until a later round (a resend of the request gets the same parts
@@ -118,6 +121,8 @@ export interface PegasusServerState {
   readonly inc: number;
   /** The highest round of the controller's requests (ROUNDED) seen: older ones are late duplicates. */
   floor: number;
+  /** It serves requests until then (its clock): the latest Lease's `at` + `leaseMs`. */
+  leaseUntil: number;
   sampleCounter: number;
   readonly samples: Map<string, [number, number, number]>;
   requests: number;
@@ -247,6 +252,8 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
     // whatever order the network and the queues delivered it in. Pushes (RC_REQ) are not
     // requests for an id: a multicast push carries its group's first id.
     if (m.op !== 'RC_REQ' && s.handedOff.has(m.serverId)) return drop(s, 'handed-off');
+    // Past its lease the controller may have failed it over (and moved on without it).
+    if (ctx.now() >= s.leaseUntil) return drop(s, 'no-lease');
     switch (m.op) {
       case 'GET': {
         if (s.retired || s.recovering) return drop(s, s.retired ? 'retired' : 'recovering');
@@ -451,7 +458,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
       store: new VersionedStore(retired ? undefined : cfg.items), table: new ClientTable(), replicated: new Set(), fenced: new Map(),
       handedOff: new Set(), idRound: new Map(), chain: [...cfg.chain], chainRound: -1,
       recovering: undefined, fetched: { round: -1, answers: new Map() }, handedOver: undefined, installing: undefined, installedRound: -1,
-      transferParts: was?.transferParts ?? 0, retired, inc, floor: was?.floor ?? -1, sampleCounter: 0, samples: new Map(), requests: was?.requests ?? 0,
+      transferParts: was?.transferParts ?? 0, retired, inc, floor: was?.floor ?? -1, leaseUntil: 0, sampleCounter: 0, samples: new Map(), requests: was?.requests ?? 0,
       pushes: was?.pushes ?? 0, dropped: was?.dropped ?? {},
     };
   };
@@ -494,7 +501,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
           s.requests++;
           return onData(s, msg, ctx);
         case 'Ping':
-          ctx.send(cfg.controller, { type: 'Pong', seq: msg.seq, rack: cfg.rack, serverId: me, incarnation: s.inc });
+          ctx.send(cfg.controller, { type: 'Pong', seq: msg.seq, rack: cfg.rack, serverId: me, incarnation: s.inc, at: ctx.now() });
           if (s.retired) ctx.send(cfg.controller, { type: 'Hello', rack: cfg.rack, serverId: me, incarnation: s.inc });
           return s;
         case 'RkeyPrepare': {
@@ -559,6 +566,9 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
           return s;
         case 'Retire':
           return retire(s, msg, ctx);
+        case 'Lease':
+          if (msg.incarnation === s.inc) s.leaseUntil = Math.max(s.leaseUntil, msg.at + msg.leaseMs);
+          return s;
         case 'Serve':
           if (msg.incarnation !== s.inc) return s;
           s.retired = false;

@@ -712,6 +712,21 @@ describe('sim network faults', () => {
     assert.equal(links.find((l) => l.from === 'b' && l.to === 'a')!.dropped.partition, 1);
   });
 
+  it('heal(a, b) ends that cut only', () => {
+    const rt = world(['a', 'b', 'c']);
+    const log: Seen[] = [];
+    const rb = rt.spawn('b', 'r', scripted(log));
+    const sa = rt.spawn('a', 's', scripted([]));
+    const sc = rt.spawn('c', 's', scripted([]));
+    rt.cut('a', 'b');
+    rt.cut('c', 'b');
+    rt.heal('b', 'a');
+    rt.send(sa, run((ctx) => ctx.send(rb, note('from-a'))));
+    rt.send(sc, run((ctx) => ctx.send(rb, note('from-c'))));
+    rt.runUntilIdle();
+    assert.deepEqual(tags(log), ['from-a'], 'c to b is still cut');
+  });
+
   it('isolate cuts one host off from all others, and leaves the others connected', () => {
     const rt = world(['a', 'b', 'c']);
     const log: Seen[] = [];

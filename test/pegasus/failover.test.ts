@@ -16,11 +16,11 @@ import { assertLinearizable, world, type World } from './helpers.ts';
 
 const KEYS = 6;
 
-function setup(racks: number, opsPerClient: number): World {
+function setup(racks: number, opsPerClient: number, controller: { rackFailAfterMs?: number } = {}): World {
   return world({
     racks, servers: 2, clients: 2, sessions: 2, opsPerClient,
     workload: { keys: KEYS, zipf: 0, readRatio: 0.5, valueSize: { kind: 'fixed', bytes: 16 } },
-    controller: { autoRkeys: false, defaultRf: 2 },
+    controller: { autoRkeys: false, defaultRf: 2, ...controller },
   });
 }
 
@@ -73,6 +73,33 @@ describe('pegasus failovers', () => {
     finish(w);
   });
 
+  it('a tail switch taken for failed while alive leaves the chain only once its servers\' leases ran out: a client that has not learnt the new chain reads nothing stale there', () => {
+    const w = setup(2, 2500, { rackFailAfterMs: 10 });
+    w.t.addRkeys(w.sim, ['k0']);
+    w.sim.advance(2);
+    // The controller loses tor1 (it is alive and passes the clients' requests), and client c1
+    // does not hear of the new chain for 30 ms: its reads still go to rack 1.
+    w.sim.cut(w.t.controller.host, 'tor1');
+    const cutAt = w.sim.now();
+    let held = 0;
+    const stop = w.sim.network.addFilter((env, info) => {
+      if (info.toHost !== 'c1' || env.msg.type !== 'ChainConfig') return 'deliver';
+      held++;
+      return 'drop';
+    });
+    assert.ok(w.sim.runUntil(() => w.controller().chain.length === 1, 100), `rack 1 left the chain (log: ${w.controller().log.join(' | ')})`);
+    const leftAt = w.sim.now();
+    const doneAtLeave = w.completed();
+    w.sim.advance(30);
+    stop();
+    finish(w);
+    assert.ok(held > 0, 'c1 missed the new chain for a while');
+    const refused = w.server(1, 0).dropped['no-lease'] ?? 0;
+    assert.ok(refused > 0, `rack 1's servers refused ${refused} requests past their leases`);
+    assert.ok(leftAt - cutAt >= 10, 'after rackFailAfterMs');
+    assert.ok(w.completed() - doneAtLeave > 1000, `the load ran on after rack 1 left (${w.completed() - doneAtLeave} operations)`);
+  });
+
   it('a failover whose source fails during the fetch starts again with another source (3-rack chain)', () => {
     const w = setup(3, 500);
     w.t.addRkeys(w.sim, ['k0']);
@@ -93,6 +120,25 @@ describe('pegasus failovers', () => {
     assert.ok(w.sim.runUntil(() => c().serving[0]![1] === 0 && c().serving[1]![1] === 0 && c().current === undefined, 60),
       `both failovers completed (log: ${c().log.join(' | ')})`);
     assert.ok(c().log.some((l) => l.includes('again: a source failed')), 'the first failover started again');
+    finish(w);
+  });
+});
+
+describe('pegasus adds in a chain', () => {
+  it('installs a new rkey rack by rack from the tail up: the tail\'s entry held back for 5 ms leaves no stale read', () => {
+    const w = setup(2, 1500);
+    w.sim.advance(1);
+    let held = 0;
+    const heldUntil = w.sim.now() + 5;
+    w.sim.network.addFilter((env, info) => {
+      const m = env.msg as { type: string; table?: string };
+      if (info.toHost !== 'tor1' || m.type !== 'TableInsert' || m.table !== 'rkeys' || w.sim.now() >= heldUntil) return 'deliver';
+      held++;
+      return 'drop';
+    });
+    w.t.addRkeys(w.sim, ['k0', 'k1', 'k2']);
+    assert.ok(w.sim.runUntil(() => w.rkeyIndex('k0') >= 0, 30), 'the rkeys were added');
+    assert.ok(held > 0);
     finish(w);
   });
 });

@@ -60,9 +60,14 @@ export abstract class MemoryNetwork<E extends MemoryEndpoint> {
     for (const other of others) if (other !== host) this.cut(host, other);
   }
 
-  /** Remove every partition. */
-  heal(): void {
-    this.cuts.clear();
+  /** Remove every partition, or only the one between a and b (both directions). */
+  heal(a?: string, b?: string): void {
+    if (a !== undefined && b !== undefined) {
+      this.cuts.delete(linkKey(a, b));
+      this.cuts.delete(linkKey(b, a));
+    } else {
+      this.cuts.clear();
+    }
     this.version++;
   }
 
