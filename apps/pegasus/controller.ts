@@ -30,7 +30,11 @@
 //                    serves, and the switch maps the id back to its port
 //   reclaim(r, i)    a rejoin abandoned before it committed: the server that handed the id over
 //                    serves it again
-//   rack(r)          a rack's switch stopped answering: the chain goes on without it
+//   rack(r)          a rack's switch stopped answering (or the rack has no live server): the
+//                    chain goes on without it once its servers' leases ran out
+//
+// Servers serve under leases, granted on their Pongs (Lease); a server is failed over only once
+// every lease it had has run out, so one taken for failed while alive serves nothing by then.
 //   flush            a switch restarted with an empty directory: every rkey is removed
 //                    everywhere (write back first), then the rack is initialised again
 import { assertNever, behavior, type ActorRef, type Behavior, type Ctx } from '../../actors/index.ts';
@@ -605,6 +609,17 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
       }
       c2.rackLive[r] = false;
       awaitLeases(c2, ctx, r);
+    },
+    (c2) => {
+      // The tail leaves: the rack before it becomes the tail, and its directory was kept by the
+      // chain acknowledgements, which are not resent (one lost leaves an rkey's set at a server
+      // without the newest version, harmless until reads come to that rack). Remove every rkey
+      // first, with the write back, as after a switch restart: reads then go to the homes.
+      const all = [...c2.rkeys.values()];
+      if (c2.chain[c2.chain.length - 1] === r && c2.chain.length > 1 && all.length > 0) {
+        const op = c2.current!;
+        op.steps.splice(op.step, 0, ...removeOp(c2, all).steps);
+      }
     },
     (c2, ctx) => {
       const oldHead = c2.chain[0];
