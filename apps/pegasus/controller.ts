@@ -225,7 +225,10 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
   const probeMs = cfg.probeMs ?? DEFAULTS.probeMs;
   const failAfterMs = cfg.failAfterMs ?? DEFAULTS.failAfterMs;
   const leaseMs = cfg.leaseMs ?? failAfterMs / 2;
-  if (!(leaseMs > 0 && leaseMs < failAfterMs)) throw new RangeError(`pegasus controller: leaseMs must be above 0 and below failAfterMs (${failAfterMs}), got ${leaseMs}`);
+  // A lease is renewed once a probe: one shorter than the probes' period runs out between them.
+  if (!(leaseMs > probeMs && leaseMs < failAfterMs)) {
+    throw new RangeError(`pegasus controller: leaseMs (${leaseMs}; default failAfterMs / 2) must be above probeMs (${probeMs}) and below failAfterMs (${failAfterMs})`);
+  }
   const rackFailAfterMs = cfg.rackFailAfterMs ?? DEFAULTS.rackFailAfterMs;
   const retryMs = cfg.retryMs ?? DEFAULTS.retryMs;
   const epochMs = cfg.epochMs ?? DEFAULTS.epochMs;

@@ -32,7 +32,7 @@ export interface PegasusOptions extends KvRackOptions {
   readonly reportMs?: number;
   readonly reportTop?: number;
   readonly controller?: Partial<Pick<ControllerConfig,
-    'autoRkeys' | 'defaultRf' | 'probeMs' | 'failAfterMs' | 'rackFailAfterMs' | 'retryMs' | 'epochMs' | 'maxChurn' | 'rfScale' | 'minRf' | 'pushBudget'>>;
+    'autoRkeys' | 'defaultRf' | 'probeMs' | 'failAfterMs' | 'leaseMs' | 'rackFailAfterMs' | 'retryMs' | 'epochMs' | 'maxChurn' | 'rfScale' | 'minRf' | 'pushBudget'>>;
   /** Links between the racks' switches. */
   readonly fabricLink?: LinkOptions;
   /**

@@ -94,6 +94,11 @@ describe('topology file checks', () => {
     assertProblem(ps, 'builder.params', /refused them: seven replicas are unlucky/);
   });
 
+  it('reports a Pegasus controller whose servers\' leases would run out between probes', () => {
+    const ps = problemsOf((f) => { f.builder = { name: 'pegasus', params: { failAfterMs: 30 } }; });
+    assertProblem(ps, 'builder.params', /refused them: pegasus controller: leaseMs \(15; default failAfterMs \/ 2\) must be above probeMs \(20\)/);
+  });
+
   it('rejects an unknown transport', () => {
     assertProblem(problemsOf((f) => { f.transport = 'tcp'; }), 'transport', /one of "ws", "udp"/);
   });
