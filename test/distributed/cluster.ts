@@ -77,6 +77,18 @@ export class Cluster {
     await this.until(() => p.exited, 5000, `${host} to die`);
   }
 
+  /** SIGSTOP: the process keeps its state and its connections but does nothing (a long pause). */
+  pause(host: string): void {
+    this.note(`pause ${host} (SIGSTOP)`);
+    this.procs.get(host)?.proc.kill('SIGSTOP');
+  }
+
+  /** SIGCONT after pause. */
+  resume(host: string): void {
+    this.note(`resume ${host} (SIGCONT)`);
+    this.procs.get(host)?.proc.kill('SIGCONT');
+  }
+
   /** SIGTERM (the node writes its history) and wait; SIGKILL after 5 s. */
   async stop(host: string): Promise<void> {
     const p = this.procs.get(host);

@@ -6,8 +6,10 @@
 // history is linearizable: no acknowledged write is lost.
 // A second test restarts the killed server (a new incarnation, --rejoin): the controller hands
 // its id back (rejoins in its status), the restarted process serves again, and the history is
-// linearizable. A third does the same over UDP with 1472-byte datagrams and a store far larger
-// than one: the failover's and the rejoin's state go in parts (transferBytes).
+// linearizable. A third pauses a server (SIGSTOP) past failAfterMs and resumes it: failed over
+// while alive, it retires and rejoins without a restart. A fourth kills and restarts a server
+// over UDP with 1472-byte datagrams and a store far larger than one: the failover's and the
+// rejoin's state go in parts (transferBytes).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { freshSecret } from '../../bench/children.ts';
@@ -98,6 +100,30 @@ describe('Pegasus across processes over ws', () => {
 
       await finishAll(c, ops, 30_000);
       assert.equal(c.status('ctrl').rejoinAborts ?? 0, 0);
+      assertLinearizable(c);
+    });
+  });
+});
+
+describe('Pegasus across processes: a false suspicion', () => {
+  it('a storage server paused (SIGSTOP) past failAfterMs is failed over; resumed, it retires, rejoins under its next incarnation and serves; the history is linearizable', { timeout: 60_000 }, async () => {
+    const ops = 6000;
+    const { c, dir } = await chainCluster(ops);
+    const victim = 'r1s0';
+    await runCluster(c, dir, async () => {
+      await startUnderLoad(c, STEP_MS);
+      c.pause(victim);
+      await c.until(() => (c.status('ctrl').failovers ?? 0) >= 1, 10_000, `the controller failing ${victim} over`);
+      c.note(`failover: ${JSON.stringify(c.status('ctrl'))}; client at ${c.status('c0').completed}`);
+      c.resume(victim);
+      await c.until(() => (c.status('ctrl').rejoins ?? 0) >= 1 && c.status(victim).retired === 0, 10_000, `${victim} retiring and rejoining`);
+      const served = c.status(victim).served ?? 0;
+      c.note(`rejoined: ctrl ${JSON.stringify(c.status('ctrl'))}; ${victim} ${JSON.stringify(c.status(victim))}; client at ${c.status('c0').completed}`);
+      assert.equal(c.finished('c0'), undefined, 'the client finished before the rejoin: raise ops');
+      await c.until(() => (c.status(victim).served ?? 0) > served + 50 || c.finished('c0') !== undefined, 10_000, `${victim} serving`);
+      assert.ok((c.status(victim).served ?? 0) > served + 50, `${victim} serves after its rejoin`);
+      await finishAll(c, ops, 30_000);
+      assert.equal(c.status('ctrl').failovers, 1, 'one failover: nothing else was suspected');
       assertLinearizable(c);
     });
   });
