@@ -171,6 +171,8 @@ interface Op {
   readonly pending: Map<string, () => void>;
   readonly prepared: RkeyPrepared[];
   readonly released: RkeyReleased[];
+  /** The parts of the answers (RkeyPrepared, RkeyReleased) received so far, by target. */
+  readonly answers: Map<string, Parts<RkeyPrepared | RkeyReleased>>;
   aborted: boolean;
   rejoin?: Rejoin;
   /** failover: the failed server, and the servers its successor fetches state from (rack, index). */
@@ -214,7 +216,7 @@ export interface Controller {
   readonly log: string[];
   readonly stats: {
     adds: number; removes: number; failovers: number; flushes: number; rackFailures: number; rejoins: number; rejoinAborts: number;
-    /** Install messages sent of rejoins whose snapshot went in several parts. */
+    /** Messages sent of controller transfers that went in several parts (a rejoin's Install, an add's RkeyEntries, a remove's WriteBack). */
     transferParts: number;
   };
 }
@@ -256,7 +258,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
   };
 
   const newOp = (c: Controller, kind: Op['kind'], steps: Step[]): Op => ({
-    kind, round: -1, rack: -1, steps, step: 0, pending: new Map(), prepared: [], released: [], aborted: false,
+    kind, round: -1, rack: -1, steps, step: 0, pending: new Map(), prepared: [], released: [], answers: new Map(), aborted: false,
   });
 
   const expect = (c: Controller, target: string, send: () => void): void => {
@@ -267,6 +269,15 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
   const toServer = (c: Controller, ctx: C, r: number, i: number, msg: ServerMsg): void => {
     if (!c.rackLive[r] || c.dead[r]![i]) return;
     expect(c, `srv:${r}:${i}`, () => ctx.send(cfg.serverRefs[r]![i]!, msg));
+  };
+
+  /** The parts of one message (transfer.ts), sent together and again together; one ack for all. */
+  const toServerParts = (c: Controller, ctx: C, r: number, i: number, parts: readonly ServerMsg[]): void => {
+    if (!c.rackLive[r] || c.dead[r]![i]) return;
+    expect(c, `srv:${r}:${i}`, () => {
+      for (const m of parts) ctx.send(cfg.serverRefs[r]![i]!, m);
+      if (parts.length > 1) c.stats.transferParts += parts.length;
+    });
   };
 
   const toSwitch = (c: Controller, ctx: C, r: number, make: (id: number) => ControlRequest): void => {
@@ -389,7 +400,9 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
           // overloads: its answer would come late, from behind its queue.
           const own = new Map(prepared.find((p) => p.rack === r && p.serverId === i)?.entries ?? []);
           const lacking = entries.filter(([sk, e]) => !((own.get(sk)?.reqId ?? -1) >= e.reqId));
-          if (lacking.length > 0) toServer(c2, ctx, r, i, { type: 'RkeyEntries', round: c2.current!.round, entries: lacking });
+          if (lacking.length === 0) continue;
+          const split = splitParts([], lacking, transferBytes);
+          toServerParts(c2, ctx, r, i, split.map((p, chunk) => ({ type: 'RkeyEntries', round: c2.current!.round, entries: p.entries, chunk, chunks: split.length })));
         }
       },
       (c2, ctx) => {
@@ -499,7 +512,12 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
             if (!list) byHome.set(home, (list = []));
             if (best) list.push([...best]);
           }
-          for (const [home, items] of byHome) toServer(c2, ctx, r, home, { type: 'WriteBack', round: c2.current!.round, items, entries });
+          for (const [home, items] of byHome) {
+            const split = splitParts(items, entries, transferBytes);
+            toServerParts(c2, ctx, r, home, split.map((p, chunk) => ({
+              type: 'WriteBack', round: c2.current!.round, items: p.items, entries: p.entries, chunk, chunks: split.length,
+            })));
+          }
         }
       },
       (c2, ctx) => {
@@ -641,6 +659,21 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
       cfg.clients.forEach((cl, k) => expect(c2, `cl:${k}`, () => ctx.send(cl, { type: 'ChainConfig', round, racks: c2.chain })));
     },
   ]);
+
+  /** A part of a server's answer to RkeyPrepare or RkeyRelease: the target is done with the last one. */
+  const onAnswer = (c: Controller, ctx: C, msg: RkeyPrepared | RkeyReleased): void => {
+    const op = c.current;
+    const target = `srv:${msg.rack}:${msg.serverId}`;
+    if (op?.round !== msg.round || !op.pending.has(target)) return;
+    let got = op.answers.get(target);
+    if (got === undefined || got.got.length !== msg.chunks) op.answers.set(target, (got = newParts(msg.chunks)));
+    if (!takePart(got, msg.chunk, msg.chunks, msg) || !isComplete(got)) return;
+    const parts = allParts(got);
+    const whole = { ...parts[0]!, chunk: 0, chunks: 1, items: parts.flatMap((m) => m.items), entries: parts.flatMap((m) => m.entries) };
+    if (whole.type === 'RkeyPrepared') op.prepared.push(whole);
+    else op.released.push(whole);
+    done(c, target, ctx);
+  };
 
   // ---- rejoin --------------------------------------------------------------------------------------
   //
@@ -1034,16 +1067,8 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
           onHandedOver(c, ctx, msg);
           return c;
         case 'RkeyPrepared':
-          if (c.current?.round === msg.round && c.current.pending.has(`srv:${msg.rack}:${msg.serverId}`)) {
-            c.current.prepared.push(msg);
-            done(c, `srv:${msg.rack}:${msg.serverId}`, ctx);
-          }
-          return c;
         case 'RkeyReleased':
-          if (c.current?.round === msg.round && c.current.pending.has(`srv:${msg.rack}:${msg.serverId}`)) {
-            c.current.released.push(msg);
-            done(c, `srv:${msg.rack}:${msg.serverId}`, ctx);
-          }
+          onAnswer(c, ctx, msg);
           return c;
         case 'Ack':
           if (c.current?.round !== msg.round) return c;

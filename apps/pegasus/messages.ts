@@ -85,19 +85,21 @@ export type ItemList = readonly (readonly [string, number, string, number])[];
 export interface RkeyPrepare { readonly type: 'RkeyPrepare'; readonly round: number; readonly keys: readonly string[] }
 export interface RkeyPrepared {
   readonly type: 'RkeyPrepared'; readonly round: number; readonly rack: number; readonly serverId: number;
-  /** The client-table entries of the keys; the items of the keys this server holds. */
-  readonly entries: EntryList; readonly items: ItemList;
+  /** The client-table entries of the keys; the items of the keys this server holds. Part `chunk` of `chunks` (transfer.ts). */
+  readonly entries: EntryList; readonly items: ItemList; readonly chunk: number; readonly chunks: number;
 }
-/** Adding rkeys, phase 2: client-table entries of the keys, from every server, to merge. */
-export interface RkeyEntries { readonly type: 'RkeyEntries'; readonly round: number; readonly entries: EntryList }
+/** Adding rkeys, phase 2: client-table entries of the keys, from every server, to merge (in parts). */
+export interface RkeyEntries { readonly type: 'RkeyEntries'; readonly round: number; readonly entries: EntryList; readonly chunk: number; readonly chunks: number }
 /** Removing rkeys, phase 1: no longer replicated; answer with the items and entries. */
 export interface RkeyRelease { readonly type: 'RkeyRelease'; readonly round: number; readonly keys: readonly string[] }
 export interface RkeyReleased {
   readonly type: 'RkeyReleased'; readonly round: number; readonly rack: number; readonly serverId: number;
-  readonly entries: EntryList; readonly items: ItemList;
+  readonly entries: EntryList; readonly items: ItemList; readonly chunk: number; readonly chunks: number;
 }
-/** Removing rkeys, phase 2 (to each home): the newest items and the entries. */
-export interface WriteBack { readonly type: 'WriteBack'; readonly round: number; readonly items: ItemList; readonly entries: EntryList }
+/** Removing rkeys, phase 2 (to each home): the newest items and the entries (in parts). */
+export interface WriteBack {
+  readonly type: 'WriteBack'; readonly round: number; readonly items: ItemList; readonly entries: EntryList; readonly chunk: number; readonly chunks: number;
+}
 /**
  * Reject forwarded writes from these hosts (failed servers) from now on: [host, below] rejects
  * the host's incarnations below `below` (the failed one and earlier), not a later one that rejoined.
@@ -204,13 +206,15 @@ export const pegasusSchemas: Record<string, TSchema> = {
   Hello: Type.Object({ type: Type.Literal('Hello'), rack: Int(255), serverId: Int(0xffff), incarnation: Round }),
   RkeyPrepare: Type.Object({ type: Type.Literal('RkeyPrepare'), round: Round, keys: Keys }),
   RkeyPrepared: Type.Object({
-    type: Type.Literal('RkeyPrepared'), round: Round, rack: Int(255), serverId: Int(0xffff), entries: Entries,
+    type: Type.Literal('RkeyPrepared'), round: Round, rack: Int(255), serverId: Int(0xffff), entries: Entries, chunk: Chunk, chunks: Chunks,
     items: Type.Array(Type.Tuple([Key, Ver, Value, Int(1 << 20)]), { maxItems: 4096 }),
   }),
-  RkeyEntries: Type.Object({ type: Type.Literal('RkeyEntries'), round: Round, entries: Entries }),
+  RkeyEntries: Type.Object({ type: Type.Literal('RkeyEntries'), round: Round, entries: Entries, chunk: Chunk, chunks: Chunks }),
   RkeyRelease: Type.Object({ type: Type.Literal('RkeyRelease'), round: Round, keys: Keys }),
-  RkeyReleased: Type.Object({ type: Type.Literal('RkeyReleased'), round: Round, rack: Int(255), serverId: Int(0xffff), entries: Entries, items: Items }),
-  WriteBack: Type.Object({ type: Type.Literal('WriteBack'), round: Round, items: Items, entries: Entries }),
+  RkeyReleased: Type.Object({
+    type: Type.Literal('RkeyReleased'), round: Round, rack: Int(255), serverId: Int(0xffff), entries: Entries, items: Items, chunk: Chunk, chunks: Chunks,
+  }),
+  WriteBack: Type.Object({ type: Type.Literal('WriteBack'), round: Round, items: Items, entries: Entries, chunk: Chunk, chunks: Chunks }),
   Fence: Type.Object({ type: Type.Literal('Fence'), round: Round, hosts: Fences }),
   Recover: Type.Object({
     type: Type.Literal('Recover'), round: Round, ids: Type.Array(Int(0xffff), { maxItems: 256 }),

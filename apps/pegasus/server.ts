@@ -110,6 +110,10 @@ export interface PegasusServerState {
   fetched: { round: number; readonly answers: Map<number, StateChunk[]> };
   /** The latest Handover's answer, resent as it is. */
   handedOver: { round: number; id: number; parts: HandedOver[] } | undefined;
+  /** The latest round's answer to RkeyPrepare or RkeyRelease, in parts, resent as it is. */
+  answered: { round: number; parts: (RkeyPrepared | RkeyReleased)[] } | undefined;
+  /** The parts of the latest round's RkeyEntries or WriteBack received (merged as they come). */
+  taking: { round: number; parts: Parts<true> } | undefined;
   /** The Install being received, and the round of the latest one installed (older ones are stale). */
   installing: { round: number; parts: Parts<Install> } | undefined;
   installedRound: number;
@@ -390,6 +394,29 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
     ctx.send(cfg.controller, ack(msg.round, ctx));
   };
 
+  /**
+   * Answer an RkeyPrepare or RkeyRelease with the keys' items and client-table entries, in parts
+   * (they grow with the keys and the sessions: an add of a few keys with values of a hundred
+   * bytes is already more than a datagram). A resend of the round gets the same parts again.
+   */
+  const answerKeys = (s: PegasusServerState, type: 'RkeyPrepared' | 'RkeyReleased', round: number, keys: readonly string[], ctx: C): void => {
+    if (s.answered?.round !== round) {
+      const split = splitParts(itemsOf(s, keys), entriesOf(s, new Set(keys)), transferBytes);
+      s.answered = {
+        round, parts: split.map((p, chunk) => ({ type, round, rack: cfg.rack, serverId: me, chunk, chunks: split.length, items: p.items, entries: p.entries })),
+      };
+      if (split.length > 1) s.transferParts += split.length;
+    }
+    for (const m of s.answered.parts) ctx.send(cfg.controller, m);
+  };
+
+  /** Take a part of the round's RkeyEntries or WriteBack: true once every part of it is here. */
+  const takeRoundPart = (s: PegasusServerState, msg: { readonly round: number; readonly chunk: number; readonly chunks: number }): boolean => {
+    if (s.taking?.round !== msg.round || s.taking.parts.got.length !== msg.chunks) s.taking = { round: msg.round, parts: newParts(msg.chunks) };
+    takePart(s.taking.parts, msg.chunk, msg.chunks, true);
+    return isComplete(s.taking.parts);
+  };
+
   /** Ask every source of the recovery that has not sent all its parts (again: a resent Recover). */
   const fetch = (s: PegasusServerState, ctx: C): void => {
     const r = s.recovering!;
@@ -457,7 +484,8 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
     return {
       store: new VersionedStore(retired ? undefined : cfg.items), table: new ClientTable(), replicated: new Set(), fenced: new Map(),
       handedOff: new Set(), idRound: new Map(), chain: [...cfg.chain], chainRound: -1,
-      recovering: undefined, fetched: { round: -1, answers: new Map() }, handedOver: undefined, installing: undefined, installedRound: -1,
+      recovering: undefined, fetched: { round: -1, answers: new Map() }, handedOver: undefined, answered: undefined, taking: undefined,
+      installing: undefined, installedRound: -1,
       transferParts: was?.transferParts ?? 0, retired, inc, floor: was?.floor ?? -1, leaseUntil: 0, sampleCounter: 0, samples: new Map(), requests: was?.requests ?? 0,
       pushes: was?.pushes ?? 0, dropped: was?.dropped ?? {},
     };
@@ -504,35 +532,22 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
           ctx.send(cfg.controller, { type: 'Pong', seq: msg.seq, rack: cfg.rack, serverId: me, incarnation: s.inc, at: ctx.now() });
           if (s.retired) ctx.send(cfg.controller, { type: 'Hello', rack: cfg.rack, serverId: me, incarnation: s.inc });
           return s;
-        case 'RkeyPrepare': {
+        case 'RkeyPrepare':
           if (s.retired) return s;
-          for (const k of msg.keys) s.replicated.add(k);
-          const keys = new Set(msg.keys);
-          const reply: RkeyPrepared = {
-            type: 'RkeyPrepared', round: msg.round, rack: cfg.rack, serverId: me, entries: entriesOf(s, keys),
-            items: itemsOf(s, msg.keys),
-          };
-          ctx.send(cfg.controller, reply);
+          if (s.answered?.round !== msg.round) for (const k of msg.keys) s.replicated.add(k);
+          answerKeys(s, 'RkeyPrepared', msg.round, msg.keys, ctx);
           return s;
-        }
+        case 'RkeyRelease':
+          if (s.retired) return s;
+          if (s.answered?.round !== msg.round) for (const k of msg.keys) s.replicated.delete(k);
+          answerKeys(s, 'RkeyReleased', msg.round, msg.keys, ctx);
+          return s;
         case 'RkeyEntries':
-          if (s.retired) return s;
-          for (const [sk, e] of msg.entries) s.table.merge(sk, e);
-          ctx.send(cfg.controller, ack(msg.round, ctx));
-          return s;
-        case 'RkeyRelease': {
-          if (s.retired) return s;
-          for (const k of msg.keys) s.replicated.delete(k);
-          const reply: RkeyReleased = {
-            type: 'RkeyReleased', round: msg.round, rack: cfg.rack, serverId: me, entries: entriesOf(s, new Set(msg.keys)), items: itemsOf(s, msg.keys),
-          };
-          ctx.send(cfg.controller, reply);
-          return s;
-        }
         case 'WriteBack':
           if (s.retired) return s;
-          merge(s, msg.items, msg.entries);
-          ctx.send(cfg.controller, ack(msg.round, ctx));
+          // Merging is idempotent: each part as it comes, and the ack once all are here.
+          merge(s, msg.type === 'WriteBack' ? msg.items : [], msg.entries);
+          if (takeRoundPart(s, msg)) ctx.send(cfg.controller, ack(msg.round, ctx));
           return s;
         case 'Fence':
           if (s.retired) return s;

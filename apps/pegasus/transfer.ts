@@ -1,5 +1,5 @@
-// State transfers in parts: a failover's StateChunks, a rejoin's HandedOver and Install. A
-// transport may carry a message of bounded size only (UDP: one datagram, 1472 bytes off
+// State transfers in parts: a failover's StateChunks, a rejoin's HandedOver and Install, an
+// add's RkeyPrepared and RkeyEntries, a remove's RkeyReleased and WriteBack. A transport may carry a message of bounded size only (UDP: one datagram, 1472 bytes off
 // loopback, and no fragmentation), so a sender splits the items and client-table entries into
 // parts of at most `transferBytes` estimated bytes, and the receiver acts once it has every part.
 //

@@ -1,6 +1,7 @@
-// State transfers in parts (apps/pegasus/transfer.ts): a failover's StateChunks and a rejoin's
-// HandedOver and Install each stay within transferBytes (plus the message's own fields), so a
-// store of 2,000 keys moves over a transport of bounded messages (UDP datagrams); the receiver
+// State transfers in parts (apps/pegasus/transfer.ts): a failover's StateChunks, a rejoin's
+// HandedOver and Install, and an add's and a remove's answers, entries and write back each
+// stay within transferBytes (plus the message's own fields), so a store of 2,000 keys, or 60
+// rkeys, moves over a transport of bounded messages (UDP datagrams); the receiver
 // acts on every part of one round only; a lost part comes again with the rest when the
 // controller resends the request; the parts of an abandoned rejoin, however late, are never
 // installed over a later one's.
@@ -31,12 +32,12 @@ function setup(opsPerClient = 400): World {
 interface Sizes { readonly byType: Map<string, number>; largest: number; largestType: string }
 
 /** Every transfer message sent, encoded as the transports do: how many of each type, and the largest. */
-function watchSizes(w: World): Sizes {
+function watchSizes(w: World, types: ReadonlySet<string> = TRANSFERS): Sizes {
   const codec = new TypedCodec();
   const sizes: Sizes = { byType: new Map(), largest: 0, largestType: '' };
   w.sim.network.addFilter((env) => {
     const type = env.msg.type;
-    if (!TRANSFERS.has(type)) return 'deliver';
+    if (!types.has(type)) return 'deliver';
     sizes.byType.set(type, (sizes.byType.get(type) ?? 0) + 1);
     const n = codec.encode(env.msg).length;
     if (n > sizes.largest) {
@@ -48,8 +49,8 @@ function watchSizes(w: World): Sizes {
   return sizes;
 }
 
-function assertWithinBudget(s: Sizes): void {
-  assert.ok(s.largest <= BUDGET + HEADER_ALLOWANCE, `a ${s.largestType} of ${s.largest} bytes encoded (budget ${BUDGET})`);
+function assertWithinBudget(s: Sizes, budget = BUDGET): void {
+  assert.ok(s.largest <= budget + HEADER_ALLOWANCE, `a ${s.largestType} of ${s.largest} bytes encoded (budget ${budget})`);
 }
 
 /** Acknowledged writes, from the replies the clients get: key -> highest version. */
@@ -104,6 +105,32 @@ function rejoin(w: World): void {
 }
 
 describe('pegasus state transfers in parts', () => {
+  it('adding and removing 60 rkeys: the servers\' answers, the merged entries and the write back go in parts within transferBytes', () => {
+    const budget = 300;
+    const w = world({
+      seed: 5, racks: 2, servers: 4, clients: 2, sessions: 2, opsPerClient: 800, transferBytes: budget,
+      workload: { keys: 200, zipf: 0, readRatio: 0.5, valueSize: { kind: 'fixed', bytes: 32 } },
+      controller: { autoRkeys: false, defaultRf: 3 },
+    });
+    const sizes = watchSizes(w, new Set(['RkeyPrepared', 'RkeyReleased', 'RkeyEntries', 'WriteBack']));
+    const keys = Array.from({ length: 60 }, (_, k) => `k${k}`);
+    const c = w.controller;
+    w.sim.advance(1);
+    w.t.addRkeys(w.sim, keys);
+    assert.ok(w.sim.runUntil(() => keys.every((k) => w.rkeyIndex(k) >= 0) && c().current === undefined, 40), `added (log: ${c().log.join(' | ')})`);
+    w.sim.advance(1);
+    w.t.removeRkeys(w.sim, keys);
+    assert.ok(w.sim.runUntil(() => c().rkeys.size === 0 && c().current === undefined, 40), `removed (log: ${c().log.join(' | ')})`);
+    assertWithinBudget(sizes, budget);
+    for (const type of ['RkeyPrepared', 'RkeyReleased', 'RkeyEntries', 'WriteBack']) {
+      assert.ok((sizes.byType.get(type) ?? 0) > 8, `${type}: ${sizes.byType.get(type) ?? 0} messages for 8 servers`);
+    }
+    assert.ok(c().stats.transferParts > 0 && w.server(0, 0).transferParts > 0);
+    w.runUntilDone(300);
+    finalReads(w);
+    assertLinearizable(w);
+  });
+
   it('a failover fetches a store of 2,000 keys in StateChunks within transferBytes; the successor holds every key', () => {
     const w = setup();
     const sizes = watchSizes(w);
