@@ -62,6 +62,7 @@ export interface PegasusServerConfig {
 }
 
 export const DEFAULT_SAMPLE_EVERY = 1000;
+export const DEFAULT_REPORT_MS = 10;
 
 /** The controller's requests that belong to an operation (its round) and change state. */
 const ROUNDED: ReadonlySet<ServerMsg['type']> = new Set(['RkeyPrepare', 'RkeyEntries', 'RkeyRelease', 'WriteBack', 'Recover', 'Handover', 'Reclaim']);
@@ -78,7 +79,6 @@ export const RETIRES_PER_RESTART = 1024;
 export function incarnationOf(hostIncarnation: number, retires = 0): number {
   return hostIncarnation * RETIRES_PER_RESTART + retires;
 }
-export const DEFAULT_REPORT_MS = 10;
 
 function mix(x: number): number {
   let h = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
