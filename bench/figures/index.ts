@@ -109,7 +109,7 @@ export function mergeMeta(fresh: RunMeta, previous: RunMeta | undefined, kept: (
     if (previous.earlier?.[b]) return previous.earlier[b];
     const wall = previous.wallSeconds[b];
     if (wall === undefined) return undefined;
-    return { date: previous.date, commit: previous.commit, dirty: previous.dirty, command: previous.command, wallSeconds: wall };
+    return { date: previous.date, commit: previous.commit, dirty: previous.dirty, command: previous.command, wallSeconds: wall, quick: previous.quick };
   };
   for (const b of BENCHES) {
     const e = b in fresh.wallSeconds || !kept(b) ? undefined : from(b);
@@ -202,7 +202,6 @@ export async function runFigures(opts: FiguresOptions): Promise<FiguresSummary> 
   } finally {
     bar.stop();
   }
-  const entries = figuresOf(loaded.results);
   mkdirSync(opts.out, { recursive: true });
   const files: string[] = [];
   const write = (name: string, data: string | Buffer): void => {
@@ -216,7 +215,11 @@ export async function runFigures(opts: FiguresOptions): Promise<FiguresSummary> 
     const meta = mergeMeta(loaded.meta, previous, (b) => existsSync(benchFile(opts.out, b as BenchName)));
     for (const b of benches) write(`${b}.bench.json`, `${JSON.stringify(loaded.results[b], null, 1)}\n`);
     write(META_FILE, `${JSON.stringify(meta, null, 1)}\n`);
+    // --only into a directory that holds the other benchmark's earlier results: the figures and
+    // the report cover the whole directory, as --from it would (meta.json names each run).
+    if (meta.earlier !== undefined) loaded = loadSaved(opts.out, BENCHES.filter((b) => benches.includes(b) || meta.earlier?.[b] !== undefined));
   }
+  const entries = figuresOf(loaded.results);
   for (const { figure, claim } of entries) {
     process.stderr.write(`plotting ${figure.name}\n`);
     const { svg, png } = await render(figure.spec);

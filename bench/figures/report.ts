@@ -26,6 +26,8 @@ export interface EarlierRun {
   readonly dirty: boolean;
   readonly command: string;
   readonly wallSeconds: number;
+  /** A --quick run (absent in meta.json files written before it was recorded: read as full). */
+  readonly quick?: boolean;
 }
 
 export interface ReportInput {
@@ -45,9 +47,11 @@ const holdsCell = (c: Check): string => (c.holds === null ? '—' : c.holds ? 'y
 const cell = (s: string): string => s.replace(/\|/g, '\\|');
 
 function header(m: RunMeta, replottedBy: string | undefined): string[] {
+  const earlier = Object.entries(m.earlier ?? {});
+  const runs = earlier.length === 0 ? 'both benchmarks' : 'this run\'s benchmarks';
   const mode = m.quick
-    ? '**--quick run**: fewer points, shorter measurement windows and fewer seeds than the full benchmarks, so figures differ from a full run (the drop and dynamic figures most).'
-    : 'Full run of both benchmarks.';
+    ? `**--quick run** (${runs}): fewer points, shorter measurement windows and fewer seeds than the full benchmarks, so figures differ from a full run (the drop and dynamic figures most).`
+    : `Full run of ${runs}.`;
   return [
     '# Switchboard: the NOPaxos and Pegasus figures, measured here',
     '',
@@ -56,8 +60,8 @@ function header(m: RunMeta, replottedBy: string | undefined): string[] {
     `- commit \`${m.commit}\`${m.dirty ? ' (the working tree had uncommitted changes when the benchmarks ran)' : ''}`,
     `- machine: ${m.machine.cores} cores, ${m.machine.cpu}; ${m.machine.os}; Node ${m.machine.node}; 1-minute load average ${m.machine.loadAverage1m} at the start`,
     `- benchmarks: ${Object.entries(m.wallSeconds).map(([b, s]) => `\`bench ${b}\` ${s} s wall`).join(', ')}`,
-    ...Object.entries(m.earlier ?? {}).map(([b, e]) =>
-      `- \`bench ${b}\`: from an earlier run, \`${e.command}\` on ${e.date}, commit \`${e.commit}\`${e.dirty ? ' (uncommitted changes)' : ''}, ${e.wallSeconds} s wall`),
+    ...earlier.map(([b, e]) =>
+      `- \`bench ${b}\`: from an earlier ${e.quick ? '**--quick** ' : 'full '}run, \`${e.command}\` on ${e.date}, commit \`${e.commit}\`${e.dirty ? ' (uncommitted changes)' : ''}, ${e.wallSeconds} s wall`),
     `- ${mode}`,
     '- Every figure is measured in virtual time in the simulator with the service-time cost models (docs/nopaxos.md, docs/pegasus.md), so it does not depend on this machine\'s speed; wall times say only how long the run took.',
     '- A claim *holds* when every check holds (*holds where measured* when some have no data here); a check states its criterion next to the paper\'s number. The paper\'s testbeds were real racks; these are models of them.',

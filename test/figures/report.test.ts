@@ -73,10 +73,10 @@ describe('figures: claims and report', () => {
   });
 
   it('figures --only into a directory of a full run keeps the other benchmark\'s date and commit, and the report names them', () => {
-    const full: RunMeta = { ...META, commit: 'old111', wallSeconds: { nopaxos: 400, pegasus: 600 }, command: 'switchboard figures --out d' };
-    const only: RunMeta = { ...META, commit: 'new222', date: '2026-11-26T00:00:00.000Z', wallSeconds: { pegasus: 300 }, command: 'switchboard figures --only pegasus --out d' };
+    const full: RunMeta = { ...META, quick: false, commit: 'old111', wallSeconds: { nopaxos: 400, pegasus: 600 }, command: 'switchboard figures --out d' };
+    const only: RunMeta = { ...META, quick: false, commit: 'new222', date: '2026-11-26T00:00:00.000Z', wallSeconds: { pegasus: 300 }, command: 'switchboard figures --only pegasus --out d' };
     const merged = mergeMeta(only, full, () => true);
-    assert.deepEqual(merged.earlier, { nopaxos: { date: META.date, commit: 'old111', dirty: false, command: 'switchboard figures --out d', wallSeconds: 400 } });
+    assert.deepEqual(merged.earlier, { nopaxos: { date: META.date, commit: 'old111', dirty: false, command: 'switchboard figures --out d', wallSeconds: 400, quick: false } });
     // A second --only run keeps the earliest record of the benchmark it does not run.
     const again = mergeMeta({ ...only, commit: 'new333' }, merged, () => true);
     assert.equal(again.earlier?.nopaxos?.commit, 'old111');
@@ -85,6 +85,10 @@ describe('figures: claims and report', () => {
     assert.equal(mergeMeta({ ...only, wallSeconds: { nopaxos: 1, pegasus: 1 } }, full, () => true).earlier, undefined);
     const report = buildReport({ meta: merged, entries: [], linkTo: (n) => n });
     assert.match(report, /commit `new222`/);
-    assert.match(report, /`bench nopaxos`: from an earlier run, `switchboard figures --out d` on 2026-11-25T00:00:00.000Z, commit `old111`, 400 s wall/);
+    assert.match(report, /`bench nopaxos`: from an earlier full run, `switchboard figures --out d` on 2026-11-25T00:00:00.000Z, commit `old111`, 400 s wall/);
+    assert.match(report, /- Full run of this run's benchmarks\./);
+    // An earlier --quick run is named as one.
+    const quickEarlier = buildReport({ meta: mergeMeta(only, { ...full, quick: true }, () => true), entries: [], linkTo: (n) => n });
+    assert.match(quickEarlier, /`bench nopaxos`: from an earlier \*\*--quick\*\* run/);
   });
 });
