@@ -2,7 +2,8 @@
 // emulation/apps/memcachekv/controller.cc): it finds hot keys from the servers' sampled reports,
 // adds rkeys while there is room and otherwise replaces the coldest, and keeps the directory
 // safe through failures the reference does not handle. One controller drives the switches of
-// every rack (so the racks' directories hold the same rkeys); it runs one operation at a time,
+// every rack (so the racks' directories hold the same rkeys; it is assumed not to fail, and one
+// restarted without its state does nothing); it runs one operation at a time,
 // each a sequence of phases whose messages it resends until every live target has answered.
 //
 //   init(rack)       after start or a switch restart: re-install failed-over server ids, then
@@ -214,6 +215,8 @@ export interface Controller {
   /** Newly added rkeys being pushed to the servers, one server per key per PUSH_GAP_MS. */
   readonly pushing: { rack: number; key: string; keyhash: number; rf: number; item: readonly [string, number, string, number]; targets: number[] }[];
   readonly log: string[];
+  /** Restarted (ctx.incarnation > 0): its state is lost, and it does nothing. */
+  readonly halted: boolean;
   readonly stats: {
     adds: number; removes: number; failovers: number; flushes: number; rackFailures: number; rejoins: number; rejoinAborts: number;
     /** Messages sent of controller transfers that went in several parts (a rejoin's Install, an add's RkeyEntries, a remove's WriteBack). */
@@ -243,7 +246,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
   if (N > MAX_SERVERS) throw new RangeError(`pegasus controller: at most ${MAX_SERVERS} servers per rack`);
 
   /** Log what the controller does; failures and recoveries at 'warn', which a node prints by default. */
-  const note = (c: Controller, ctx: C, text: string, level: 'info' | 'warn' = 'info'): void => {
+  const note = (c: Controller, ctx: C, text: string, level: 'info' | 'warn' | 'error' = 'info'): void => {
     if (c.log.length < 1000) c.log.push(`${ctx.now().toFixed(3)} ${text}`);
     ctx.log[level](text);
   };
@@ -1011,7 +1014,16 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         hello: Array.from({ length: cfg.racks }, () => new Array(N).fill(0)),
         epoch: 0, rounds: 0, nextId: 0, probeSeq: 0, initPending: new Set(), leaving: new Set(), hot: new Map(), heat: new Map(), decisionDue: false, pushing: [], log: [],
         stats: { adds: 0, removes: 0, failovers: 0, flushes: 0, rackFailures: 0, rejoins: 0, rejoinAborts: 0, transferParts: 0 },
+        halted: ctx.incarnation > 0,
       };
+      if (c.halted) {
+        // Everything it knew is gone (the epochs issued, the rkeys in the switches, who failed):
+        // starting afresh would stamp versions below ones already written (and lose those
+        // writes) and take failed servers for live. It grants no leases, so the servers stop
+        // serving: unavailable, not wrong.
+        note(c, ctx, 'restarted without its state: it does nothing (restart the deployment)', 'error');
+        return c;
+      }
       ctx.startTimer('probe', probeMs, { type: 'ProbeTimeout' }, { repeat: true });
       ctx.startTimer('retry', retryMs, { type: 'RetryTimeout' }, { repeat: true });
       ctx.startTimer('epoch', epochMs, { type: 'EpochTimeout' }, { repeat: true });
@@ -1025,6 +1037,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
       return c;
     },
     receive: (c, msg, ctx) => {
+      if (c.halted) return c;
       switch (msg.type) {
         case 'ControlReply': {
           const id = msg.id ?? 0;

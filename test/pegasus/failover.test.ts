@@ -152,6 +152,28 @@ describe('pegasus failovers', () => {
   });
 });
 
+describe('pegasus controller restart', () => {
+  it('a restarted controller, its state lost, does nothing: the servers\' leases run out and they stop serving; nothing acknowledged is lost', () => {
+    const w = setup(2, 3000);
+    w.t.addRkeys(w.sim, ['k0']);
+    w.sim.advance(3);
+    const ctrl = w.t.controller.host;
+    w.sim.crash(ctrl);
+    w.sim.advance(0.5);
+    w.sim.restart(ctrl);
+    w.sim.advance(10);
+    assert.equal(w.controller().halted, true);
+    assert.match(w.controller().log.join('\n'), /restarted without its state/);
+    const stalled = w.completed();
+    w.sim.advance(10);
+    assert.equal(w.completed(), stalled, 'no operation completes without leases');
+    assert.ok(stalled < 6000, 'the load did not finish before the restart');
+    const refused = [0, 1].flatMap((r) => [0, 1].map((i) => w.server(r, i).dropped['no-lease'] ?? 0)).reduce((a, b) => a + b, 0);
+    assert.ok(refused > 0, 'the servers refused requests past their leases');
+    assertLinearizable(w);
+  });
+});
+
 describe('pegasus adds in a chain', () => {
   it('installs a new rkey rack by rack from the tail up: the tail\'s entry held back for 5 ms leaves no stale read', () => {
     const w = setup(2, 1500);
