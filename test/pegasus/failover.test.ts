@@ -25,11 +25,17 @@ function setup(racks: number, opsPerClient: number, controller: { rackFailAfterM
   });
 }
 
+/** Invoke `ops` (client k takes the k-th, by turns) and run until they complete. */
+function invokeAll(w: World, ops: readonly KvOp[], withinMs: number, what: string): void {
+  const before = w.completed();
+  ops.forEach((op, k) => w.sim.send(w.t.clients[k % 2]!, { type: 'LoadInvoke', op }));
+  assert.ok(w.sim.runUntil(() => w.completed() >= before + ops.length, withinMs), `${what} (log: ${w.controller().log.join(' | ')})`);
+}
+
+/** The load's end, then a read of every key, and the history checked. */
 function finish(w: World): void {
   w.runUntilDone(500);
-  const before = w.completed();
-  for (let k = 0; k < KEYS; k++) w.sim.send(w.t.clients[k % 2]!, { type: 'LoadInvoke', op: { op: 'get', key: `k${k}` } as KvOp });
-  assert.ok(w.sim.runUntil(() => w.completed() >= before + KEYS, 50), `the final reads completed (log: ${w.controller().log.join(' | ')})`);
+  invokeAll(w, Array.from({ length: KEYS }, (_, k): KvOp => ({ op: 'get', key: `k${k}` })), 50, 'the final reads completed');
   assertLinearizable(w);
 }
 
@@ -115,15 +121,10 @@ describe('pegasus failovers', () => {
       lost++;
       return 'drop';
     });
-    const invoke = (op: KvOp, k: number): void => w.sim.send(w.t.clients[k % 2]!, { type: 'LoadInvoke', op });
-    let before = w.completed();
-    for (let k = 0; k < 4; k++) invoke({ op: 'put', key: `k${k % 2}`, value: '' } as KvOp, k);
-    assert.ok(w.sim.runUntil(() => w.completed() >= before + 4, 20), 'the writes were acknowledged (by the tail rack)');
+    invokeAll(w, Array.from({ length: 4 }, (_, k): KvOp => ({ op: 'put', key: `k${k % 2}`, value: '' })), 20, 'the writes were acknowledged (by the tail rack)');
     for (const h of ['tor1', ...w.t.serverHosts[1]!]) w.sim.crash(h);
     assert.ok(w.sim.runUntil(() => w.controller().chain.length === 1 && w.controller().current === undefined, 60), 'rack 1 left the chain');
-    before = w.completed();
-    for (let k = 0; k < 8; k++) invoke({ op: 'get', key: `k${k % 2}` } as KvOp, k);
-    assert.ok(w.sim.runUntil(() => w.completed() >= before + 8, 20), 'the reads completed');
+    invokeAll(w, Array.from({ length: 8 }, (_, k): KvOp => ({ op: 'get', key: `k${k % 2}` })), 20, 'the reads completed');
     assert.ok(lost >= 4, `chain acks lost: ${lost}`);
     assertLinearizable(w);
   });
