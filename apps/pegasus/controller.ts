@@ -193,6 +193,8 @@ export interface Controller {
   /** hello[r][x]: the latest incarnation that said Hello (restarted, empty, waiting to rejoin). */
   readonly hello: number[][];
   readonly lastPong: number[][];
+  /** When the latest probe ran (a probe far later than that means the controller was paused). */
+  lastProbeMs: number;
   readonly lastSwitchReply: number[];
   readonly rkeys: Map<string, Rkey>;
   readonly freeIndices: number[];
@@ -879,6 +881,18 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
   const onProbe = (c: Controller, ctx: C): void => {
     const now = ctx.now();
     const seq = ++c.probeSeq;
+    if (now - c.lastProbeMs > probeMs + failAfterMs / 2) {
+      // This probe comes far later than due: the controller was paused (a busy machine, a long
+      // garbage collection), and the answers it has not read yet are queued behind this timer.
+      // The servers' and switches' silence is its own: start their clocks afresh rather than
+      // fail them all over (with every server of a rack failed over, none could hand an id back).
+      note(c, ctx, `probe ${(now - c.lastProbeMs).toFixed(1)} ms after the last: paused; failure clocks start afresh`, 'warn');
+      for (let r = 0; r < cfg.racks; r++) {
+        c.lastSwitchReply[r] = now;
+        c.lastPong[r]!.fill(now);
+      }
+    }
+    c.lastProbeMs = now;
     for (let r = 0; r < cfg.racks; r++) {
       if (!c.rackLive[r]) continue;
       ctx.send(cfg.switches[r]!, { type: 'RegisterRead', id: -(r + 1), register: 'epoch', index: 0, replyTo: replyTo(ctx) });
@@ -1008,7 +1022,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         serving: Array.from({ length: cfg.racks }, () => Array.from({ length: N }, (_, i) => i)),
         dead: Array.from({ length: cfg.racks }, () => new Array(N).fill(false)),
         lastPong: Array.from({ length: cfg.racks }, () => new Array(N).fill(ctx.now())),
-        lastSwitchReply: new Array(cfg.racks).fill(ctx.now()),
+        lastSwitchReply: new Array(cfg.racks).fill(ctx.now()), lastProbeMs: ctx.now(),
         rkeys: new Map(), freeIndices: Array.from({ length: cfg.capacity }, (_, i) => i), queue: [], current: undefined,
         incarnation: Array.from({ length: cfg.racks }, () => new Array(N).fill(0)),
         hello: Array.from({ length: cfg.racks }, () => new Array(N).fill(0)),

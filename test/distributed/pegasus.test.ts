@@ -7,9 +7,10 @@
 // A second test restarts the killed server (a new incarnation, --rejoin): the controller hands
 // its id back (rejoins in its status), the restarted process serves again, and the history is
 // linearizable. A third pauses a server (SIGSTOP) past failAfterMs and resumes it: failed over
-// while alive, it retires and rejoins without a restart. A fourth kills and restarts a server
-// over UDP with 1472-byte datagrams and a store far larger than one: the failover's and the
-// rejoin's state go in parts (transferBytes).
+// while alive, it retires and rejoins without a restart; another pauses the controller itself,
+// which must not take its own pause for the servers' silence. A last one kills and restarts a
+// server over UDP with 1472-byte datagrams and a store far larger than one: the failover's and
+// the rejoin's state go in parts (transferBytes).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { freshSecret } from '../../bench/children.ts';
@@ -124,6 +125,24 @@ describe('Pegasus across processes: a false suspicion', () => {
       assert.ok((c.status(victim).served ?? 0) > served + 50, `${victim} serves after its rejoin`);
       await finishAll(c, ops, 30_000);
       assert.equal(c.status('ctrl').failovers, 1, 'one failover: nothing else was suspected');
+      assertLinearizable(c);
+    });
+  });
+});
+
+describe('Pegasus across processes: a paused controller', () => {
+  it('a controller paused (SIGSTOP) for twice failAfterMs takes its own pause for what it is: no server is failed over, the client finishes; the history is linearizable', { timeout: 60_000 }, async () => {
+    const ops = 4000;
+    const { c, dir } = await chainCluster(ops);
+    await runCluster(c, dir, async () => {
+      await startUnderLoad(c, STEP_MS);
+      c.pause('ctrl');
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      c.resume('ctrl');
+      await finishAll(c, ops, 30_000);
+      c.note(`finished: ctrl ${JSON.stringify(c.status('ctrl'))}`);
+      assert.equal(c.status('ctrl').failovers ?? 0, 0, 'no server was failed over');
+      assert.equal(c.status('ctrl').rackFailures ?? 0, 0, 'no rack left the chain');
       assertLinearizable(c);
     });
   });
