@@ -59,6 +59,11 @@ class SimMailbox implements Mailbox {
     return this.queue.clear();
   }
 
+  /** Process nothing before `t` (a paused host): what arrives meanwhile, timers' messages too, waits. */
+  pauseUntil(t: number): void {
+    this.busyUntilMs = Math.max(this.busyUntilMs, t);
+  }
+
   private run(msg: Msg, from: Address | undefined): void {
     this.processing = true;
     this.cell.process(msg, from);
@@ -78,6 +83,11 @@ class SimMailbox implements Mailbox {
   private drain(): void {
     this.drainScheduled = false;
     if (this.closed) return;
+    if (this.scheduler.now() < this.busyUntilMs) {
+      // Paused since this drain was scheduled.
+      this.scheduleDrain();
+      return;
+    }
     const msg = this.queue.shift();
     if (msg === undefined) return;
     this.run(msg, this.queue.from);
@@ -204,6 +214,23 @@ export class SimRuntime extends Runtime {
   isolate(host: string): void {
     this.system.trace?.note(`isolate ${host} @${this.now()}`);
     this.network.isolate(host, this.system.hosts.keys());
+  }
+
+  /**
+   * Pause a host for `ms`: its actors process nothing meanwhile (a stopped process, a long
+   * garbage collection), and what reaches them, their timers' messages too, waits in their
+   * mailboxes, handled in order once the pause is over. Unlike a crash, nothing is lost.
+   */
+  pause(host: string, ms: number): void {
+    if (!(ms >= 0)) throw new RangeError(`pause: ms must be >= 0, got ${ms}`);
+    const h = this.system.hosts.get(host);
+    if (!h) throw new Error(`pause: no host '${host}'`);
+    this.system.trace?.note(`pause ${host} ${ms} @${this.now()}`);
+    const until = this.now() + ms;
+    for (const r of h.receivers.values()) {
+      const mb = (r as Partial<Cell>).mailbox;
+      if (mb instanceof SimMailbox) mb.pauseUntil(until);
+    }
   }
 
   /** End every cut, or only the one between a and b. */

@@ -1,9 +1,10 @@
 // The skewed key-value scenarios of `switchboard sim` and `sweep`: pegasus, netcache and
-// kv-hash. Each seed draws its fault plan from the seed itself (network faults from
-// randomFaults(seed), and for Pegasus a server crash and restart (and its rejoin), a server cut off
-// from the controller (failed over while alive), a switch restart and rkey churn under writes
-// from the same seed inside run), so `switchboard sim pegasus --seed N
-// --faults ...` replays a sweep's seed exactly. Every history is checked for linearizability.
+// kv-hash. Each seed draws its fault plan from the seed itself: network faults from
+// randomFaults(seed), and for Pegasus, from the same seed inside run, a server crash and restart
+// (and its rejoin), a server cut off from the controller or paused (failed over while alive), a
+// switch cut off from the controller, a paused controller, a switch restart and rkey churn under
+// writes. So `switchboard sim pegasus --seed N --faults ...` replays a sweep's seed exactly.
+// Every history is checked for linearizability.
 import { runSim, seededRandom, type ActorRef, type SimRuntime, type Topology } from '../actors/index.ts';
 import { KvHistory } from '../apps/history/history.ts';
 import { checkHistory } from '../apps/linearizability/checker.ts';
@@ -121,7 +122,22 @@ export function pegasusPlan(seed: number, t: ReturnType<typeof pegasusTopology>)
     const host = t.switchHosts[faultyRack ?? r.int(t.racks)]!;
     const when = at(0.3, 3);
     ev.push({ atMs: when, what: `cut ${host} off from the controller`, run: (sim) => sim.cut(t.controller.host, host) });
-    ev.push({ atMs: when + at(45, 60), what: `reconnect ${host}`, run: (sim) => sim.heal(t.controller.host, host) });
+    // Longer than rackFailAfterMs after a controller pause too (which starts its clocks afresh).
+    ev.push({ atMs: when + at(62, 80), what: `reconnect ${host}`, run: (sim) => sim.heal(t.controller.host, host) });
+  }
+  // a paused server (its messages and timers wait): past failAfterMs it is failed over, and its
+  // backlog meets an expired lease; then it retires and rejoins. And a paused controller. (Drawn
+  // last, as above; the server in the rack of the faults above.)
+  if (r.next() < 0.2) {
+    const host = t.serverHosts[faultyRack ?? r.int(t.racks)]![r.int(t.serverHosts[0]!.length)]!;
+    const when = at(0.3, 3);
+    const ms = at(4, 16);
+    ev.push({ atMs: when, what: `pause ${host} for ${ms.toFixed(1)} ms`, run: (sim) => sim.pause(host, ms) });
+  }
+  if (r.next() < 0.1) {
+    const when = at(0.3, 3);
+    const ms = at(4, 16);
+    ev.push({ atMs: when, what: `pause the controller for ${ms.toFixed(1)} ms`, run: (sim) => sim.pause(t.controller.host, ms) });
   }
   return ev.sort((a, b) => a.atMs - b.atMs);
 }
@@ -155,7 +171,9 @@ const REJOIN_WITHIN_MS = 100;
 function afterRejoin(sim: SimRuntime, t: ReturnType<typeof pegasusTopology>, plan: readonly PegasusPlanEvent[], violations: string[]): number {
   const c = (): Controller => sim.stateOf<Controller>(t.controller)!;
   const racksOf = (re: RegExp): number[] => plan.map((e) => re.exec(e.what)).filter((m) => m !== null).map((m) => Number(m[1]));
-  const serverRacks = racksOf(/^(?:restart|reconnect) r(\d+)s\d+$/);
+  // A restarted server always rejoins (its Hello fails it over first); a paused or cut-off one
+  // only if it was failed over (a controller pause may hide its silence): whole() covers it.
+  const serverRacks = racksOf(/^restart r(\d+)s\d+$/);
   const switchRacks = racksOf(/^reconnect tor(\d+)$/);
   // Every server of every rack in the chain serves its own id again.
   const whole = (): boolean => c().chain.every((r) => c().serving[r]!.every((x, i) => x === i && !c().dead[r]![i]));
@@ -205,7 +223,7 @@ function runLoadClients(t: { topology: Topology; clients: readonly ActorRef<neve
 
 export const kvScenarios: Record<string, Scenario> = {
   pegasus: {
-    description: 'Pegasus on a 2-rack chain (4 servers each), 3 clients, a skewed read/write workload, with drops, reordering, a server crash and restart (then its rejoin, and a write and a read of every key), a server cut off from the controller (failed over while alive: it retires and rejoins), a switch restart and rkey churn drawn from the seed',
+    description: 'Pegasus on a 2-rack chain (4 servers each), 3 clients, a skewed read/write workload, with drops, reordering, a server crash and restart (then its rejoin, and a write and a read of every key), a server cut off from the controller or paused (failed over while alive: it retires and rejoins), a switch cut off from the controller (its rack leaves the chain), a paused controller, a switch restart and rkey churn drawn from the seed',
     defaultOps: 120,
     randomFaults: kvNetworkFaults,
     run(opts) {
@@ -232,7 +250,7 @@ export const kvScenarios: Record<string, Scenario> = {
       const done = (): number => t.clients.reduce((n, c) => n + (sim.stateOf<{ load: LoadState }>(c)?.load.completed ?? 0), 0);
       sim.runUntil(() => done() >= all, MAX_MS);
       const violations: string[] = [];
-      if (plan.some((e) => /^(restart|reconnect) (r\d+s\d+|tor\d+)$/.test(e.what)) && done() >= all) {
+      if (plan.some((e) => /^(restart|reconnect|pause) (r\d+s\d+|tor\d+)/.test(e.what)) && done() >= all) {
         all += afterRejoin(sim, t, plan, violations);
         sim.runUntil(() => done() >= all, MAX_MS);
       }

@@ -712,6 +712,27 @@ describe('sim network faults', () => {
     assert.equal(links.find((l) => l.from === 'b' && l.to === 'a')!.dropped.partition, 1);
   });
 
+  it('pause holds a host\'s messages and timers until it is over, then handles them in order; nothing is lost', () => {
+    const rt = world(['a', 'b']);
+    const log: Seen[] = [];
+    const rb = rt.spawn('b', 'r', scripted(log));
+    const sa = rt.spawn('a', 's', scripted([]));
+    rt.send(rb, run((ctx) => ctx.startTimer('tick', 1, note('tick'), { repeat: true })));
+    rt.advance(1.5);
+    rt.pause('b', 5);
+    rt.send(sa, run((ctx) => ctx.send(rb, note('during'))));
+    rt.advance(4.9);
+    assert.deepEqual(tags(log), ['tick'], 'nothing handled while paused');
+    rt.advance(0.2);
+    // At the pause's end: the ticks due meanwhile and the message, in the order they came.
+    const after = tagsAt(log).slice(1);
+    assert.ok(after.every(([, at]) => at >= 6.5), `handled after the pause: ${JSON.stringify(after)}`);
+    assert.deepEqual(after.map(([t]) => t).filter((t) => t === 'during'), ['during']);
+    assert.ok(after.filter(([t]) => t === 'tick').length >= 4, 'the ticks due during the pause were kept');
+    assert.throws(() => rt.pause('nowhere', 1), /no host 'nowhere'/);
+    assert.throws(() => rt.pause('a', -1), /ms must be >= 0/);
+  });
+
   it('heal(a, b) ends that cut only', () => {
     const rt = world(['a', 'b', 'c']);
     const log: Seen[] = [];

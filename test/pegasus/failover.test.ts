@@ -153,6 +153,36 @@ describe('pegasus failovers', () => {
   });
 });
 
+describe('pegasus paused hosts', () => {
+  it('a controller paused for twice failAfterMs fails no server over: its own pause is not their silence', () => {
+    const w = setup(2, 2000);
+    w.t.addRkeys(w.sim, ['k0']);
+    w.sim.advance(2);
+    // As in a stopped process: at its resume the overdue timers run before the answers that
+    // came meanwhile are read (here: those answers arrive just after the pause).
+    const ctrl = w.t.controller.host;
+    const resumeAt = w.sim.now() + 16;
+    w.sim.network.addFilter((env, info) => (info.toHost === ctrl && env.msg.type === 'Pong' && w.sim.now() < resumeAt
+      ? { delayMs: resumeAt - w.sim.now() + 0.5 } : 'deliver'));
+    w.sim.pause(ctrl, 16);
+    w.sim.advance(20);
+    const c = w.controller();
+    assert.equal(c.stats.failovers, 0, `no failover (log: ${c.log.join(' | ')})`);
+    assert.match(c.log.join('\n'), /paused; failure clocks start afresh/);
+    finish(w);
+  });
+
+  it('a server paused past failAfterMs is failed over; it serves nothing stale from its backlog, retires and rejoins', () => {
+    const w = setup(2, 2000);
+    w.t.addRkeys(w.sim, ['k0']);
+    w.sim.advance(2);
+    w.sim.pause('r1s0', 16);
+    assert.ok(w.sim.runUntil(() => w.controller().stats.failovers === 1 && w.controller().stats.rejoins === 1, 60), `failed over and rejoined (log: ${w.controller().log.join(' | ')})`);
+    assert.ok((w.server(1, 0).dropped['no-lease'] ?? 0) + (w.server(1, 0).dropped['retired'] ?? 0) > 0, 'its backlog was not served');
+    finish(w);
+  });
+});
+
 describe('pegasus controller restart', () => {
   it('a restarted controller, its state lost, does nothing: the servers\' leases run out and they stop serving; nothing acknowledged is lost', () => {
     const w = setup(2, 3000);
