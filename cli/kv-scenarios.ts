@@ -119,7 +119,8 @@ export function pegasusPlan(seed: number, t: ReturnType<typeof pegasusTopology>)
   // rackFailAfterMs, its rack leaves the chain (once its servers' leases ran out) and does not
   // come back (drawn last, as above; the rack of the server faults above, for the same reason)
   if (r.next() < 0.15) {
-    const host = t.switchHosts[faultyRack ?? r.int(t.racks)]!;
+    faultyRack ??= r.int(t.racks);
+    const host = t.switchHosts[faultyRack]!;
     const when = at(0.3, 3);
     ev.push({ atMs: when, what: `cut ${host} off from the controller`, run: (sim) => sim.cut(t.controller.host, host) });
     // Longer than rackFailAfterMs after a controller pause too (which starts its clocks afresh).
