@@ -39,6 +39,8 @@ export interface ControllerState {
   active: number;
   sessionNum: number;
   lastPongAtMs: number;
+  /** When the latest probe ran: one far later than due means this controller was paused. */
+  lastProbeAtMs: number;
   pingSeq: number;
   /** Pongs to pings sent before this seq are from an earlier sequencer or session. */
   activeSinceSeq: number;
@@ -86,14 +88,23 @@ export function controller(cfg: ControllerConfig): Behavior<ControllerState, Con
     init: (ctx) => {
       ctx.startTimer('probe', probeMs, { type: 'ProbeTimeout' }, { repeat: true });
       return {
-        active: 0, sessionNum: cfg.initialSession, lastPongAtMs: ctx.now(), pingSeq: 0, activeSinceSeq: 0,
+        active: 0, sessionNum: cfg.initialSession, lastPongAtMs: ctx.now(), lastProbeAtMs: ctx.now(), pingSeq: 0, activeSinceSeq: 0,
         unacked: new Set(), events: [],
       };
     },
     receive: (s, msg, ctx) => {
       switch (msg.type) {
         case 'ProbeTimeout': {
-          if (ctx.now() - s.lastPongAtMs > failMs) {
+          const now = ctx.now();
+          if (now - s.lastProbeAtMs > probeMs + failMs / 2) {
+            // Far later than due: the controller was paused (a busy machine, a long garbage
+            // collection) and the sequencer's answers wait behind this timer. Its silence is
+            // ours: start the clock afresh rather than move the group to a new session for nothing.
+            ctx.log.warn({ lateMs: now - s.lastProbeAtMs }, 'controller paused: the sequencer\'s failure clock starts afresh');
+            s.lastPongAtMs = now;
+          }
+          s.lastProbeAtMs = now;
+          if (now - s.lastPongAtMs > failMs) {
             install(s, ctx, (s.active + 1) % cfg.sequencers.length, 'failover');
             return s;
           }

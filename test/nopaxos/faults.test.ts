@@ -76,6 +76,24 @@ describe('NOPaxos failures', () => {
     assertLinearizable(w);
   });
 
+  it('PausedController', () => {
+    // Goal: a controller paused for longer than its failure timeout, whose sequencer's answers
+    // are read only after its overdue probe (as a stopped process does), does not take its own
+    // pause for the sequencer's silence: no new session, and the workload completes.
+    const w = world({ clients: 4, opsPerClient: 150, seed: 9 });
+    w.rt.runUntil(() => w.completed() >= 100, 1000);
+    const ctrlHost = w.topo.controller!.host;
+    const resumeAt = w.rt.now() + 50;
+    w.rt.network.addFilter((env, info) => (info.toHost === ctrlHost && env.msg.type === 'OumPong' && w.rt.now() < resumeAt
+      ? { delayMs: resumeAt - w.rt.now() + 0.5 } : 'deliver'));
+    w.rt.pause(ctrlHost, 50);
+    w.rt.advance(80);
+    w.runUntilDone(5000);
+    const ctrl = w.rt.stateOf<ControllerState>(w.topo.controller!)!;
+    assert.deepEqual(ctrl.events, [], 'no failover, no session change');
+    assertLinearizable(w);
+  });
+
   it('SequencerFailoverUnderLoad', () => {
     // Goal: when the sequencer's host fails under load, the controller notices within its probe timeout, starts session 1 on the standby and reroutes the clients; the replicas change session and requests flow again within 150 ms.
     const w = world({ clients: 4, opsPerClient: 150, seed: 9 });
