@@ -195,6 +195,8 @@ export interface Controller {
   readonly lastPong: number[][];
   /** When the latest probe ran (a probe far later than that means the controller was paused). */
   lastProbeMs: number;
+  /** No switch or no server answers (logged once): failures are not declared meanwhile. */
+  deafNoted: boolean;
   readonly lastSwitchReply: number[];
   readonly rkeys: Map<string, Rkey>;
   readonly freeIndices: number[];
@@ -893,14 +895,24 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
       }
     }
     c.lastProbeMs = now;
-    for (let r = 0; r < cfg.racks; r++) {
-      if (!c.rackLive[r]) continue;
+    // A failure detector that suspects everyone suspects itself: when no live switch, or no live
+    // server, has answered in time (at a start under load, or cut off from them all), the
+    // silence is the controller's, and failing them all over would leave no server to hand an
+    // id back (and every rack out of the chain).
+    const heard = (last: readonly number[], dead: readonly boolean[] | undefined, within: number): boolean =>
+      last.some((t, k) => !dead?.[k] && now - t <= within);
+    const racks = Array.from({ length: cfg.racks }, (_, r) => r).filter((r) => c.rackLive[r]);
+    const anySwitch = racks.some((r) => now - c.lastSwitchReply[r]! <= rackFailAfterMs);
+    const anyServer = racks.some((r) => heard(c.lastPong[r]!, c.dead[r], failAfterMs));
+    if ((!anySwitch || !anyServer) && !c.deafNoted) note(c, ctx, `no ${anySwitch ? 'server' : 'switch'} answers: the silence is taken for the controller's own`, 'warn');
+    c.deafNoted = !anySwitch || !anyServer;
+    for (const r of racks) {
       ctx.send(cfg.switches[r]!, { type: 'RegisterRead', id: -(r + 1), register: 'epoch', index: 0, replyTo: replyTo(ctx) });
-      if (now - c.lastSwitchReply[r]! > rackFailAfterMs) declareRackDead(c, ctx, r);
+      if (anySwitch && now - c.lastSwitchReply[r]! > rackFailAfterMs) declareRackDead(c, ctx, r);
       for (let i = 0; i < N; i++) {
         // A failed server is pinged too: once restarted, it answers with Hello and rejoins.
         ctx.send(cfg.serverRefs[r]![i]!, { type: 'Ping', seq });
-        if (!c.dead[r]![i] && now - c.lastPong[r]![i]! > failAfterMs) declareDead(c, ctx, r, i);
+        if (anyServer && c.rackLive[r] && !c.dead[r]![i] && now - c.lastPong[r]![i]! > failAfterMs) declareDead(c, ctx, r, i);
       }
     }
     // A rejoining server that went silent before the commit (crashed again): give up; it says
@@ -1022,7 +1034,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         serving: Array.from({ length: cfg.racks }, () => Array.from({ length: N }, (_, i) => i)),
         dead: Array.from({ length: cfg.racks }, () => new Array(N).fill(false)),
         lastPong: Array.from({ length: cfg.racks }, () => new Array(N).fill(ctx.now())),
-        lastSwitchReply: new Array(cfg.racks).fill(ctx.now()), lastProbeMs: ctx.now(),
+        lastSwitchReply: new Array(cfg.racks).fill(ctx.now()), lastProbeMs: ctx.now(), deafNoted: false,
         rkeys: new Map(), freeIndices: Array.from({ length: cfg.capacity }, (_, i) => i), queue: [], current: undefined,
         incarnation: Array.from({ length: cfg.racks }, () => new Array(N).fill(0)),
         hello: Array.from({ length: cfg.racks }, () => new Array(N).fill(0)),

@@ -183,6 +183,25 @@ describe('pegasus paused hosts', () => {
   });
 });
 
+describe('pegasus controller cut off from every server', () => {
+  it('a controller that hears no server at all for twice failAfterMs (as at a start under load) fails none over', () => {
+    const w = setup(2, 2000);
+    w.t.addRkeys(w.sim, ['k0']);
+    w.sim.advance(2);
+    const ctrl = w.t.controller.host;
+    const servers = w.t.serverHosts.flat();
+    for (const h of servers) w.sim.cut(ctrl, h);
+    w.sim.advance(16);
+    for (const h of servers) w.sim.heal(ctrl, h);
+    w.sim.advance(5);
+    const c = w.controller();
+    assert.equal(c.stats.failovers, 0, `no failover (log: ${c.log.join(' | ')})`);
+    assert.deepEqual(c.chain, [0, 1]);
+    assert.match(c.log.join('\n'), /no server answers: the silence is taken for the controller's own/);
+    finish(w);
+  });
+});
+
 describe('pegasus controller restart', () => {
   it('a restarted controller, its state lost, does nothing: the servers\' leases run out and they stop serving; nothing acknowledged is lost', () => {
     const w = setup(2, 3000);
