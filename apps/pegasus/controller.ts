@@ -120,6 +120,9 @@ export const HEAT_DECAY = 0.75;
 /** Gap between the rounds of pushes of newly added rkeys (ms). */
 export const PUSH_GAP_MS = 0.02;
 
+/** Failure timeouts a server or switch not heard from since the controller started has before it is taken for failed. */
+export const START_GRACE = 10;
+
 /** Smoothed samples a key needs before it can become an rkey. */
 export const HOT_MIN_SAMPLES = 5;
 
@@ -1033,8 +1036,11 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         cfg, rackLive: new Array(cfg.racks).fill(true), chain: Array.from({ length: cfg.racks }, (_, r) => r),
         serving: Array.from({ length: cfg.racks }, () => Array.from({ length: N }, (_, i) => i)),
         dead: Array.from({ length: cfg.racks }, () => new Array(N).fill(false)),
-        lastPong: Array.from({ length: cfg.racks }, () => new Array(N).fill(ctx.now())),
-        lastSwitchReply: new Array(cfg.racks).fill(ctx.now()), lastProbeMs: ctx.now(), deafNoted: false,
+        // Not heard from yet: a host still starting (its connection slow on a loaded machine) is
+        // given START_GRACE failure timeouts before it is taken for failed.
+        lastPong: Array.from({ length: cfg.racks }, () => new Array(N).fill(ctx.now() + (START_GRACE - 1) * failAfterMs)),
+        lastSwitchReply: new Array(cfg.racks).fill(ctx.now() + Math.max(0, START_GRACE * failAfterMs - rackFailAfterMs)),
+        lastProbeMs: ctx.now(), deafNoted: false,
         rkeys: new Map(), freeIndices: Array.from({ length: cfg.capacity }, (_, i) => i), queue: [], current: undefined,
         incarnation: Array.from({ length: cfg.racks }, () => new Array(N).fill(0)),
         hello: Array.from({ length: cfg.racks }, () => new Array(N).fill(0)),

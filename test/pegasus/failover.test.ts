@@ -202,6 +202,20 @@ describe('pegasus controller cut off from every server', () => {
   });
 });
 
+describe('pegasus controller start', () => {
+  it('a server not heard from since the controller started is given START_GRACE failure timeouts (a host still starting), then failed over', () => {
+    const w = setup(2, 3000);
+    const ctrl = w.t.controller.host;
+    w.sim.cut(ctrl, 'r0s1');
+    w.sim.advance(30);
+    assert.equal(w.controller().stats.failovers, 0, `not failed over within the grace (log: ${w.controller().log.join(' | ')})`);
+    assert.ok(w.sim.runUntil(() => w.controller().stats.failovers === 1, 80), 'failed over once the grace is over');
+    w.sim.heal(ctrl, 'r0s1');
+    assert.ok(w.sim.runUntil(() => w.controller().stats.rejoins === 1, 40), 'and it rejoined once heard');
+    finish(w);
+  });
+});
+
 describe('pegasus controller restart', () => {
   it('a restarted controller, its state lost, does nothing: the servers\' leases run out and they stop serving; nothing acknowledged is lost', () => {
     const w = setup(2, 3000);
