@@ -180,7 +180,7 @@ interface Op {
   aborted: boolean;
   rejoin?: Rejoin;
   /** failover: the failed server, and the servers its successor fetches state from (rack, index). */
-  failover?: { readonly r: number; readonly i: number; sources: [number, number][] };
+  failover?: { readonly r: number; readonly i: number; readonly sources: [number, number][] };
 }
 
 export interface Controller {
@@ -276,10 +276,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
     send();
   };
 
-  const toServer = (c: Controller, ctx: C, r: number, i: number, msg: ServerMsg): void => {
-    if (!c.rackLive[r] || c.dead[r]![i]) return;
-    expect(c, `srv:${r}:${i}`, () => ctx.send(cfg.serverRefs[r]![i]!, msg));
-  };
+  const toServer = (c: Controller, ctx: C, r: number, i: number, msg: ServerMsg): void => toServerParts(c, ctx, r, i, [msg]);
 
   /** The parts of one message (transfer.ts), sent together and again together; one ack for all. */
   const toServerParts = (c: Controller, ctx: C, r: number, i: number, parts: readonly ServerMsg[]): void => {
@@ -495,6 +492,13 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
     ]);
   };
 
+  /** A step: the current operation goes on with a remove of every rkey (write back included). */
+  const removeEverything = (c: Controller): void => {
+    const all = [...c.rkeys.values()];
+    const op = c.current!;
+    if (all.length > 0) op.steps.splice(op.step, 0, ...removeOp(c, all).steps);
+  };
+
   const removeOp = (c: Controller, keys: readonly Rkey[]): Op => {
     const names = keys.map((k) => k.key);
     return newOp(c, 'remove', [
@@ -611,7 +615,6 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
       },
       (c2) => {
         if (j >= 0 && c2.rackLive[r]) for (const x of xs) c2.serving[r]![x] = j;
-        fo.sources = [];
       },
     ]);
     op.failover = fo;
@@ -646,11 +649,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
       // chain acknowledgements, which are not resent (one lost leaves an rkey's set at a server
       // without the newest version, harmless until reads come to that rack). Remove every rkey
       // first, with the write back, as after a switch restart: reads then go to the homes.
-      const all = [...c2.rkeys.values()];
-      if (c2.chain[c2.chain.length - 1] === r && c2.chain.length > 1 && all.length > 0) {
-        const op = c2.current!;
-        op.steps.splice(op.step, 0, ...removeOp(c2, all).steps);
-      }
+      if (c2.chain[c2.chain.length - 1] === r && c2.chain.length > 1) removeEverything(c2);
     },
     (c2, ctx) => {
       const oldHead = c2.chain[0];
@@ -902,11 +901,9 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
     // server, has answered in time (at a start under load, or cut off from them all), the
     // silence is the controller's, and failing them all over would leave no server to hand an
     // id back (and every rack out of the chain).
-    const heard = (last: readonly number[], dead: readonly boolean[] | undefined, within: number): boolean =>
-      last.some((t, k) => !dead?.[k] && now - t <= within);
     const racks = Array.from({ length: cfg.racks }, (_, r) => r).filter((r) => c.rackLive[r]);
     const anySwitch = racks.some((r) => now - c.lastSwitchReply[r]! <= rackFailAfterMs);
-    const anyServer = racks.some((r) => heard(c.lastPong[r]!, c.dead[r], failAfterMs));
+    const anyServer = racks.some((r) => c.lastPong[r]!.some((t, i) => !c.dead[r]![i] && now - t <= failAfterMs));
     if ((!anySwitch || !anyServer) && !c.deafNoted) note(c, ctx, `no ${anySwitch ? 'server' : 'switch'} answers: the silence is taken for the controller's own`, 'warn');
     c.deafNoted = !anySwitch || !anyServer;
     for (const r of racks) {
@@ -1021,14 +1018,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
   };
 
   /** Remove every rkey there is when it starts (after a switch restart). */
-  const flushOp = (c: Controller): Op => {
-    const op = newOp(c, 'remove', []);
-    op.steps.push((c2) => {
-      const all = [...c2.rkeys.values()];
-      if (all.length > 0) op.steps.push(...removeOp(c2, all).steps);
-    });
-    return op;
-  };
+  const flushOp = (c: Controller): Op => newOp(c, 'remove', [removeEverything]);
 
   return behavior<Controller, ControllerMsg>({
     init: (ctx) => {
