@@ -10,6 +10,7 @@ import { KvHistory } from '../apps/history/history.ts';
 import { checkHistory } from '../apps/linearizability/checker.ts';
 import { kvModel } from '../apps/linearizability/models.ts';
 import { kvHashTopology } from '../apps/kv-hash/topology.ts';
+import type { PegasusClientState } from '../apps/pegasus/client.ts';
 import type { Controller } from '../apps/pegasus/controller.ts';
 import { PegasusInvariants } from '../apps/pegasus/invariants.ts';
 import type { PegasusServerState } from '../apps/pegasus/server.ts';
@@ -116,8 +117,9 @@ export function pegasusPlan(seed: number, t: ReturnType<typeof pegasusTopology>)
     ev.push({ atMs: back, what: `reconnect ${host}`, run: (sim) => sim.heal(t.controller.host, host) });
   }
   // a switch taken for failed while alive: cut off from the controller for longer than
-  // rackFailAfterMs, its rack leaves the chain (once its servers' leases ran out) and does not
-  // come back (drawn last, as above; the rack of the server faults above, for the same reason)
+  // rackFailAfterMs, its rack leaves the chain (once its servers' leases ran out) and joins it
+  // again once reconnected (drawn last, as above; the rack of the server faults above, for the
+  // same reason)
   if (r.next() < 0.15) {
     faultyRack ??= r.int(t.racks);
     const host = t.switchHosts[faultyRack]!;
@@ -165,9 +167,10 @@ const REJOIN_WITHIN_MS = 100;
  * After the load of a seed whose plan restarted a server, cut one off or cut a switch off: wait
  * until the servers rejoined (the plan's restart is its only one, and its Hello forces the
  * failover first; a cut-off one retires once it answers the pings again) unless their rack left
- * the chain, and the cut-off switch's rack left it, then write and read every key, so that a
- * rejoined server takes writes (head rack) or reads (tail rack) and the history shows whether it
- * lost any. Returns the operations added.
+ * the chain, and every rack that left joined again. If the cut-off switch's rack joined, the
+ * other rack then fails whole (switch and servers), so that the joined rack alone holds the
+ * data. Then write and read every key, so that a rejoined server takes writes (head rack) or
+ * reads (tail rack) and the history shows whether it lost any. Returns the operations added.
  */
 function afterRejoin(sim: SimRuntime, t: ReturnType<typeof pegasusTopology>, plan: readonly PegasusPlanEvent[], violations: string[]): number {
   const c = (): Controller => sim.stateOf<Controller>(t.controller)!;
@@ -180,11 +183,19 @@ function afterRejoin(sim: SimRuntime, t: ReturnType<typeof pegasusTopology>, pla
   const whole = (): boolean => c().chain.every((r) => c().serving[r]!.every((x, i) => x === i && !c().dead[r]![i]));
   const settled = (): boolean => {
     const ctl = c();
-    const rejoined = !serverRacks.some((r) => ctl.chain.includes(r)) || ctl.stats.rejoins >= 1;
-    return rejoined && switchRacks.every((r) => !ctl.chain.includes(r)) && whole() && ctl.current === undefined;
+    // (A server restarted while its rack was out of the chain came back with the rack's join.)
+    const rejoined = !serverRacks.some((r) => ctl.chain.includes(r)) || ctl.stats.rejoins >= 1 || ctl.stats.rackJoins >= 1;
+    const racksBack = ctl.chain.length === t.racks && ctl.stats.rackJoins >= ctl.stats.rackFailures && ctl.stats.rackJoins >= switchRacks.length;
+    return rejoined && racksBack && whole() && ctl.current === undefined;
   };
   if (!sim.runUntil(settled, REJOIN_WITHIN_MS)) {
-    violations.push(`the restarted or cut-off servers did not all rejoin, or the cut-off switch's rack did not leave the chain, within ${REJOIN_WITHIN_MS} ms of the load's end`);
+    violations.push(`the restarted or cut-off servers did not all rejoin, or a rack that left the chain did not join it again, within ${REJOIN_WITHIN_MS} ms of the load's end`);
+  } else if (switchRacks.length > 0) {
+    const others = c().chain.filter((r) => !switchRacks.includes(r));
+    for (const r of others) for (const h of [t.switchHosts[r]!, ...t.serverHosts[r]!]) sim.crash(h);
+    if (!sim.runUntil(() => others.every((r) => !c().chain.includes(r)) && c().current === undefined, REJOIN_WITHIN_MS)) {
+      violations.push(`rack ${others.join(',')} (crashed whole after the cut-off switch's rack joined again) did not leave the chain within ${REJOIN_WITHIN_MS} ms`);
+    }
   }
   for (let k = 0; k < WORKLOAD.keys; k++) {
     sim.send(t.clients[k % CLIENTS]!, { type: 'LoadInvoke', op: { op: 'put', key: `k${k}`, value: '' } });
@@ -224,7 +235,7 @@ function runLoadClients(t: { topology: Topology; clients: readonly ActorRef<neve
 
 export const kvScenarios: Record<string, Scenario> = {
   pegasus: {
-    description: 'Pegasus on a 2-rack chain (4 servers each), 3 clients, a skewed read/write workload, with drops, reordering, a server crash and restart (then its rejoin, and a write and a read of every key), a server cut off from the controller or paused (failed over while alive: it retires and rejoins), a switch cut off from the controller (its rack leaves the chain), a paused controller, a switch restart and rkey churn drawn from the seed',
+    description: 'Pegasus on a 2-rack chain (4 servers each), 3 clients, a skewed read/write workload, with drops, reordering, a server crash and restart (then its rejoin, and a write and a read of every key), a server cut off from the controller or paused (failed over while alive: it retires and rejoins), a switch cut off from the controller (its rack leaves the chain and joins it again once reconnected; then the other rack fails whole, and the joined one holds every write alone), a paused controller, a switch restart and rkey churn drawn from the seed',
     defaultOps: 120,
     randomFaults: kvNetworkFaults,
     run(opts) {
@@ -264,8 +275,15 @@ export const kvScenarios: Record<string, Scenario> = {
       });
       // A failing seed also shows what the controller did, and what it waits for (`sim --json`).
       if (report.violations.length > 0 && c) {
+        const srv = (r: number, i: number): PegasusServerState | undefined => sim.stateOf<PegasusServerState>(t.servers[r]![i]!);
         Object.assign(report.details, {
           controllerLog: c.log, controllerWaiting: c.current && { op: c.current.kind, step: c.current.step, pending: [...c.current.pending.keys()] },
+          // Each server's view and what it refused, and each client's chain: where a stuck operation stalls.
+          servers: Object.fromEntries(t.serverHosts.flatMap((hs, r) => hs.map((h, i) => {
+            const x = srv(r, i);
+            return [h, x && { inc: x.inc, chain: x.chain, retired: x.retired, joining: x.joining, recovering: x.recovering !== undefined, dropped: x.dropped }];
+          }))),
+          clientChains: t.clients.map((cl) => sim.stateOf<PegasusClientState>(cl)?.chain),
         });
       }
       return report;

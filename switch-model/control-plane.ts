@@ -71,6 +71,7 @@ export function controlPlane(cfg: ControlPlaneConfig): Behavior<ControlPlaneStat
       switch (msg.type) {
         case 'TableInsert':
         case 'TableDelete':
+        case 'TableClear':
         case 'TableSetDefault':
         case 'RegisterRead':
         case 'RegisterWrite':

@@ -45,9 +45,11 @@ export function stageControl<H>(rt: StageRuntime<H>, op: StageControl): ControlR
   switch (op.type) {
     case 'TableInsert':
     case 'TableDelete':
+    case 'TableClear':
     case 'TableSetDefault': {
       const t = findTable(rt, op.table);
       if (!t) return fail(op, `stage '${rt.stage}' has no table '${op.table}'`);
+      if (op.type === 'TableClear') return ok(op, { value: t.clear() });
       const err = op.type === 'TableInsert' ? t.insert(op.match, { action: op.action, params: op.params }, op.priority)
         : op.type === 'TableDelete' ? t.delete(op.match, op.priority)
           : t.setDefault({ action: op.action, params: op.params });

@@ -20,7 +20,7 @@ export { ParserUnit, TrafficManager, DeparserUnit } from './pipeline.ts';
 export type { SwitchSetup } from './control.ts';
 export {
   BROADCAST_MAC, controlSchemas, frameSchemas, emptyStats, mergeStats,
-  type Frame, type SwitchStats, type ControlRequest, type ControlReply, type TableInsert, type TableDelete, type TableSetDefault,
+  type Frame, type SwitchStats, type ControlRequest, type ControlReply, type TableInsert, type TableDelete, type TableClear, type TableSetDefault,
   type RegisterRead, type RegisterWrite, type RegisterReset, type CounterRead, type MulticastGroupSet, type StatsRead,
   type PacketIn, type PacketOut, type PacketInSubscribe, type Rx,
 } from './messages.ts';

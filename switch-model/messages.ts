@@ -73,6 +73,12 @@ export interface TableDelete extends Request {
   readonly priority?: number;
 }
 
+/** Remove every entry of a table (the default action stays). */
+export interface TableClear extends Request {
+  readonly type: 'TableClear';
+  readonly table: string;
+}
+
 export interface TableSetDefault extends Request {
   readonly type: 'TableSetDefault';
   readonly table: string;
@@ -129,7 +135,7 @@ export interface PacketOut {
 }
 
 export type ControlRequest =
-  | TableInsert | TableDelete | TableSetDefault | RegisterRead | RegisterWrite | RegisterReset | CounterRead
+  | TableInsert | TableDelete | TableClear | TableSetDefault | RegisterRead | RegisterWrite | RegisterReset | CounterRead
   | MulticastGroupSet | StatsRead | PacketInSubscribe | PacketOut;
 
 /** Requests that carry a replyTo (all but PacketInSubscribe and PacketOut). */
@@ -207,7 +213,7 @@ export interface Reject {
 export type AnyPacket = Packet<any>;
 
 /** Table, register and counter operations, as stages handle them. */
-export type StageControl = TableInsert | TableDelete | TableSetDefault | RegisterRead | RegisterWrite | RegisterReset | CounterRead;
+export type StageControl = TableInsert | TableDelete | TableClear | TableSetDefault | RegisterRead | RegisterWrite | RegisterReset | CounterRead;
 
 // ---- schemas of what may cross hosts -------------------------------------------------------
 
@@ -244,6 +250,7 @@ export const controlSchemas: Record<string, TSchema> = {
     type: Type.Literal('TableDelete'), id: Id, replyTo: RefSchema, table: Name, match: Type.Array(MatchFieldSchema, { maxItems: 64 }),
     priority: Type.Optional(Type.Integer({ minimum: 0 })),
   }),
+  TableClear: Type.Object({ type: Type.Literal('TableClear'), id: Id, replyTo: RefSchema, table: Name }),
   TableSetDefault: Type.Object({ type: Type.Literal('TableSetDefault'), id: Id, replyTo: RefSchema, table: Name, action: Name, params: Params }),
   RegisterRead: Type.Object({ type: Type.Literal('RegisterRead'), id: Id, replyTo: RefSchema, register: Name, index: Type.Integer({ minimum: 0 }) }),
   RegisterWrite: Type.Object({

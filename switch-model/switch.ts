@@ -629,6 +629,7 @@ function fusedActor<H>(w: Wiring<H>): Behavior<Fused<H>, FusedMsg> {
       }
       case 'TableInsert':
       case 'TableDelete':
+      case 'TableClear':
       case 'TableSetDefault':
       case 'RegisterRead':
       case 'RegisterWrite':

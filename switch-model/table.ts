@@ -184,6 +184,18 @@ export class TableRuntime<H> {
     return null;
   }
 
+  /** Remove every entry (the default action stays). Returns how many there were. */
+  clear(): number {
+    const n = this.count;
+    this.exact.clear();
+    this.ternary = [];
+    this.ternaryIds.clear();
+    for (const m of this.byLen) m.clear();
+    this.lens = [];
+    this.count = 0;
+    return n;
+  }
+
   setDefault(call: ActionCall): string | null {
     const err = checkActionCall(this.decl, call);
     if (err) return err;

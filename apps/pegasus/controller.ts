@@ -33,6 +33,12 @@
 //                    serves it again
 //   rack(r)          a rack's switch stopped answering (or the rack has no live server): the
 //                    chain goes on without it once its servers' leases ran out
+//   join(r)          a rack out of the chain whose switch and every server answer again joins
+//                    it as the tail: every rkey is removed (write back first); its servers start
+//                    over empty (Join) and its switch is set up afresh; the chain's servers learn
+//                    the new chain (the old tail forwards its writes to it from then on); then
+//                    (joinFetch) each of its servers fetches its ids' state from another rack,
+//                    and (joinEnd) the clients learn the new chain and read there
 //
 // Servers serve under leases, granted on their Pongs (Lease); a server is failed over only once
 // every lease it had has run out, so one taken for failed while alive serves nothing by then.
@@ -44,7 +50,7 @@ import { keyHash, type Ring } from '../kv-hash/ring.ts';
 import type { ClientEntry } from '../kv-hash/store.ts';
 import {
   HEADER_BYTES, NO_CLIENT,
-  type ClientMsg, type ControllerMsg, type EntryList, type Fence, type FetchState, type HandedOver, type Hello, type HotKeys, type Install, type ItemList,
+  type ClientMsg, type ControllerMsg, type EntryList, type Fence, type FetchState, type HandedOver, type Hello, type HotKeys, type Install, type ItemList, type Recover,
   type RkeyPrepared, type RkeyReleased, type ServerMsg,
 } from './messages.ts';
 import { EPOCH_SHIFT, MAX_SERVERS } from './switch-program.ts';
@@ -160,7 +166,7 @@ interface Snapshot {
 }
 
 interface Op {
-  readonly kind: 'init' | 'add' | 'remove' | 'failover' | 'rack' | 'rejoin' | 'reclaim';
+  readonly kind: 'init' | 'add' | 'remove' | 'failover' | 'rack' | 'rejoin' | 'reclaim' | 'join';
   /**
    * Numbered as it starts, not as it is queued (some go to the front of the queue): servers
    * ignore a request of a round below one they answered (a late resend of an operation that is
@@ -179,8 +185,11 @@ interface Op {
   readonly answers: Map<string, Parts<RkeyPrepared | RkeyReleased>>;
   aborted: boolean;
   rejoin?: Rejoin;
-  /** failover: the failed server, and the servers its successor fetches state from (rack, index). */
-  failover?: { readonly r: number; readonly i: number; readonly sources: [number, number][] };
+  /**
+   * failover, joinFetch: the servers state is fetched from (rack, index), and the operation
+   * that starts it again (with other sources) if one of them fails meanwhile.
+   */
+  fetch?: { readonly sources: [number, number][]; readonly again: (c: Controller) => Op };
 }
 
 export interface Controller {
@@ -213,6 +222,13 @@ export interface Controller {
   readonly initPending: Set<number>;
   /** Racks leaving the chain for want of a live server (their switches' epoch 0 is not a restart). */
   readonly leaving: Set<number>;
+  /** Of a rack out of the chain: each server's latest Pong, [incarnation, when], and its switch's latest probe reply. */
+  readonly standby: [number, number][][];
+  readonly standbySwitch: number[];
+  /** A rack that joined the chain and does not hold every index's state yet (joinFetch). */
+  catchingUp: number | undefined;
+  /** Every fence issued (host -> its incarnations below this are failed): a joining rack's servers start with them. */
+  readonly fences: Map<string, number>;
   /** This epoch's sampled reports: key -> keyhash, reads, writes. */
   readonly hot: Map<string, [number, number, number]>;
   /** The same, smoothed over epochs (each epoch's counts added to HEAT_DECAY times the last). */
@@ -225,7 +241,7 @@ export interface Controller {
   /** Restarted (ctx.incarnation > 0): its state is lost, and it does nothing. */
   readonly halted: boolean;
   readonly stats: {
-    adds: number; removes: number; failovers: number; flushes: number; rackFailures: number; rejoins: number; rejoinAborts: number;
+    adds: number; removes: number; failovers: number; flushes: number; rackFailures: number; rackJoins: number; rejoins: number; rejoinAborts: number;
     /** Messages sent of controller transfers that went in several parts (a rejoin's Install, an add's RkeyEntries, a remove's WriteBack). */
     transferParts: number;
   };
@@ -556,7 +572,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
   const failoverOp = (c: Controller, r: number, i: number, again = false): Op => {
     let j = -1;
     let xs: number[] = [];
-    const fo = { r, i, sources: [] as [number, number][] };
+    const sources: [number, number][] = [];
     const op = newOp(c, 'failover', [
       (c2, ctx) => {
         if (!c2.rackLive[r]) return;
@@ -576,31 +592,28 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
       },
       (c2, ctx) => {
         // Its incarnation and earlier ones: a later incarnation may rejoin and forward again.
-        const fence: Fence = { type: 'Fence', round: c2.current!.round, hosts: [[cfg.serverHosts[r]![i]!, c2.incarnation[r]![i]! + 1]] };
+        const host = cfg.serverHosts[r]![i]!;
+        const below = Math.max(c2.incarnation[r]![i]! + 1, c2.fences.get(host) ?? 0);
+        c2.fences.set(host, below);
+        const fence: Fence = { type: 'Fence', round: c2.current!.round, hosts: [[host, below]] };
         for (const [r2, i2] of liveServers(c2)) toServer(c2, ctx, r2, i2, fence);
       },
       (c2, ctx) => {
         if (j < 0 || xs.length === 0 || !c2.rackLive[r]) return;
-        const sources: { ref: ActorRef<FetchState>; keys: readonly string[] | null }[] = [];
+        const refs: { ref: ActorRef<FetchState>; keys: readonly string[] | null }[] = [];
         const from = (r2: number, m: number, keys: readonly string[] | null): void => {
-          sources.push({ ref: cfg.serverRefs[r2]![m]!, keys });
-          fo.sources.push([r2, m]);
+          refs.push({ ref: cfg.serverRefs[r2]![m]!, keys });
+          sources.push([r2, m]);
         };
-        const others = c2.chain.filter((r2) => r2 !== r && c2.rackLive[r2]);
         for (const x of xs) {
-          for (const r2 of others) {
-            const m = c2.serving[r2]![x]!;
-            if (!c2.dead[r2]![m]) {
-              from(r2, m, null);
-              break;
-            }
-          }
+          const src = sourceOf(c2, r, x);
+          if (src !== undefined) from(...src, null);
         }
         const rk = [...c2.rkeys.keys()];
         if (rk.length > 0) {
           for (let y = 0; y < N; y++) if (y !== j && y !== i && !c2.dead[r]![y]) from(r, y, rk);
         }
-        toServer(c2, ctx, r, j, { type: 'Recover', round: c2.current!.round, ids: xs, sources });
+        toServer(c2, ctx, r, j, { type: 'Recover', round: c2.current!.round, ids: xs, sources: refs });
       },
       (c2, ctx) => {
         if (j < 0) return;
@@ -617,8 +630,22 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         if (j >= 0 && c2.rackLive[r]) for (const x of xs) c2.serving[r]![x] = j;
       },
     ]);
-    op.failover = fo;
+    op.fetch = { sources, again: (c2) => failoverOp(c2, r, i, true) };
     return op;
+  };
+
+  /**
+   * Where index x's state comes from for a server of rack r: the live server that serves x in
+   * another rack of the chain, the first from the head (a rack holds every write the racks after
+   * it hold), not one still catching up.
+   */
+  const sourceOf = (c: Controller, r: number, x: number): [number, number] | undefined => {
+    for (const r2 of c.chain) {
+      if (r2 === r || !c.rackLive[r2] || r2 === c.catchingUp) continue;
+      const m = c.serving[r2]![x]!;
+      if (!c.dead[r2]![m]) return [r2, m];
+    }
+    return undefined;
   };
 
   /**
@@ -636,8 +663,10 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
 
   const rackOp = (c: Controller, r: number): Op => newOp(c, 'rack', [
     (c2, ctx) => {
-      // Its switch may fail while it leaves (declareRackDead queues this operation again).
+      // Its switch may fail while it leaves (declareRackDead queues this operation again), or
+      // while it joins, before it is in the chain.
       if (!c2.chain.includes(r)) {
+        c2.rackLive[r] = false;
         c2.current!.aborted = true;
         return;
       }
@@ -654,6 +683,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
     (c2, ctx) => {
       const oldHead = c2.chain[0];
       c2.chain = c2.chain.filter((x) => x !== r);
+      if (c2.catchingUp === r) c2.catchingUp = undefined;
       note(c2, ctx, `rack ${r} left the chain; chain ${c2.chain.join('>')}`, 'warn');
       c2.stats.rackFailures++;
       const head = c2.chain[0];
@@ -668,6 +698,158 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
       cfg.clients.forEach((cl, k) => expect(c2, `cl:${k}`, () => ctx.send(cl, { type: 'ChainConfig', round, racks: c2.chain })));
     },
   ]);
+
+  // ---- a rack joins the chain again --------------------------------------------------------------
+  //
+  // It joins as the tail. Its servers hold nothing they can trust (the chain went on without
+  // them), so they start over empty, and the state comes from another rack while the chain's
+  // writes go on: the old tail forwards every write it applies from the moment it learns the
+  // new chain (and stops serving reads: the new tail may not have such a write yet), and the
+  // state each joining server fetches after that holds every write applied before. Versions
+  // make the two commute. Reads move to the new tail (the clients learn the chain) only once
+  // every one of its servers has its state; in between they are dropped and retried.
+
+  /** Rack r, out of the chain, is whole again: its switch and every server answered within the last few probes. */
+  const standbyReady = (c: Controller, r: number, now: number): boolean =>
+    now - c.standbySwitch[r]! <= rackFailAfterMs / 2 && c.standby[r]!.every(([inc, at]) => inc >= 0 && now - at <= failAfterMs / 2);
+
+  const joinQueued = (c: Controller, r: number): boolean => [c.current, ...c.queue].some((op) => op?.kind === 'join' && op.rack === r);
+
+  /** Give the join of rack r up before it is in the chain: it stays out (and joins later, once whole again). */
+  const abortJoin = (c: Controller, ctx: C, r: number, why: string): void => {
+    note(c, ctx, `rack ${r}: join abandoned: ${why}`, 'warn');
+    const op = c.current!;
+    op.aborted = true;
+    op.pending.clear();
+    c.rackLive[r] = false;
+    c.leaving.add(r);
+    if (c.catchingUp === r) c.catchingUp = undefined;
+  };
+
+  const joinOp = (c: Controller, r: number): Op => {
+    const whole = (c2: Controller): boolean => c2.rackLive[r]! && c2.dead[r]!.every((d) => !d);
+    /** A step that runs only while the rack and every server of it are alive. */
+    const live = (step: Step): Step => (c2, ctx) => {
+      if (whole(c2)) step(c2, ctx);
+      else abortJoin(c2, ctx, r, 'its switch or a server failed');
+    };
+    return withRack(r, newOp(c, 'join', [
+      (c2, ctx) => {
+        if (c2.rackLive[r] || c2.chain.includes(r) || !standbyReady(c2, r, ctx.now())) {
+          c2.current!.aborted = true;
+          return;
+        }
+        note(c2, ctx, `rack ${r} is back: it joins the chain as its tail (every rkey is removed first)`, 'warn');
+        // The joining rack's directory starts without rkeys, and so must every other's.
+        removeEverything(c2);
+      },
+      (c2, ctx) => {
+        if (!standbyReady(c2, r, ctx.now())) {
+          abortJoin(c2, ctx, r, 'no longer whole');
+          return;
+        }
+        c2.rackLive[r] = true;
+        c2.catchingUp = r;
+        const round = c2.current!.round;
+        const chain = [...c2.chain, r];
+        for (let i = 0; i < N; i++) {
+          const inc = c2.standby[r]![i]![0];
+          c2.dead[r]![i] = false;
+          c2.serving[r]![i] = i;
+          c2.incarnation[r]![i] = inc + 1;
+          c2.lastPong[r]![i] = ctx.now();
+          toServer(c2, ctx, r, i, { type: 'Join', round, incarnation: inc, chain, fenced: [...c2.fences] });
+        }
+        // Its directory as it was when the rack left (it missed every removal since), and the
+        // ids as failovers left them: both afresh.
+        for (const table of ['rkeys', 'servers']) toSwitch(c2, ctx, r, (id) => ({ type: 'TableClear', id, table, replyTo: replyTo(ctx) }));
+      },
+      live((c2, ctx) => {
+        for (let i = 0; i < N; i++) {
+          toSwitch(c2, ctx, r, (id) => ({ type: 'TableInsert', id, table: 'servers', match: [i], action: 'forward', params: { port: cfg.serverPort(i) }, replyTo: replyTo(ctx) }));
+          toSwitch(c2, ctx, r, (id) => ({ type: 'TableInsert', id, table: 'senders', match: [i], action: 'live', replyTo: replyTo(ctx) }));
+        }
+      }),
+      // Enabled (it takes the forwarded writes); its verNext matters only if it becomes the head,
+      // which then stamps a new epoch.
+      live((c2, ctx) => regWrite(c2, ctx, r, 'epoch', 0, Math.max(1, c2.epoch))),
+      live((c2, ctx) => {
+        c2.leaving.delete(r);
+        c2.chain = [...c2.chain, r];
+        note(c2, ctx, `rack ${r} joined the chain (catching up); chain ${c2.chain.join('>')}`, 'warn');
+        const round = c2.current!.round;
+        for (const [r2, i2] of liveServers(c2)) toServer(c2, ctx, r2, i2, { type: 'ChainConfig', round, racks: c2.chain });
+        // Leases now, not at the next probe: the servers apply forwarded writes only under one.
+        for (let i = 0; i < N; i++) ctx.send(cfg.serverRefs[r]![i]!, { type: 'Ping', seq: c2.probeSeq });
+      }),
+      // From here the rack is in the chain: a failure of it or of a server is an ordinary one.
+      (c2) => { c2.queue.unshift(joinFetchOp(c2, r)); },
+    ]));
+  };
+
+  /** The joining rack's servers fetch their ids' state from other racks; then the clients read there. */
+  const joinFetchOp = (c: Controller, r: number): Op => {
+    const op = withRack(r, newOp(c, 'join', []));
+    const sources: [number, number][] = [];
+    op.fetch = { sources, again: (c2) => joinFetchOp(c2, r) };
+    op.steps.push(
+      (c2, ctx) => {
+        if (!c2.chain.includes(r) || !c2.rackLive[r]) {
+          op.aborted = true;
+          return;
+        }
+        const sends: [number, Recover][] = [];
+        for (let i = 0; i < N; i++) {
+          if (c2.dead[r]![i]) continue;
+          const ids: number[] = [];
+          const refs: Recover['sources'][number][] = [];
+          for (let x = 0; x < N; x++) {
+            if (c2.serving[r]![x] !== i) continue;
+            const src = sourceOf(c2, r, x);
+            if (src === undefined) {
+              waitForSource(c2, ctx, r, x);
+              return;
+            }
+            ids.push(x);
+            refs.push({ ref: cfg.serverRefs[src[0]]![src[1]]!, keys: null });
+            sources.push(src);
+          }
+          sends.push([i, { type: 'Recover', round: op.round, ids, sources: refs }]);
+        }
+        for (const [i, m] of sends) toServer(c2, ctx, r, i, m);
+      },
+      (c2, ctx) => {
+        // Fetched: a failure of a source no longer matters.
+        sources.length = 0;
+        c2.catchingUp = undefined;
+        const round = op.round;
+        cfg.clients.forEach((cl, k) => expect(c2, `cl:${k}`, () => ctx.send(cl, { type: 'ChainConfig', round, racks: c2.chain })));
+      },
+      (c2, ctx) => {
+        c2.stats.rackJoins++;
+        note(c2, ctx, `rack ${r} caught up: the clients read there; chain ${c2.chain.join('>')}`, 'warn');
+      },
+    );
+    return op;
+  };
+
+  /**
+   * No other rack has a live server for index x now: a failover queued there will give it one,
+   * so fetch again after the failovers and rack changes at the head of the queue. With no other
+   * rack left at all, no copy of the data survives to catch up from: the joining rack serves
+   * nothing (unavailable, not wrong).
+   */
+  const waitForSource = (c: Controller, ctx: C, r: number, x: number): void => {
+    const op = c.current!;
+    op.aborted = true;
+    if (!c.chain.some((r2) => r2 !== r && c.rackLive[r2])) {
+      note(c, ctx, `rack ${r} cannot catch up: no other rack of the chain is left (index ${x})`, 'error');
+      return;
+    }
+    let k = 0;
+    while (k < c.queue.length && (c.queue[k]!.kind === 'failover' || c.queue[k]!.kind === 'rack')) k++;
+    c.queue.splice(k, 0, joinFetchOp(c, r));
+  };
 
   /** A part of a server's answer to RkeyPrepare or RkeyRelease: the target is done with the last one. */
   const onAnswer = (c: Controller, ctx: C, msg: RkeyPrepared | RkeyReleased): void => {
@@ -842,13 +1024,13 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
     // The running operation goes on without it only once the switch has cut it off (with no
     // operation running, its failover, next, starts with that).
     if (op && !op.aborted) cutOff(c, ctx, r, i);
-    const fo = op?.failover;
-    if (op && fo && !op.aborted && fo.sources.some(([r2, m]) => r2 === r && m === i)) {
-      // A source of the running failover: its successor would wait for that state forever.
-      // This server's failover first, then that one again (it picks its sources afresh).
+    const fetch = op?.fetch;
+    if (op && fetch && !op.aborted && fetch.sources.some(([r2, m]) => r2 === r && m === i)) {
+      // A source of the running failover (or join): its successor would wait for that state
+      // forever. This server's failover first, then that one again (it picks its sources afresh).
       op.aborted = true;
       op.pending.clear();
-      c.queue.unshift(failoverOp(c, r, i), failoverOp(c, fo.r, fo.i, true));
+      c.queue.unshift(failoverOp(c, r, i), fetch.again(c));
       advance(c, ctx);
       return;
     }
@@ -914,6 +1096,13 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         ctx.send(cfg.serverRefs[r]![i]!, { type: 'Ping', seq });
         if (anyServer && c.rackLive[r] && !c.dead[r]![i] && now - c.lastPong[r]![i]! > failAfterMs) declareDead(c, ctx, r, i);
       }
+    }
+    // A rack out of the chain is probed all the same: it joins again once whole.
+    for (let r = 0; r < cfg.racks; r++) {
+      if (c.rackLive[r] || c.chain.includes(r)) continue;
+      ctx.send(cfg.switches[r]!, { type: 'RegisterRead', id: -(r + 1), register: 'epoch', index: 0, replyTo: replyTo(ctx) });
+      for (let i = 0; i < N; i++) ctx.send(cfg.serverRefs[r]![i]!, { type: 'Ping', seq });
+      if (!c.deafNoted && standbyReady(c, r, now) && !joinQueued(c, r)) enqueue(c, ctx, joinOp(c, r));
     }
     // A rejoining server that went silent before the commit (crashed again): give up; it says
     // Hello again when it is back.
@@ -1035,7 +1224,9 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         incarnation: Array.from({ length: cfg.racks }, () => new Array(N).fill(0)),
         hello: Array.from({ length: cfg.racks }, () => new Array(N).fill(0)),
         epoch: 0, rounds: 0, nextId: 0, probeSeq: 0, initPending: new Set(), leaving: new Set(), hot: new Map(), heat: new Map(), decisionDue: false, pushing: [], log: [],
-        stats: { adds: 0, removes: 0, failovers: 0, flushes: 0, rackFailures: 0, rejoins: 0, rejoinAborts: 0, transferParts: 0 },
+        standby: Array.from({ length: cfg.racks }, () => Array.from({ length: N }, (): [number, number] => [-1, -Infinity])),
+        standbySwitch: new Array(cfg.racks).fill(-Infinity), catchingUp: undefined, fences: new Map(),
+        stats: { adds: 0, removes: 0, failovers: 0, flushes: 0, rackFailures: 0, rackJoins: 0, rejoins: 0, rejoinAborts: 0, transferParts: 0 },
         halted: ctx.incarnation > 0,
       };
       if (c.halted) {
@@ -1067,6 +1258,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
             // A probe of rack -id-1's epoch register.
             const r = -id - 1;
             c.lastSwitchReply[r] = ctx.now();
+            if (!c.rackLive[r] && msg.ok) c.standbySwitch[r] = ctx.now();
             if (msg.ok && msg.value === 0 && !c.initPending.has(r) && c.rackLive[r] && !c.leaving.has(r)) {
               note(c, ctx, `rack ${r}: switch restarted (epoch 0): flush the rkeys, then init`, 'warn');
               c.stats.flushes++;
@@ -1084,7 +1276,11 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         }
         case 'Pong': {
           const { rack: r, serverId: i } = msg;
-          if (msg.incarnation !== c.incarnation[r]![i] || !c.rackLive[r]) return c;
+          if (!c.rackLive[r]) {
+            c.standby[r]![i] = [msg.incarnation, ctx.now()];
+            return c;
+          }
+          if (msg.incarnation !== c.incarnation[r]![i]) return c;
           if (c.dead[r]![i]) {
             // Failed over, yet alive (it answered late, or was cut off): it starts over and rejoins.
             ctx.send(cfg.serverRefs[r]![i]!, { type: 'Retire', incarnation: msg.incarnation });

@@ -134,6 +134,15 @@ export interface Install {
 }
 /** Rejoin, phase 3: serve again (the switch maps the id back to this server next). */
 export interface Serve { readonly type: 'Serve'; readonly round: number; readonly incarnation: number }
+/**
+ * A rack joins the chain again, as its tail: start over empty under the next incarnation (this
+ * one's successor), with these fences and this chain; apply the writes forwarded from now on
+ * and serve nothing else until a Recover of this server's own ids has brought the rest.
+ */
+export interface Join {
+  readonly type: 'Join'; readonly round: number; readonly incarnation: number; readonly chain: readonly number[];
+  readonly fenced: readonly (readonly [string, number])[];
+}
 /** Send back the whole store (keys null) or these keys, with the client table, as source `part` of the recovery. */
 export interface FetchState { readonly type: 'FetchState'; readonly round: number; readonly part: number; readonly keys: readonly string[] | null; readonly replyTo: ActorRef<StateChunk> }
 /** Part `chunk` of `chunks` (transfer.ts) of source `part`'s answer. */
@@ -167,7 +176,7 @@ export interface RemoveRkeys { readonly type: 'RemoveRkeys'; readonly keys: read
 
 export type ServerMsg =
   | Pegasus | Ping | RkeyPrepare | RkeyEntries | RkeyRelease | WriteBack | Fence | Recover | FetchState | StateChunk
-  | ChainConfig | ReportTimeout | Handover | Reclaim | Install | Serve | Retire | Lease;
+  | ChainConfig | ReportTimeout | Handover | Reclaim | Install | Serve | Retire | Lease | Join;
 export type ClientMsg = Pegasus | ChainConfig | LoadMsg;
 export type ControllerMsg =
   | Pong | Hello | RkeyPrepared | RkeyReleased | Ack | HandedOver | HotKeys | ControlReply | ProbeTimeout | RetryTimeout | EpochTimeout | PaceTimeout
@@ -239,6 +248,7 @@ export const pegasusSchemas: Record<string, TSchema> = {
   }),
   Serve: Type.Object({ type: Type.Literal('Serve'), round: Round, incarnation: Round }),
   Retire: Type.Object({ type: Type.Literal('Retire'), incarnation: Round }),
+  Join: Type.Object({ type: Type.Literal('Join'), round: Round, incarnation: Round, chain: Type.Array(Int(255), { maxItems: 255 }), fenced: Fences }),
   AddRkeys: Type.Object({ type: Type.Literal('AddRkeys'), keys: Keys }),
   RemoveRkeys: Type.Object({ type: Type.Literal('RemoveRkeys'), keys: Keys }),
   LoadInvoke: Type.Object({ type: Type.Literal('LoadInvoke'), op: KvOpSchema }),

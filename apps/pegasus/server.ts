@@ -23,7 +23,12 @@
 //    late, or was cut off) has stopped serving by then, whatever it can be told;
 //  - such a server is told so (Retire) once it answers again: it drops its state and rejoins
 //    like a restarted server, under the next incarnation (incarnationOf), which the fence of the
-//    failed one lets through.
+//    failed one lets through;
+//  - a rack that left the chain joins it again as its tail (Join): each server starts over
+//    empty under its next incarnation, applies the writes forwarded to it from then on, and
+//    fetches everything else from another rack (Recover of its own ids) before it serves reads;
+//  - only the tail rack serves reads: a rack that stops being the tail (one joins after it)
+//    forwards writes it used to answer, and a read there could see one the new tail has not.
 //
 // State goes in parts of at most transferBytes (transfer.ts). A sender answers a round with one
 // split of one snapshot, kept until a later round (a resend of the request gets the same parts
@@ -34,7 +39,7 @@ import { ClientTable, sessionKey, type ClientEntry, StorageMeter, VersionedStore
 import {
   HEADER_BYTES, NO_CLIENT,
   type Ack, type ChainConfig, type ControllerMsg, type EntryList, type FetchState, type HandedOver, type Handover, type Hello, type HotKeys,
-  type Install, type ItemList, type Pegasus, type Recover, type Retire, type RkeyPrepared, type RkeyReleased, type ServerMsg, type StateChunk,
+  type Install, type ItemList, type Join, type Pegasus, type Recover, type Retire, type RkeyPrepared, type RkeyReleased, type ServerMsg, type StateChunk,
 } from './messages.ts';
 import { pushGroup } from './switch-program.ts';
 import { allParts, DEFAULT_TRANSFER_BYTES, isComplete, listBytes, newParts, splitParts, takePart, type Parts } from './transfer.ts';
@@ -65,17 +70,17 @@ export const DEFAULT_SAMPLE_EVERY = 1000;
 export const DEFAULT_REPORT_MS = 10;
 
 /** The controller's requests that belong to an operation (its round) and change state. */
-const ROUNDED: ReadonlySet<ServerMsg['type']> = new Set(['RkeyPrepare', 'RkeyEntries', 'RkeyRelease', 'WriteBack', 'Recover', 'Handover', 'Reclaim']);
+const ROUNDED: ReadonlySet<ServerMsg['type']> = new Set(['RkeyPrepare', 'RkeyEntries', 'RkeyRelease', 'WriteBack', 'Recover', 'Handover', 'Reclaim', 'Join']);
 
 /**
- * Retirements (Retire) a server may take per restart of its host. Its incarnation, which fences
+ * Retirements (Retire) and joins (Join) a server may take per restart of its host. Its incarnation, which fences
  * and rejoins compare, is the host's (ctx.incarnation: a count in sim, the start time in ms
- * over the network) times this, plus its retirements, so that a restart always ranks above
+ * over the network) times this, plus its retirements and joins, so that a restart always ranks above
  * every retirement before it (and the product stays an exact integer until the year 2248).
  */
 export const RETIRES_PER_RESTART = 1024;
 
-/** The incarnation of a server whose host has `hostIncarnation` and that retired `retires` times since. */
+/** The incarnation of a server whose host has `hostIncarnation` and that retired (or joined) `retires` times since. */
 export function incarnationOf(hostIncarnation: number, retires = 0): number {
   return hostIncarnation * RETIRES_PER_RESTART + retires;
 }
@@ -104,8 +109,18 @@ export interface PegasusServerState {
   readonly idRound: Map<number, number>;
   chain: readonly number[];
   chainRound: number;
-  /** Fetching state for a failover: nothing is served meanwhile. parts[p]: what source p sent so far. */
-  recovering: { round: number; sources: Recover['sources']; parts: (Parts<StateChunk> | undefined)[] } | undefined;
+  /**
+   * Fetching state for a failover, or for a join (`own`: the ids include this server's): nothing
+   * is served meanwhile. parts[p]: what source p sent so far.
+   */
+  recovering: { round: number; sources: Recover['sources']; parts: (Parts<StateChunk> | undefined)[]; own: boolean } | undefined;
+  /**
+   * Its rack is joining the chain (Join): it applies forwarded writes and serves nothing else
+   * until a recovery of its own ids is done.
+   */
+  joining: boolean;
+  /** The round of the latest Join taken (a resend of it is only acknowledged). */
+  joinedRound: number;
   /** The latest round's answers to FetchState (source part -> its parts), resent as they are. */
   fetched: { round: number; readonly answers: Map<number, StateChunk[]> };
   /** The latest Handover's answer, resent as it is. */
@@ -260,7 +275,9 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
     if (ctx.now() >= s.leaseUntil) return drop(s, 'no-lease');
     switch (m.op) {
       case 'GET': {
-        if (s.retired || s.recovering) return drop(s, s.retired ? 'retired' : 'recovering');
+        if (s.retired || s.recovering || s.joining) return drop(s, s.retired ? 'retired' : s.recovering ? 'recovering' : 'joining');
+        // A rack that is no longer the tail forwards the writes it applies: the tail may not have one yet.
+        if (!isTail(s)) return drop(s, 'not-tail');
         meter.execute();
         sample(s, m, true);
         const it = s.store.get(m.key);
@@ -270,7 +287,10 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
       case 'PUT':
       case 'DEL':
       case 'PUT_FWD':
-        if (s.retired || s.recovering) return drop(s, s.retired ? 'retired' : 'recovering');
+        if (s.retired) return drop(s, 'retired');
+        // A joining server applies what the rack before it forwards from the Join on (what came
+        // before is in the state it fetches): the chain's writes go on meanwhile.
+        if (s.joining ? m.op !== 'PUT_FWD' : s.recovering) return drop(s, s.joining ? 'joining' : 'recovering');
         return onWrite(s, m, ctx);
       case 'RC_REQ': {
         if (s.retired) return drop(s, 'retired');
@@ -435,12 +455,12 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
     }
     // Ids taken over (again): serve them even if handed back before.
     for (const id of msg.ids) if (claim(s, id, msg.round)) s.handedOff.delete(id);
+    const own = msg.ids.includes(me);
     if (msg.sources.length === 0) {
-      s.recovering = undefined;
-      ctx.send(cfg.controller, ack(msg.round, ctx));
+      recovered(s, own, msg.round, ctx);
       return;
     }
-    s.recovering = { round: msg.round, sources: msg.sources, parts: msg.sources.map(() => undefined) };
+    s.recovering = { round: msg.round, sources: msg.sources, parts: msg.sources.map(() => undefined), own };
     fetch(s, ctx);
   };
 
@@ -471,8 +491,14 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
     const got = (r.parts[msg.part] ??= newParts(msg.chunks));
     if (!takePart(got, msg.chunk, msg.chunks, msg) || !r.parts.every((p) => p !== undefined && isComplete(p))) return;
     for (const p of r.parts) for (const m of allParts(p!)) merge(s, m.items, m.entries);
+    recovered(s, r.own, msg.round, ctx);
+  };
+
+  /** A recovery is done: serve (a joining server once it has its own ids' state too). */
+  const recovered = (s: PegasusServerState, own: boolean, round: number, ctx: C): void => {
     s.recovering = undefined;
-    ctx.send(cfg.controller, ack(msg.round, ctx));
+    if (own) s.joining = false;
+    ctx.send(cfg.controller, ack(round, ctx));
   };
 
   /** A server as it starts; a retired one (restarted, or told to Retire) holds nothing and says Hello. */
@@ -484,7 +510,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
     return {
       store: new VersionedStore(retired ? undefined : cfg.items), table: new ClientTable(), replicated: new Set(), fenced: new Map(),
       handedOff: new Set(), idRound: new Map(), chain: [...cfg.chain], chainRound: -1,
-      recovering: undefined, fetched: { round: -1, answers: new Map() }, handedOver: undefined, answered: undefined, taking: undefined,
+      recovering: undefined, joining: false, joinedRound: was?.joinedRound ?? -1, fetched: { round: -1, answers: new Map() }, handedOver: undefined, answered: undefined, taking: undefined,
       installing: undefined, installedRound: -1,
       transferParts: was?.transferParts ?? 0, retired, inc, floor: was?.floor ?? -1, leaseUntil: 0, sampleCounter: 0, samples: new Map(), requests: was?.requests ?? 0,
       pushes: was?.pushes ?? 0, dropped: was?.dropped ?? {},
@@ -498,14 +524,40 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
    * one at every Pong of the failed incarnation) finds the incarnation moved on.
    */
   const retire = (s: PegasusServerState, msg: Retire, ctx: C): PegasusServerState => {
-    if (msg.incarnation !== s.inc) return s;
+    if (msg.incarnation !== s.inc || !nextIncarnation(s, ctx)) return s;
     const next = s.inc + 1;
-    if (next % RETIRES_PER_RESTART === 0) {
-      ctx.log.error({ incarnation: s.inc }, 'pegasus server: out of retirements for this restart; restart the host to rejoin');
-      return s;
-    }
     ctx.log.warn({ incarnation: s.inc, next }, 'pegasus server: failed over while alive; starting over to rejoin');
     return fresh(next, true, ctx, s);
+  };
+
+  /**
+   * Its rack joins the chain again, as the tail (see the top): start over empty under the next
+   * incarnation (its earlier ones may be fenced, and a restarted host's differs: then the Join
+   * is not for this one). A resend of the Join taken is only acknowledged.
+   */
+  const join = (s: PegasusServerState, msg: Join, ctx: C): PegasusServerState => {
+    if (msg.round === s.joinedRound) {
+      ctx.send(cfg.controller, ack(msg.round, ctx));
+      return s;
+    }
+    if (msg.incarnation !== s.inc || !nextIncarnation(s, ctx)) return s;
+    ctx.log.warn({ incarnation: s.inc + 1, chain: msg.chain }, 'pegasus server: its rack joins the chain; starting over');
+    const j = fresh(s.inc + 1, false, ctx, s);
+    j.store = new VersionedStore();
+    j.chain = [...msg.chain];
+    j.chainRound = msg.round;
+    j.fenced = new Map(msg.fenced);
+    j.joining = true;
+    j.joinedRound = msg.round;
+    ctx.send(cfg.controller, ack(msg.round, ctx));
+    return j;
+  };
+
+  /** Has this restart of the host another incarnation left (RETIRES_PER_RESTART)? */
+  const nextIncarnation = (s: PegasusServerState, ctx: C): boolean => {
+    if ((s.inc + 1) % RETIRES_PER_RESTART !== 0) return true;
+    ctx.log.error({ incarnation: s.inc }, 'pegasus server: out of incarnations for this restart; restart the host to rejoin');
+    return false;
   };
 
   return behavior<PegasusServerState, ServerMsg>({
@@ -581,6 +633,8 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
           return s;
         case 'Retire':
           return retire(s, msg, ctx);
+        case 'Join':
+          return join(s, msg, ctx);
         case 'Lease':
           if (msg.incarnation === s.inc) s.leaseUntil = Math.max(s.leaseUntil, msg.at + msg.leaseMs);
           return s;

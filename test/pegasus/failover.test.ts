@@ -13,35 +13,11 @@ import assert from 'node:assert/strict';
 import type { KvOp } from '../../apps/kv/kv.ts';
 import { NO_CLIENT } from '../../apps/pegasus/messages.ts';
 import { incarnationOf } from '../../apps/pegasus/server.ts';
-import { assertLinearizable, world, type World } from './helpers.ts';
-
-const KEYS = 6;
-
-function setup(racks: number, opsPerClient: number, controller: { rackFailAfterMs?: number } = {}): World {
-  return world({
-    racks, servers: 2, clients: 2, sessions: 2, opsPerClient,
-    workload: { keys: KEYS, zipf: 0, readRatio: 0.5, valueSize: { kind: 'fixed', bytes: 16 } },
-    controller: { autoRkeys: false, defaultRf: 2, ...controller },
-  });
-}
-
-/** Invoke `ops` (client k takes the k-th, by turns) and run until they complete. */
-function invokeAll(w: World, ops: readonly KvOp[], withinMs: number, what: string): void {
-  const before = w.completed();
-  ops.forEach((op, k) => w.sim.send(w.t.clients[k % 2]!, { type: 'LoadInvoke', op }));
-  assert.ok(w.sim.runUntil(() => w.completed() >= before + ops.length, withinMs), `${what} (log: ${w.controller().log.join(' | ')})`);
-}
-
-/** The load's end, then a read of every key, and the history checked. */
-function finish(w: World): void {
-  w.runUntilDone(500);
-  invokeAll(w, Array.from({ length: KEYS }, (_, k): KvOp => ({ op: 'get', key: `k${k}` })), 50, 'the final reads completed');
-  assertLinearizable(w);
-}
+import { assertLinearizable, chainWorld, finishWithReads, invokeAll, type World } from './helpers.ts';
 
 describe('pegasus failovers', () => {
   it('a server failed over while alive retires, rejoins under its next incarnation, and takes over when the other server of its rack crashes', () => {
-    const w = setup(2, 2000);
+    const w = chainWorld(2, 2000);
     w.t.addRkeys(w.sim, ['k0']);
     w.sim.advance(2);
     const ctrl = w.t.controller.host;
@@ -58,14 +34,14 @@ describe('pegasus failovers', () => {
     w.sim.crash('r0s1');
     assert.ok(w.sim.runUntil(() => w.controller().serving[0]![1] === 0, 40), 'r0s1 failed over to the rejoined r0s0');
     const load = w.completed();
-    finish(w);
+    finishWithReads(w);
     assert.ok(w.completed() > load + 500, `the load ran on after the crash (${w.completed() - load} operations)`);
     assert.ok(w.server(0, 0).requests > served + 50, `the rejoined server took ${w.server(0, 0).requests - served} requests (done ${w.completed()} at ${w.sim.now()})`);
     assert.deepEqual(w.controller().chain, [0, 1], 'no rack left the chain');
   });
 
   it('a rack whose every server failed leaves the chain; its switch takes no requests from then on', () => {
-    const w = setup(2, 400);
+    const w = chainWorld(2, 400);
     w.t.addRkeys(w.sim, ['k0']);
     w.sim.advance(2);
     w.sim.crash('r1s0');
@@ -77,11 +53,11 @@ describe('pegasus failovers', () => {
     assert.equal(c.rackLive[1], false);
     assert.equal(w.reg(1, 'epoch', 0), 0, 'the rack\'s switch was disabled before it left');
     assert.equal(c.stats.flushes, 0, 'its epoch 0 is not taken for a switch restart');
-    finish(w);
+    finishWithReads(w);
   });
 
   it('a tail switch taken for failed while alive leaves the chain only once its servers\' leases ran out: a client that has not learnt the new chain reads nothing stale there', () => {
-    const w = setup(2, 2500, { rackFailAfterMs: 10 });
+    const w = chainWorld(2, 2500, { rackFailAfterMs: 10 });
     w.t.addRkeys(w.sim, ['k0']);
     w.sim.advance(2);
     // The controller loses tor1 (it is alive and passes the clients' requests), and client c1
@@ -99,7 +75,7 @@ describe('pegasus failovers', () => {
     const doneAtLeave = w.completed();
     w.sim.advance(30);
     stop();
-    finish(w);
+    finishWithReads(w);
     assert.ok(held > 0, 'c1 missed the new chain for a while');
     const refused = w.server(1, 0).dropped['no-lease'] ?? 0;
     assert.ok(refused > 0, `rack 1's servers refused ${refused} requests past their leases`);
@@ -108,7 +84,7 @@ describe('pegasus failovers', () => {
   });
 
   it('when the tail rack fails, the new tail\'s directory (kept by chain acks, some lost) is not trusted: every rkey is removed with the write back first', () => {
-    const w = setup(2, 50, { rackFailAfterMs: 10 });
+    const w = chainWorld(2, 50, { rackFailAfterMs: 10 });
     w.t.addRkeys(w.sim, ['k0', 'k1']);
     assert.ok(w.sim.runUntil(() => w.rkeyIndex('k1') >= 0 && w.controller().current === undefined, 20), 'the rkeys were added');
     w.runUntilDone(50);
@@ -130,7 +106,7 @@ describe('pegasus failovers', () => {
   });
 
   it('a failover whose source fails during the fetch starts again with another source (3-rack chain)', () => {
-    const w = setup(3, 500);
+    const w = chainWorld(3, 500);
     w.t.addRkeys(w.sim, ['k0']);
     w.sim.advance(2);
     // r0s1 fails; its successor r0s0 fetches id 1's state from r1s1, which fails on the request.
@@ -149,13 +125,13 @@ describe('pegasus failovers', () => {
     assert.ok(w.sim.runUntil(() => c().serving[0]![1] === 0 && c().serving[1]![1] === 0 && c().current === undefined, 60),
       `both failovers completed (log: ${c().log.join(' | ')})`);
     assert.ok(c().log.some((l) => l.includes('again: a source failed')), 'the first failover started again');
-    finish(w);
+    finishWithReads(w);
   });
 });
 
 describe('pegasus paused hosts', () => {
   it('a controller paused for twice failAfterMs fails no server over: its own pause is not their silence', () => {
-    const w = setup(2, 2000);
+    const w = chainWorld(2, 2000);
     w.t.addRkeys(w.sim, ['k0']);
     w.sim.advance(2);
     // As in a stopped process: at its resume the overdue timers run before the answers that
@@ -169,23 +145,23 @@ describe('pegasus paused hosts', () => {
     const c = w.controller();
     assert.equal(c.stats.failovers, 0, `no failover (log: ${c.log.join(' | ')})`);
     assert.match(c.log.join('\n'), /paused; failure clocks start afresh/);
-    finish(w);
+    finishWithReads(w);
   });
 
   it('a server paused past failAfterMs is failed over; it serves nothing stale from its backlog, retires and rejoins', () => {
-    const w = setup(2, 2000);
+    const w = chainWorld(2, 2000);
     w.t.addRkeys(w.sim, ['k0']);
     w.sim.advance(2);
     w.sim.pause('r1s0', 16);
     assert.ok(w.sim.runUntil(() => w.controller().stats.failovers === 1 && w.controller().stats.rejoins === 1, 60), `failed over and rejoined (log: ${w.controller().log.join(' | ')})`);
     assert.ok((w.server(1, 0).dropped['no-lease'] ?? 0) + (w.server(1, 0).dropped['retired'] ?? 0) > 0, 'its backlog was not served');
-    finish(w);
+    finishWithReads(w);
   });
 });
 
 describe('pegasus controller cut off from every server', () => {
   it('a controller that hears no server at all for twice failAfterMs (as at a start under load) fails none over', () => {
-    const w = setup(2, 2000);
+    const w = chainWorld(2, 2000);
     w.t.addRkeys(w.sim, ['k0']);
     w.sim.advance(2);
     const ctrl = w.t.controller.host;
@@ -198,13 +174,13 @@ describe('pegasus controller cut off from every server', () => {
     assert.equal(c.stats.failovers, 0, `no failover (log: ${c.log.join(' | ')})`);
     assert.deepEqual(c.chain, [0, 1]);
     assert.match(c.log.join('\n'), /no server answers: the silence is taken for the controller's own/);
-    finish(w);
+    finishWithReads(w);
   });
 });
 
 describe('pegasus controller start', () => {
   it('a server not heard from since the controller started is given START_GRACE failure timeouts (a host still starting), then failed over', () => {
-    const w = setup(2, 3000);
+    const w = chainWorld(2, 3000);
     const ctrl = w.t.controller.host;
     w.sim.cut(ctrl, 'r0s1');
     w.sim.advance(30);
@@ -212,13 +188,13 @@ describe('pegasus controller start', () => {
     assert.ok(w.sim.runUntil(() => w.controller().stats.failovers === 1, 80), 'failed over once the grace is over');
     w.sim.heal(ctrl, 'r0s1');
     assert.ok(w.sim.runUntil(() => w.controller().stats.rejoins === 1, 40), 'and it rejoined once heard');
-    finish(w);
+    finishWithReads(w);
   });
 });
 
 describe('pegasus controller restart', () => {
   it('a restarted controller, its state lost, does nothing: the servers\' leases run out and they stop serving; nothing acknowledged is lost', () => {
-    const w = setup(2, 3000);
+    const w = chainWorld(2, 3000);
     w.t.addRkeys(w.sim, ['k0']);
     w.sim.advance(3);
     const ctrl = w.t.controller.host;
@@ -240,7 +216,7 @@ describe('pegasus controller restart', () => {
 
 describe('pegasus adds in a chain', () => {
   it('installs a new rkey rack by rack from the tail up: the tail\'s entry held back for 5 ms leaves no stale read', () => {
-    const w = setup(2, 1500);
+    const w = chainWorld(2, 1500);
     w.sim.advance(1);
     let held = 0;
     const heldUntil = w.sim.now() + 5;
@@ -253,13 +229,13 @@ describe('pegasus adds in a chain', () => {
     w.t.addRkeys(w.sim, ['k0', 'k1', 'k2']);
     assert.ok(w.sim.runUntil(() => w.rkeyIndex('k0') >= 0, 30), 'the rkeys were added');
     assert.ok(held > 0);
-    finish(w);
+    finishWithReads(w);
   });
 });
 
 describe('pegasus late control messages', () => {
   it('a server ignores a late duplicate of an earlier operation\'s request (an RkeyPrepare after the key\'s removal)', () => {
-    const w = setup(1, 600);
+    const w = chainWorld(1, 600);
     let copy: unknown;
     w.sim.network.addFilter((env, info) => {
       if (copy === undefined && info.toHost === 'r0s0' && env.msg.type === 'RkeyPrepare') copy = structuredClone(env.msg);
@@ -274,6 +250,6 @@ describe('pegasus late control messages', () => {
     w.sim.advance(0.5);
     assert.equal(w.server(0, 0).replicated.has('k0'), false, 'the late RkeyPrepare did not make k0 replicated again');
     assert.ok((w.server(0, 0).dropped['late-round'] ?? 0) >= 1);
-    finish(w);
+    finishWithReads(w);
   });
 });

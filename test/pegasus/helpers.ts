@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { runSim, type SimRuntime } from '../../actors/index.ts';
 import { KvHistory } from '../../apps/history/history.ts';
+import type { KvOp } from '../../apps/kv/kv.ts';
 import { checkHistory, type CheckResult } from '../../apps/linearizability/checker.ts';
 import { kvModel } from '../../apps/linearizability/models.ts';
 import type { Controller } from '../../apps/pegasus/controller.ts';
@@ -86,3 +87,29 @@ export function assertLinearizable(w: World): void {
 }
 
 export { keyHash };
+
+/** Keys of the chain worlds (chainWorld). */
+export const CHAIN_KEYS = 6;
+
+/** A chain of `racks` racks of 2 servers, 2 clients under a read/write load; rkeys only when added. */
+export function chainWorld(racks: number, opsPerClient: number, controller: PegasusOptions['controller'] = {}): World {
+  return world({
+    racks, servers: 2, clients: 2, sessions: 2, opsPerClient,
+    workload: { keys: CHAIN_KEYS, zipf: 0, readRatio: 0.5, valueSize: { kind: 'fixed', bytes: 16 } },
+    controller: { autoRkeys: false, defaultRf: 2, ...controller },
+  });
+}
+
+/** Invoke `ops` (client k takes the k-th, by turns) and run until they complete. */
+export function invokeAll(w: World, ops: readonly KvOp[], withinMs: number, what: string): void {
+  const before = w.completed();
+  ops.forEach((op, k) => w.sim.send(w.t.clients[k % 2]!, { type: 'LoadInvoke', op }));
+  assert.ok(w.sim.runUntil(() => w.completed() >= before + ops.length, withinMs), `${what} (log: ${w.controller().log.join(' | ')})`);
+}
+
+/** The load's end, then a read of every key, and the history checked. */
+export function finishWithReads(w: World): void {
+  w.runUntilDone(500);
+  invokeAll(w, Array.from({ length: CHAIN_KEYS }, (_, k): KvOp => ({ op: 'get', key: `k${k}` })), 50, 'the final reads completed');
+  assertLinearizable(w);
+}

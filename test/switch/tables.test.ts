@@ -135,6 +135,40 @@ describe('table limits and errors', () => {
     assert.equal(full.id, 3);
   });
 
+  it('TableClear removes every entry of a table (the default action stays) and answers how many; the table takes inserts again', async () => {
+    const out = await bothModes(async (mode) => {
+      const w = world({ hosts: 2, program: tablesProgram(2), mode });
+      const insert = (tag: number) => control(w, (replyTo) => ({
+        type: 'TableInsert', table: 'acl', match: [tag, 0], priority: 1, action: 'mark', params: { tag }, replyTo,
+      }));
+      await insert(1);
+      await insert(2);
+      const cleared = await control(w, (replyTo) => ({ type: 'TableClear', table: 'acl', replyTo }));
+      const again = await control(w, (replyTo) => ({ type: 'TableClear', table: 'acl', replyTo }));
+      const inserts = [await insert(1), await insert(2), await insert(3)].map((r) => r.ok);
+      const unknown = await control(w, (replyTo) => ({ type: 'TableClear', table: 'nope', replyTo }));
+      return { cleared: cleared.ok && cleared.value, again: again.ok && again.value, inserts, unknown: unknown.ok };
+    });
+    assert.deepEqual(out, { cleared: 2, again: 0, inserts: [true, true, false], unknown: false });
+  });
+
+  it('TableRuntime.clear empties exact, ternary and lpm tables alike: every lookup misses', () => {
+    const prog = tablesProgram();
+    const [aclDecl, routesDecl] = [prog.ingress[0]!.tables[0]!, prog.ingress[1]!.tables[0]!];
+    const acl = new TableRuntime(aclDecl);
+    const routes = new TableRuntime(routesDecl);
+    assert.equal(acl.insert([{ value: 1, mask: ALL48 }, { value: 0, mask: 0 }], { action: 'deny' }, 5), null);
+    assert.equal(routes.insert([{ value: ipv4(10, 0, 0, 0), prefixLen: 8 }], { action: 'route', params: { port: 1 } }), null);
+    const pkt = (src: number, ip: number) => ({ headers: { src, dst: 0, ip, tag: 0 }, meta: {} }) as unknown as Packet<Headers>;
+    assert.equal(acl.apply(pkt(1, 0)).hit, true);
+    assert.equal(routes.apply(pkt(0, ipv4(10, 1, 1, 1))).hit, true);
+    assert.equal(acl.clear(), 1);
+    assert.equal(routes.clear(), 1);
+    assert.equal(acl.apply(pkt(1, 0)).hit, false);
+    assert.equal(routes.apply(pkt(0, ipv4(10, 1, 1, 1))).hit, false);
+    assert.equal(acl.count + routes.count, 0);
+  });
+
   it('bad requests are answered with errors, never thrown: unknown names, wrong key width, missing priority, bad parameters, duplicates', async () => {
     const errors = await bothModes(async (mode) => {
       const w = world({ hosts: 2, program: tablesProgram(), mode });
