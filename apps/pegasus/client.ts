@@ -7,7 +7,7 @@ import { assertNever, behavior, type ActorRef, type Behavior } from '../../actor
 import { keyHash, Ring } from '../kv-hash/ring.ts';
 import { createLoad, isLoadMsg, onLoadMsg, onReply, resendAll, scheduleStart, type LoadConfig, type LoadState, type PendingOp } from '../workload/client.ts';
 import type { PegasusInvariants } from './invariants.ts';
-import { HEADER_BYTES, type Ack, type ClientMsg, type ControllerMsg, type Pegasus } from './messages.ts';
+import { CLIENT_ACK, HEADER_BYTES, type Ack, type ClientMsg, type ControllerMsg, type Pegasus } from './messages.ts';
 
 export interface PegasusClientConfig extends LoadConfig {
   /** Servers per rack. */
@@ -56,7 +56,7 @@ export function pegasusClient(cfg: PegasusClientConfig): Behavior<PegasusClientS
         }
         case 'ChainConfig': {
           if (cfg.controller) {
-            const ack: Ack = { type: 'Ack', round: msg.round, rack: 255, serverId: cfg.clientId, host: ctx.host };
+            const ack: Ack = { type: 'Ack', round: msg.round, rack: CLIENT_ACK, serverId: cfg.clientId, host: ctx.host };
             ctx.send(cfg.controller, ack);
           }
           if (msg.round > s.chainRound && msg.racks.length > 0) {

@@ -49,7 +49,7 @@ import type { ControlReply, ControlRequest } from '../../switch-model/index.ts';
 import { keyHash, type Ring } from '../kv-hash/ring.ts';
 import type { ClientEntry } from '../kv-hash/store.ts';
 import {
-  HEADER_BYTES, NO_CLIENT,
+  CLIENT_ACK, HEADER_BYTES, NO_CLIENT,
   type ClientMsg, type ControllerMsg, type EntryList, type Fence, type FetchState, type HandedOver, type Hello, type HotKeys, type Install, type ItemList, type Recover,
   type RkeyPrepared, type RkeyReleased, type ServerMsg,
 } from './messages.ts';
@@ -227,6 +227,9 @@ export interface Controller {
   readonly standbySwitch: number[];
   /** A rack that joined the chain and does not hold every index's state yet (joinFetch). */
   catchingUp: number | undefined;
+  /** The round of the latest chain told to the clients, and the latest each acknowledged (announceChain). */
+  chainRound: number;
+  readonly clientRound: number[];
   /** Every fence issued (host -> its incarnations below this are failed): a joining rack's servers start with them. */
   readonly fences: Map<string, number>;
   /** This epoch's sampled reports: key -> keyhash, reads, writes. */
@@ -695,9 +698,26 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
     (c2, ctx) => {
       const round = c2.current!.round;
       for (const [r2, i2] of liveServers(c2)) toServer(c2, ctx, r2, i2, { type: 'ChainConfig', round, racks: c2.chain });
-      cfg.clients.forEach((cl, k) => expect(c2, `cl:${k}`, () => ctx.send(cl, { type: 'ChainConfig', round, racks: c2.chain })));
+      announceChain(c2, ctx, round);
     },
   ]);
+
+  /**
+   * Tell the clients the chain (as of this round): sent now and at every retry until each
+   * acknowledges it, but not waited for. A client that is down (or never started) must not hold
+   * up the operations, and one that has not heard yet is safe: its requests reach a rack that
+   * drops them (out of the chain, or no longer the tail for reads), and it retries.
+   */
+  const announceChain = (c: Controller, ctx: C, round: number): void => {
+    c.chainRound = round;
+    sendChain(c, ctx);
+  };
+
+  const sendChain = (c: Controller, ctx: C): void => {
+    cfg.clients.forEach((cl, k) => {
+      if (c.clientRound[k]! < c.chainRound) ctx.send(cl, { type: 'ChainConfig', round: c.chainRound, racks: c.chain });
+    });
+  };
 
   // ---- a rack joins the chain again --------------------------------------------------------------
   //
@@ -822,8 +842,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         // Fetched: a failure of a source no longer matters.
         sources.length = 0;
         c2.catchingUp = undefined;
-        const round = op.round;
-        cfg.clients.forEach((cl, k) => expect(c2, `cl:${k}`, () => ctx.send(cl, { type: 'ChainConfig', round, racks: c2.chain })));
+        announceChain(c2, ctx, op.round);
       },
       (c2, ctx) => {
         c2.stats.rackJoins++;
@@ -1225,7 +1244,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         hello: Array.from({ length: cfg.racks }, () => new Array(N).fill(0)),
         epoch: 0, rounds: 0, nextId: 0, probeSeq: 0, initPending: new Set(), leaving: new Set(), hot: new Map(), heat: new Map(), decisionDue: false, pushing: [], log: [],
         standby: Array.from({ length: cfg.racks }, () => Array.from({ length: N }, (): [number, number] => [-1, -Infinity])),
-        standbySwitch: new Array(cfg.racks).fill(-Infinity), catchingUp: undefined, fences: new Map(),
+        standbySwitch: new Array(cfg.racks).fill(-Infinity), catchingUp: undefined, fences: new Map(), chainRound: -1, clientRound: cfg.clients.map(() => -1),
         stats: { adds: 0, removes: 0, failovers: 0, flushes: 0, rackFailures: 0, rackJoins: 0, rejoins: 0, rejoinAborts: 0, transferParts: 0 },
         halted: ctx.incarnation > 0,
       };
@@ -1302,8 +1321,12 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
           onAnswer(c, ctx, msg);
           return c;
         case 'Ack':
+          if (msg.rack === CLIENT_ACK) {
+            if (msg.serverId < cfg.clients.length) c.clientRound[msg.serverId] = Math.max(c.clientRound[msg.serverId]!, msg.round);
+            return c;
+          }
           if (c.current?.round !== msg.round) return c;
-          done(c, msg.rack === 255 ? `cl:${msg.serverId}` : `srv:${msg.rack}:${msg.serverId}`, ctx);
+          done(c, `srv:${msg.rack}:${msg.serverId}`, ctx);
           return c;
         case 'HotKeys':
           for (const [key, keyhash, rd, wr] of msg.keys) {
@@ -1316,6 +1339,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
           return c;
         case 'RetryTimeout':
           if (c.current) for (const resend of c.current.pending.values()) resend();
+          sendChain(c, ctx);
           return c;
         case 'EpochTimeout':
           onEpoch(c, ctx);

@@ -152,7 +152,10 @@ export interface StateChunk {
 }
 /** The racks of the chain, head first: servers forward along it, clients write to the head and read at the tail. */
 export interface ChainConfig { readonly type: 'ChainConfig'; readonly round: number; readonly racks: readonly number[] }
+/** A server's acknowledgement of the controller's request of `round`; a client's (rack CLIENT_ACK, serverId its client id) of a ChainConfig. */
 export interface Ack { readonly type: 'Ack'; readonly round: number; readonly rack: number; readonly serverId: number; readonly host: string }
+/** The `rack` of a client's Ack. */
+export const CLIENT_ACK = 255;
 /** Every report period: the hottest keys this server saw (sampled). */
 export interface HotKeys {
   readonly type: 'HotKeys'; readonly rack: number; readonly serverId: number;

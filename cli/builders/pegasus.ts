@@ -115,13 +115,13 @@ export const pegasus = defineBuilder({
       const srv = servers.find((r) => r.host === node.hostName);
       if (srv) {
         const s = node.stateOf<PegasusServerState>(srv);
-        return s ? { served: s.requests, recovering: s.recovering ? 1 : 0, retired: s.retired ? 1 : 0, transferParts: s.transferParts } : {};
+        return s ? { served: s.requests, recovering: s.recovering ? 1 : 0, retired: s.retired ? 1 : 0, joining: s.joining ? 1 : 0, transferParts: s.transferParts } : {};
       }
       if (node.hostName === t.controller.host) {
         const s = node.stateOf<Controller>(t.controller);
         return s ? {
-          failovers: s.stats.failovers, rackFailures: s.stats.rackFailures, rkeysAdded: s.stats.adds, rejoins: s.stats.rejoins, rejoinAborts: s.stats.rejoinAborts,
-          transferParts: s.stats.transferParts,
+          failovers: s.stats.failovers, rackFailures: s.stats.rackFailures, rackJoins: s.stats.rackJoins, chainRacks: s.chain.length, rkeysAdded: s.stats.adds,
+          rejoins: s.stats.rejoins, rejoinAborts: s.stats.rejoinAborts, transferParts: s.stats.transferParts,
         } : {};
       }
       return {};

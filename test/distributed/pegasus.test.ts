@@ -10,7 +10,9 @@
 // while alive, it retires and rejoins without a restart; another pauses the controller itself,
 // which must not take its own pause for the servers' silence. A last one kills and restarts a
 // server over UDP with 1472-byte datagrams and a store far larger than one: the failover's and
-// the rejoin's state go in parts (transferBytes).
+// the rejoin's state go in parts (transferBytes). And a rack's switch is paused past
+// rackFailAfterMs: the rack leaves the chain, joins it again once resumed, and holds every
+// write alone when the other rack is then killed whole.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { freshSecret } from '../../bench/children.ts';
@@ -143,6 +145,30 @@ describe('Pegasus across processes: a paused controller', () => {
       c.note(`finished: ctrl ${JSON.stringify(c.status('ctrl'))}`);
       assert.equal(c.status('ctrl').failovers ?? 0, 0, 'no server was failed over');
       assert.equal(c.status('ctrl').rackFailures ?? 0, 0, 'no rack left the chain');
+      assertLinearizable(c);
+    });
+  });
+});
+
+describe('Pegasus across processes: a rack leaves and joins again', () => {
+  it('a switch paused (SIGSTOP) past rackFailAfterMs takes its rack out of the chain; resumed, the rack joins again and catches up; then the other rack is killed whole and the joined one serves alone; the history is linearizable', { timeout: 90_000 }, async () => {
+    const ops = 16_000;
+    const { c, dir } = await cluster(ops, 'ws', { rackFailAfterMs: 1000 }, KEYS);
+    await runCluster(c, dir, async () => {
+      await startUnderLoad(c, STEP_MS);
+      c.pause('tor1');
+      await c.until(() => (c.status('ctrl').rackFailures ?? 0) >= 1, 10_000, 'rack 1 leaving the chain');
+      c.note(`rack 1 left: ctrl ${JSON.stringify(c.status('ctrl'))}; client at ${c.status('c0').completed}`);
+      c.resume('tor1');
+      await c.until(() => (c.status('ctrl').rackJoins ?? 0) >= 1, 10_000, 'rack 1 joining the chain again');
+      c.note(`rack 1 joined: ctrl ${JSON.stringify(c.status('ctrl'))}; client at ${c.status('c0').completed}`);
+      assert.equal(c.status('ctrl').chainRacks, 2);
+      assert.equal(c.finished('c0'), undefined, 'the client finished before the join: raise ops');
+      for (const h of ['tor0', 'r0s0', 'r0s1']) await c.kill9(h);
+      await c.until(() => c.status('ctrl').chainRacks === 1, 10_000, 'rack 0 leaving the chain');
+      c.note(`rack 0 left: ctrl ${JSON.stringify(c.status('ctrl'))}; client at ${c.status('c0').completed}`);
+      assert.equal(c.finished('c0'), undefined, 'the client finished before rack 0 failed: raise ops');
+      await finishAll(c, ops, 60_000);
       assertLinearizable(c);
     });
   });
