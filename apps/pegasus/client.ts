@@ -31,6 +31,8 @@ export function pegasusClient(cfg: PegasusClientConfig): Behavior<PegasusClientS
     init: (ctx) => {
       const load = createLoad(cfg, ctx.incarnation);
       scheduleStart(load, ctx);
+      // The chain may have changed since the configuration was written (a restart, a late start).
+      if (cfg.controller) ctx.send(cfg.controller, { type: 'ChainQuery', clientId: cfg.clientId });
       return { load, chain: [...cfg.chain], chainRound: -1 };
     },
     receive: (s, msg, ctx) => {

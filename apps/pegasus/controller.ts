@@ -1328,6 +1328,12 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
           if (c.current?.round !== msg.round) return c;
           done(c, `srv:${msg.rack}:${msg.serverId}`, ctx);
           return c;
+        case 'ChainQuery':
+          if (msg.clientId < cfg.clients.length) {
+            c.clientRound[msg.clientId] = -1;
+            sendChain(c, ctx);
+          }
+          return c;
         case 'HotKeys':
           for (const [key, keyhash, rd, wr] of msg.keys) {
             const h = c.hot.get(key);

@@ -156,6 +156,8 @@ export interface ChainConfig { readonly type: 'ChainConfig'; readonly round: num
 export interface Ack { readonly type: 'Ack'; readonly round: number; readonly rack: number; readonly serverId: number; readonly host: string }
 /** The `rack` of a client's Ack. */
 export const CLIENT_ACK = 255;
+/** A client (re)started: it knows only the chain it was configured with, and asks for the current one. */
+export interface ChainQuery { readonly type: 'ChainQuery'; readonly clientId: number }
 /** Every report period: the hottest keys this server saw (sampled). */
 export interface HotKeys {
   readonly type: 'HotKeys'; readonly rack: number; readonly serverId: number;
@@ -183,7 +185,7 @@ export type ServerMsg =
 export type ClientMsg = Pegasus | ChainConfig | LoadMsg;
 export type ControllerMsg =
   | Pong | Hello | RkeyPrepared | RkeyReleased | Ack | HandedOver | HotKeys | ControlReply | ProbeTimeout | RetryTimeout | EpochTimeout | PaceTimeout
-  | AddRkeys | RemoveRkeys;
+  | AddRkeys | RemoveRkeys | ChainQuery;
 
 // ---- schemas -----------------------------------------------------------------------------------
 
@@ -235,6 +237,7 @@ export const pegasusSchemas: Record<string, TSchema> = {
   FetchState: Type.Object({ type: Type.Literal('FetchState'), round: Round, part: Int(1024), keys: Type.Union([Keys, Type.Null()]), replyTo: Ref }),
   StateChunk: Type.Object({ type: Type.Literal('StateChunk'), round: Round, part: Int(1024), chunk: Chunk, chunks: Chunks, items: Items, entries: Entries }),
   ChainConfig: Type.Object({ type: Type.Literal('ChainConfig'), round: Round, racks: Type.Array(Int(255), { maxItems: 255 }) }),
+  ChainQuery: Type.Object({ type: Type.Literal('ChainQuery'), clientId: Int(0xffff) }),
   Ack: Type.Object({ type: Type.Literal('Ack'), round: Round, rack: Int(255), serverId: Int(0xffff), host: Host }),
   HotKeys: Type.Object({
     type: Type.Literal('HotKeys'), rack: Int(255), serverId: Int(0xffff),

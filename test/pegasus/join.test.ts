@@ -187,4 +187,16 @@ describe('pegasus: a rack joins the chain again', () => {
     assertLinearizable(w);
     assert.ok((w.server(0, 0).dropped['not-tail'] ?? 0) + (w.server(0, 1).dropped['not-tail'] ?? 0) > 0, 'rack 0 refused c0\'s read');
   });
+
+  it('a client restarted after the chain changed asks for it (ChainQuery): its writes go to the new head', () => {
+    const w = chainWorld(2, 20, { rackFailAfterMs: 10 });
+    w.runUntilDone(50);
+    w.sim.cut(w.t.controller.host, 'tor0');
+    assert.ok(w.sim.runUntil(() => w.controller().chain.length === 1 && w.controller().current === undefined, 60), 'rack 0 (the head) left');
+    w.sim.crash('c1');
+    w.sim.restart('c1');
+    const chain = (): readonly number[] => w.sim.stateOf<PegasusClientState>(w.t.clients[1]!)!.chain;
+    assert.ok(w.sim.runUntil(() => chain().length === 1, 10), 'the restarted client learnt the chain');
+    assert.deepEqual(chain(), [1]);
+  });
 });
