@@ -50,12 +50,12 @@ const Key = Type.String({ maxLength: 256 });
 export const netcacheSchemas: Record<string, TSchema> = {
   NetCache: Type.Object({
     type: Type.Literal('NetCache'), op: Type.Union((Object.keys(OP_CODE) as NetCacheOp[]).map((o) => Type.Literal(o))),
-    keyhash: Int(0xffffffff), clientId: Int(0xffff), serverId: Int(0xffff), ver: Int(0xffffffff), cached: Int(1), key: Key,
+    keyhash: Int(0xffffffff), clientId: Int(0xffff), serverId: Int(0xffff), ver: Int(Number.MAX_SAFE_INTEGER), cached: Int(1), key: Key,
     value: Type.String({ maxLength: 64 * 1024 }), valueBytes: Int(1 << 20), session: Int(0xffff), reqId: Int(Number.MAX_SAFE_INTEGER),
     sizeBytes: Int(1 << 21),
   }),
   FillPrepare: Type.Object({ type: Type.Literal('FillPrepare'), key: Key }),
-  FillVersion: Type.Object({ type: Type.Literal('FillVersion'), key: Key, ver: Int(0xffffffff), valueBytes: Int(1 << 20) }),
+  FillVersion: Type.Object({ type: Type.Literal('FillVersion'), key: Key, ver: Int(Number.MAX_SAFE_INTEGER), valueBytes: Int(1 << 20) }),
   FillRequest: Type.Object({ type: Type.Literal('FillRequest'), key: Key }),
   LoadInvoke: Type.Object({ type: Type.Literal('LoadInvoke'), op: KvOpSchema }),
 };

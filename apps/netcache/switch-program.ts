@@ -75,8 +75,10 @@ export function netcacheProgram(opts: NetCacheOptions = {}): SwitchProgram<NetCa
     name: 'clients', match: 'exact', keys: [{ name: 'clientId', bits: 16, get: (h) => h.clientId }], size: 1024,
     actions: { port: { params: { port: 16 }, run: (pkt, p) => { pkt.headers.clientPort = p.port!; } } },
   });
-  const verNext = register('verNext', 32, 1);
-  const pendingVer = register('pendingVer', 32, size);
+  // 64-bit versions (below 2^53, exact as numbers): a 32-bit counter wraps after 4 billion
+  // writes, and a wrapped version would look older than the cached one.
+  const verNext = register('verNext', 64, 1);
+  const pendingVer = register('pendingVer', 64, size);
   const valid = register('valid', 8, size);
   const len = register('len', 16, size);
   const vbytes = register('vbytes', 16, size);
@@ -138,20 +140,21 @@ export function netcacheProgram(opts: NetCacheOptions = {}): SwitchProgram<NetCa
       }),
       stage<NetCacheHeaders>('version', { registers: [verNext] }, (pkt, env) => {
         const h = pkt.headers;
-        if (h.op === PUT) h.ver = env.register(verNext).rmw(0, (v) => (v + 1) >>> 0);
+        if (h.op === PUT) h.ver = Number(env.register(verNext).rmw(0, (v) => v + 1n));
       }),
       stage<NetCacheHeaders>('pending', { registers: [pendingVer] }, (pkt, env) => {
         const h = pkt.headers;
         if (!cached(h)) return;
         if (h.op === PUT) {
-          env.register(pendingVer).write(h.slot, h.ver);
+          env.register(pendingVer).write(h.slot, BigInt(h.ver));
         } else if (isReply(h.op) && h.valueBytes <= maxBytes && (pkt.msg as NetCache).value.length <= maxBytes) {
+          const ver = BigInt(h.ver);
           env.register(pendingVer).rmw(h.slot, (old) => {
-            if (h.ver >= old) h.accept = 1;
-            return h.ver >= old ? h.ver : old;
+            if (ver >= old) h.accept = 1;
+            return ver >= old ? ver : old;
           });
         } else if (h.op === GET) {
-          h.ver = env.register(pendingVer).read(h.slot);
+          h.ver = Number(env.register(pendingVer).read(h.slot));
         }
       }),
       stage<NetCacheHeaders>('valid', { registers: [valid] }, (pkt, env) => {

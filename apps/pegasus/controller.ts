@@ -53,7 +53,7 @@ import {
   type ClientMsg, type ControllerMsg, type EntryList, type Fence, type FetchState, type HandedOver, type Hello, type HotKeys, type Install, type ItemList, type Recover,
   type RkeyPrepared, type RkeyReleased, type ServerMsg,
 } from './messages.ts';
-import { EPOCH_SHIFT, MAX_SERVERS } from './switch-program.ts';
+import { EPOCH_SHIFT, MAX_EPOCH, MAX_SERVERS } from './switch-program.ts';
 import { allParts, DEFAULT_TRANSFER_BYTES, isComplete, listBytes, newParts, splitParts, takePart, type Parts } from './transfer.ts';
 
 export interface ControllerConfig {
@@ -126,6 +126,12 @@ export const HEAT_DECAY = 0.75;
 /** Gap between the rounds of pushes of newly added rkeys (ms). */
 export const PUSH_GAP_MS = 0.02;
 
+/** Racks, at most (the racks register of the switch program is 8 bits wide). */
+const MAX_RACKS = 256;
+/** The ids of the probes' register reads, by rack (and back: each is its own inverse): the epoch, and the head's verNext. */
+const EPOCH_PROBE = (r: number): number => -(r + 1);
+const COUNTER_PROBE = (r: number): number => -(r + 1) - MAX_RACKS;
+
 /** Failure timeouts a server or switch not heard from since the controller started has before it is taken for failed. */
 export const START_GRACE = 10;
 
@@ -166,7 +172,7 @@ interface Snapshot {
 }
 
 interface Op {
-  readonly kind: 'init' | 'add' | 'remove' | 'failover' | 'rack' | 'rejoin' | 'reclaim' | 'join';
+  readonly kind: 'init' | 'add' | 'remove' | 'failover' | 'rack' | 'rejoin' | 'reclaim' | 'join' | 'epoch';
   /**
    * Numbered as it starts, not as it is queued (some go to the front of the queue): servers
    * ignore a request of a round below one they answered (a late resend of an operation that is
@@ -371,14 +377,38 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         }
       }
     },
-    (c2, ctx) => {
-      const e = ++c2.epoch;
-      if (e >= 256) throw new Error('pegasus controller: out of epochs (8 bits)');
-      note(c2, ctx, `init rack ${r}: epoch ${e}`);
-      regWrite(c2, ctx, r, 'verNext', 0, e * 2 ** EPOCH_SHIFT);
-    },
+    (c2, ctx) => newEpoch(c2, ctx, r, `init rack ${r}`),
     (c2, ctx) => regWrite(c2, ctx, r, 'epoch', 0, c2.epoch),
   ]));
+
+  /**
+   * Rack r's switch stamps from a new epoch on: verNext = epoch << EPOCH_SHIFT, above every
+   * version stamped before (no epoch's counter ever leaves its range: see epochOp).
+   */
+  const newEpoch = (c: Controller, ctx: C, r: number, why: string): void => {
+    const e = ++c.epoch;
+    if (e > MAX_EPOCH) throw new Error(`pegasus controller: out of epochs (${MAX_EPOCH})`);
+    note(c, ctx, `${why}: epoch ${e}`);
+    regWrite(c, ctx, r, 'verNext', 0, e * 2 ** EPOCH_SHIFT);
+  };
+
+  /**
+   * The head's counter passed half of its epoch's range (the controller reads it at every
+   * probe): move the head to a new epoch, long before the counter could run into the next
+   * epoch's versions (2^31 writes of margin between two probes).
+   */
+  const epochOp = (c: Controller, r: number): Op => withRack(r, newOp(c, 'epoch', [
+    (c2, ctx) => {
+      if (c2.chain[0] === r && c2.rackLive[r]) newEpoch(c2, ctx, r, `rack ${r}'s version counter passed half its range`);
+    },
+  ]));
+
+  /** A probe's reading of the head's verNext. */
+  const onCounter = (c: Controller, ctx: C, r: number, value: number): void => {
+    const half = 2 ** (EPOCH_SHIFT - 1);
+    if (c.chain[0] !== r || !c.rackLive[r] || value % (2 * half) < half) return;
+    if (![c.current, ...c.queue].some((op) => op?.kind === 'epoch')) enqueue(c, ctx, epochOp(c, r));
+  };
 
   const withRack = (r: number, op: Op): Op => {
     op.rack = r;
@@ -690,10 +720,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
       note(c2, ctx, `rack ${r} left the chain; chain ${c2.chain.join('>')}`, 'warn');
       c2.stats.rackFailures++;
       const head = c2.chain[0];
-      if (head !== undefined && head !== oldHead) {
-        const e = ++c2.epoch;
-        regWrite(c2, ctx, head, 'verNext', 0, e * 2 ** EPOCH_SHIFT);
-      }
+      if (head !== undefined && head !== oldHead) newEpoch(c2, ctx, head, `rack ${head} is the new head`);
     },
     (c2, ctx) => {
       const round = c2.current!.round;
@@ -1107,8 +1134,12 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
     const anyServer = racks.some((r) => c.lastPong[r]!.some((t, i) => !c.dead[r]![i] && now - t <= failAfterMs));
     if ((!anySwitch || !anyServer) && !c.deafNoted) note(c, ctx, `no ${anySwitch ? 'server' : 'switch'} answers: the silence is taken for the controller's own`, 'warn');
     c.deafNoted = !anySwitch || !anyServer;
+    const head = c.chain[0];
+    if (head !== undefined && c.rackLive[head]) {
+      ctx.send(cfg.switches[head]!, { type: 'RegisterRead', id: COUNTER_PROBE(head), register: 'verNext', index: 0, replyTo: replyTo(ctx) });
+    }
     for (const r of racks) {
-      ctx.send(cfg.switches[r]!, { type: 'RegisterRead', id: -(r + 1), register: 'epoch', index: 0, replyTo: replyTo(ctx) });
+      ctx.send(cfg.switches[r]!, { type: 'RegisterRead', id: EPOCH_PROBE(r), register: 'epoch', index: 0, replyTo: replyTo(ctx) });
       if (anySwitch && now - c.lastSwitchReply[r]! > rackFailAfterMs) declareRackDead(c, ctx, r);
       for (let i = 0; i < N; i++) {
         // A failed server is pinged too: once restarted, it answers with Hello and rejoins.
@@ -1119,7 +1150,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
     // A rack out of the chain is probed all the same: it joins again once whole.
     for (let r = 0; r < cfg.racks; r++) {
       if (c.rackLive[r] || c.chain.includes(r)) continue;
-      ctx.send(cfg.switches[r]!, { type: 'RegisterRead', id: -(r + 1), register: 'epoch', index: 0, replyTo: replyTo(ctx) });
+      ctx.send(cfg.switches[r]!, { type: 'RegisterRead', id: EPOCH_PROBE(r), register: 'epoch', index: 0, replyTo: replyTo(ctx) });
       for (let i = 0; i < N; i++) ctx.send(cfg.serverRefs[r]![i]!, { type: 'Ping', seq });
       if (!c.deafNoted && standbyReady(c, r, now) && !joinQueued(c, r)) enqueue(c, ctx, joinOp(c, r));
     }
@@ -1273,9 +1304,13 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
       switch (msg.type) {
         case 'ControlReply': {
           const id = msg.id ?? 0;
+          if (id < -MAX_RACKS) {
+            if (msg.ok) onCounter(c, ctx, COUNTER_PROBE(id), Number(msg.value));
+            return c;
+          }
           if (id < 0) {
-            // A probe of rack -id-1's epoch register.
-            const r = -id - 1;
+            // A probe of rack r's epoch register.
+            const r = EPOCH_PROBE(id);
             c.lastSwitchReply[r] = ctx.now();
             if (!c.rackLive[r] && msg.ok) c.standbySwitch[r] = ctx.now();
             if (msg.ok && msg.value === 0 && !c.initPending.has(r) && c.rackLive[r] && !c.leaving.has(r)) {

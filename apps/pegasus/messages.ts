@@ -194,7 +194,8 @@ const Key = Type.String({ maxLength: 256 });
 const Value = Type.String({ maxLength: 64 * 1024 });
 const Host = Type.String({ maxLength: 200 });
 const Ref = Type.Object({ host: Host, path: Type.String({ maxLength: 200 }) });
-const Ver = Int(0xffffffff);
+/** Versions: epoch and counter below 2^53 (switch-program.ts EPOCH_SHIFT). */
+const Ver = Int(Number.MAX_SAFE_INTEGER);
 const Round = Int(Number.MAX_SAFE_INTEGER);
 const Entry = Type.Object({ reqId: Int(Number.MAX_SAFE_INTEGER), key: Key, ver: Ver, value: Value, valueBytes: Int(1 << 20) });
 const Entries = Type.Array(Type.Tuple([Int(Number.MAX_SAFE_INTEGER), Entry]), { maxItems: 1_000_000 });

@@ -6,9 +6,10 @@
 //              may update the directory); register epoch (0: not yet enabled by the controller,
 //              drop requests: after a restart the directory is empty and must be made safe first)
 //   version    register verNext: every write from a client, to any key, takes ver = ++verNext
-//              (the TLA+ spec's one global counter; the controller starts it at epoch << 24, so a
-//              restarted switch stamps above everything earlier); rkey read and write counters;
-//              a xorshift register (the data plane's random number source)
+//              (the TLA+ spec's one global counter; the controller starts it at epoch << 32, so a
+//              restarted switch stamps above everything earlier, and moves the head to a new
+//              epoch long before the counter could leave its epoch's range); rkey read and write
+//              counters; a xorshift register (the data plane's random number source)
 //   completed  register verCompleted per rkey: a reply with ver > verCompleted is NEW (the
 //              set becomes {sender}), ver == verCompleted is SAME (the sender joins), older is
 //              ignored. Only replies from live senders count.
@@ -46,8 +47,16 @@ export interface DirectoryOptions {
 
 export const MAX_SERVERS = 32;
 export const DEFAULT_CAPACITY = 64;
-/** Version bits below the epoch. */
-export const EPOCH_SHIFT = 24;
+/**
+ * Version bits below the epoch. Versions are 64-bit registers (a pair of 32-bit words on a
+ * Tofino-like target) holding values below 2^53, so that a JavaScript number carries them
+ * exactly: 32 bits of counter under 21 bits of epoch. 32-bit versions (the reference's) run
+ * out after 4 billion writes, minutes at a switch's rate; an epoch of 24 bits after 16 million,
+ * past which a new epoch would stamp below versions already written.
+ */
+export const EPOCH_SHIFT = 32;
+/** The highest epoch: versions stay below 2^53. */
+export const MAX_EPOCH = 2 ** (53 - EPOCH_SHIFT) - 1;
 
 export interface PegasusHeaders {
   op: number;
@@ -138,11 +147,11 @@ export function pegasusDirectory(opts: DirectoryOptions): SwitchProgram<PegasusH
     defaultAction: { action: 'dead' },
   });
   const epoch = register('epoch', 32, 1);
-  const verNext = register('verNext', 32, 1);
+  const verNext = register('verNext', 64, 1);
   const rkeyReads = register('rkeyReads', 32, cap);
   const rkeyWrites = register('rkeyWrites', 32, cap);
   const rng = register('rng', 32, 1);
-  const verCompleted = register('verCompleted', 32, cap);
+  const verCompleted = register('verCompleted', 64, cap);
   const rsetBitmap = register('rsetBitmap', 32, cap);
   const rsetSize = register('rsetSize', 8, cap);
   const rrCursor = register('rrCursor', 8, cap);
@@ -207,7 +216,7 @@ export function pegasusDirectory(opts: DirectoryOptions): SwitchProgram<PegasusH
       stage<PegasusHeaders>('version', { registers: [verNext, rkeyReads, rkeyWrites, rng] }, (pkt, env) => {
         const h = pkt.headers;
         if (transit(h)) return;
-        if (h.op === PUT || h.op === DEL) h.ver = env.register(verNext).rmw(0, (v) => (v + 1) >>> 0);
+        if (h.op === PUT || h.op === DEL) h.ver = Number(env.register(verNext).rmw(0, (v) => v + 1n));
         if (rkeyRead(h)) {
           env.register(rkeyReads).rmw(h.rkey, (c) => (c + 1) >>> 0);
           if (policy !== 'round-robin' || opts.incoherent) {
@@ -227,9 +236,10 @@ export function pegasusDirectory(opts: DirectoryOptions): SwitchProgram<PegasusH
         const h = pkt.headers;
         if (!(isReply(h.op) && h.rkey >= 0 && h.live === 1)) return;
         let old = 0;
+        const ver = BigInt(h.ver);
         env.register(verCompleted).rmw(h.rkey, (v) => {
-          old = v;
-          return h.ver > v ? h.ver : v;
+          old = Number(v);
+          return ver > v ? ver : v;
         });
         h.verState = h.ver > old ? 1 : h.ver === old ? 2 : 0;
       }),

@@ -5,11 +5,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { delayMatching, dropMatching } from '../../actors/index.ts';
 import type { Pegasus } from '../../apps/pegasus/messages.ts';
-import { pegasusDirectory, pushGroups, writeTarget } from '../../apps/pegasus/switch-program.ts';
+import { EPOCH_SHIFT, pegasusDirectory, pushGroups, writeTarget } from '../../apps/pegasus/switch-program.ts';
 import { netcacheProgram } from '../../apps/netcache/switch-program.ts';
 import { checkResources } from '../../switch-model/index.ts';
 import type { KvOp } from '../../apps/kv/kv.ts';
-import { assertLinearizable, world, type World } from './helpers.ts';
+import { assertLinearizable, chainWorld, finishWithReads, world, type World } from './helpers.ts';
 
 function invoke(w: World, client: number, op: KvOp): void {
   w.sim.send(w.t.clients[client]!, { type: 'LoadInvoke', op });
@@ -36,7 +36,7 @@ describe('pegasus directory', () => {
     const idx = w.rkeyIndex('k0');
     assert.ok(idx >= 0);
     const ver = w.reg(0, 'verCompleted', idx);
-    assert.ok(ver > 2 ** 24, 'versions carry the epoch in their high bits');
+    assert.ok(ver > 2 ** EPOCH_SHIFT, 'versions carry the epoch in their high bits');
     const set = w.rset(0, 'k0');
     assert.equal(set.length, 4, `RC_ACKs grew the set back to every server: ${set}`);
     for (const s of set) assert.equal(w.server(0, s).store.version('k0'), ver);
@@ -212,7 +212,7 @@ describe('pegasus directory', () => {
     const c = w.controller();
     assert.equal(c.stats.flushes, 1);
     assert.equal(c.rkeys.size, 0, 'the flush removed every rkey (written back to the homes first)');
-    assert.ok(w.reg(0, 'verNext', 0) > before && Math.floor(w.reg(0, 'verNext', 0) / 2 ** 24) > Math.floor(before / 2 ** 24));
+    assert.ok(w.reg(0, 'verNext', 0) > before && Math.floor(w.reg(0, 'verNext', 0) / 2 ** EPOCH_SHIFT) > Math.floor(before / 2 ** EPOCH_SHIFT));
     assertLinearizable(w);
   });
 
@@ -302,5 +302,26 @@ describe('pegasus directory', () => {
       assertLinearizable(good);
     }
     assert.ok(caught >= 3, `the checker caught ${caught} of 6 incoherent runs`);
+  });
+});
+
+describe('pegasus versions', () => {
+  it('moves the head to a new epoch once its version counter passes half the epoch\'s range (before it could run into the next epoch\'s versions); a switch restart after it still stamps above every version', () => {
+    const w = chainWorld(2, 3000);
+    w.sim.advance(2);
+    const epoch = w.controller().epoch;
+    // Where a long run leaves the head's counter: past half of its epoch's range.
+    const base = Math.floor(w.reg(0, 'verNext', 0) / 2 ** EPOCH_SHIFT) * 2 ** EPOCH_SHIFT;
+    w.sim.send(w.t.switches[0]!.control, { type: 'RegisterWrite', register: 'verNext', index: 0, value: base + 2 ** (EPOCH_SHIFT - 1) + 10, replyTo: w.t.controller });
+    w.sim.advance(5);
+    assert.equal(w.controller().epoch, epoch + 1, `a new epoch (log: ${w.controller().log.join(' | ')})`);
+    assert.match(w.controller().log.join('\n'), /version counter passed half its range/);
+    assert.ok(w.reg(0, 'verNext', 0) > (epoch + 1) * 2 ** EPOCH_SHIFT, 'the head stamps in the new epoch');
+    assert.ok(Number.isSafeInteger(w.reg(0, 'verNext', 0)));
+    w.sim.crash('tor0');
+    w.sim.advance(1);
+    w.sim.restart('tor0');
+    finishWithReads(w);
+    assert.ok(w.reg(0, 'verNext', 0) > (epoch + 2) * 2 ** EPOCH_SHIFT, 'the restarted head stamps in a later epoch still');
   });
 });
