@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import type { KvOp } from '../../apps/kv/kv.ts';
 import { NO_CLIENT } from '../../apps/pegasus/messages.ts';
 import { incarnationOf } from '../../apps/pegasus/server.ts';
-import { assertLinearizable, chainWorld, finishWithReads, invokeAll, type World } from './helpers.ts';
+import { assertLinearizable, chainWorld, crashAtFirst, finishWithReads, invokeAll, type World } from './helpers.ts';
 
 describe('pegasus failovers', () => {
   it('a server failed over while alive retires, rejoins under its next incarnation, and takes over when the other server of its rack crashes', () => {
@@ -110,17 +110,9 @@ describe('pegasus failovers', () => {
     w.t.addRkeys(w.sim, ['k0']);
     w.sim.advance(2);
     // r0s1 fails; its successor r0s0 fetches id 1's state from r1s1, which fails on the request.
-    let crashed = false;
-    w.sim.network.addFilter((env, info) => {
-      if (!crashed && info.toHost === 'r1s1' && env.msg.type === 'FetchState') {
-        crashed = true;
-        w.sim.crash('r1s1');
-        return 'drop';
-      }
-      return 'deliver';
-    });
+    const crashed = crashAtFirst(w, 'FetchState', (info) => info.toHost === 'r1s1');
     w.sim.crash('r0s1');
-    assert.ok(w.sim.runUntil(() => crashed, 40), 'the source crashed at the fetch');
+    assert.ok(w.sim.runUntil(crashed, 40), 'the source crashed at the fetch');
     const c = (): ReturnType<World['controller']> => w.controller();
     assert.ok(w.sim.runUntil(() => c().serving[0]![1] === 0 && c().serving[1]![1] === 0 && c().current === undefined, 60),
       `both failovers completed (log: ${c().log.join(' | ')})`);

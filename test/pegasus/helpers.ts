@@ -14,7 +14,7 @@ import { pegasusTopology, type PegasusOptions, type PegasusTopology } from '../.
 import { keyHash } from '../../apps/kv-hash/ring.ts';
 import type { LoadState } from '../../apps/workload/client.ts';
 import { LoadStats } from '../../apps/workload/stats.ts';
-import type { LinkOptions } from '../../transport/memory/sim-network.ts';
+import type { FilterInfo, LinkOptions } from '../../transport/memory/sim-network.ts';
 import type { StageRuntime } from '../../switch-model/index.ts';
 
 export interface World {
@@ -112,4 +112,27 @@ export function finishWithReads(w: World): void {
   w.runUntilDone(500);
   invokeAll(w, Array.from({ length: CHAIN_KEYS }, (_, k): KvOp => ({ op: 'get', key: `k${k}` })), 50, 'the final reads completed');
   assertLinearizable(w);
+}
+
+/**
+ * Crash the host that the first message of type `type` (and `also`, if given) goes to, dropping
+ * that message; restart it `restartMs` later if given. Returns whether it has happened.
+ */
+export function crashAtFirst(w: World, type: string, also: (info: FilterInfo) => boolean = () => true, restartMs?: number): () => boolean {
+  let crashed = false;
+  w.sim.network.addFilter((env, info) => {
+    if (crashed || env.msg.type !== type || !also(info)) return 'deliver';
+    crashed = true;
+    w.sim.crash(info.toHost);
+    if (restartMs !== undefined) w.sim.scheduler.schedule(restartMs, () => w.sim.restart(info.toHost));
+    return 'drop';
+  });
+  return () => crashed;
+}
+
+/** Cut rack r's switch off from the controller, and run until the rack left the chain and the controller is idle. */
+export function cutRackOff(w: World, r: number, withinMs: number): void {
+  w.sim.cut(w.t.controller.host, w.t.switchHosts[r]!);
+  assert.ok(w.sim.runUntil(() => !w.controller().chain.includes(r) && w.controller().current === undefined, withinMs),
+    `rack ${r} left the chain (log: ${w.controller().log.join(' | ')})`);
 }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { PegasusClientState } from '../../apps/pegasus/client.ts';
 import type { Pegasus } from '../../apps/pegasus/messages.ts';
 import { incarnationOf } from '../../apps/pegasus/server.ts';
-import { assertLinearizable, chainWorld, finishWithReads, type World } from './helpers.ts';
+import { assertLinearizable, chainWorld, crashAtFirst, cutRackOff, finishWithReads, type World } from './helpers.ts';
 
 /** Run until rack r is back in the chain and caught up (the clients read there). */
 function untilJoined(w: World, r: number, joins: number, withinMs: number): void {
@@ -29,8 +29,7 @@ describe('pegasus: a rack joins the chain again', () => {
     const w = chainWorld(2, 4000, { rackFailAfterMs: 10 });
     w.t.addRkeys(w.sim, ['k0']);
     w.sim.advance(2);
-    w.sim.cut(w.t.controller.host, 'tor1');
-    assert.ok(w.sim.runUntil(() => w.controller().chain.length === 1, 60), 'rack 1 left');
+    cutRackOff(w, 1, 60);
     w.sim.advance(10);
     const beforeJoin = w.completed();
     w.sim.heal(w.t.controller.host, 'tor1');
@@ -58,8 +57,7 @@ describe('pegasus: a rack joins the chain again', () => {
   it('the head rack leaves and comes back as the tail (chain 1>0): the reads move to it, and it holds every write once rack 1 fails', () => {
     const w = chainWorld(2, 4000, { rackFailAfterMs: 10 });
     w.sim.advance(2);
-    w.sim.cut(w.t.controller.host, 'tor0');
-    assert.ok(w.sim.runUntil(() => w.controller().chain.length === 1, 60), 'rack 0 left');
+    cutRackOff(w, 0, 60);
     w.sim.advance(5);
     w.sim.heal(w.t.controller.host, 'tor0');
     untilJoined(w, 0, 1, 60);
@@ -89,21 +87,12 @@ describe('pegasus: a rack joins the chain again', () => {
   it('a source that fails during the join\'s fetch: the fetch starts again from another rack (3-rack chain)', () => {
     const w = chainWorld(3, 4000, { rackFailAfterMs: 10 });
     w.sim.advance(2);
-    w.sim.cut(w.t.controller.host, 'tor2');
-    assert.ok(w.sim.runUntil(() => w.controller().chain.length === 2 && w.controller().current === undefined, 60), 'rack 2 left');
+    cutRackOff(w, 2, 60);
     // Rack 2's server 1 fetches from rack 0's server 1 (the first rack of the chain): it fails on the request.
-    let crashed = false;
-    w.sim.network.addFilter((env, info) => {
-      if (!crashed && info.toHost === 'r0s1' && info.fromHost === 'r2s1' && env.msg.type === 'FetchState') {
-        crashed = true;
-        w.sim.crash('r0s1');
-        return 'drop';
-      }
-      return 'deliver';
-    });
+    const crashed = crashAtFirst(w, 'FetchState', (info) => info.toHost === 'r0s1' && info.fromHost === 'r2s1');
     w.sim.heal(w.t.controller.host, 'tor2');
     untilJoined(w, 2, 1, 80);
-    assert.ok(crashed, 'the source crashed at the fetch');
+    assert.ok(crashed(), 'the source crashed at the fetch');
     assert.ok(w.controller().serving[0]![1] === 0, 'and was failed over');
     // Racks 0 and 1 fail: rack 2 holds everything.
     w.sim.advance(3);
@@ -116,20 +105,11 @@ describe('pegasus: a rack joins the chain again', () => {
   it('a joining server that crashes during the fetch is failed over within its rack; the join completes', () => {
     const w = chainWorld(2, 4000, { rackFailAfterMs: 10 });
     w.sim.advance(2);
-    w.sim.cut(w.t.controller.host, 'tor1');
-    assert.ok(w.sim.runUntil(() => w.controller().chain.length === 1 && w.controller().current === undefined, 60), 'rack 1 left');
-    let crashed = false;
-    w.sim.network.addFilter((env, info) => {
-      if (!crashed && info.toHost === 'r1s0' && env.msg.type === 'StateChunk') {
-        crashed = true;
-        w.sim.crash('r1s0');
-        return 'drop';
-      }
-      return 'deliver';
-    });
+    cutRackOff(w, 1, 60);
+    const crashed = crashAtFirst(w, 'StateChunk', (info) => info.toHost === 'r1s0');
     w.sim.heal(w.t.controller.host, 'tor1');
     untilJoined(w, 1, 1, 80);
-    assert.ok(crashed);
+    assert.ok(crashed());
     assert.ok(w.sim.runUntil(() => w.controller().serving[1]![0] === 1 && w.controller().current === undefined, 60), 'r1s0 failed over to r1s1');
     w.sim.advance(3);
     failRack(w, 0, 80);
@@ -139,22 +119,12 @@ describe('pegasus: a rack joins the chain again', () => {
   it('a rack that fails again during its join stays out, and joins once whole', () => {
     const w = chainWorld(2, 4000, { rackFailAfterMs: 10 });
     w.sim.advance(2);
-    w.sim.cut(w.t.controller.host, 'tor1');
-    assert.ok(w.sim.runUntil(() => w.controller().chain.length === 1 && w.controller().current === undefined, 60), 'rack 1 left');
+    cutRackOff(w, 1, 60);
     // The first Join to r1s1 finds it crashed; it restarts 5 ms later.
-    let crashed = false;
-    w.sim.network.addFilter((env, info) => {
-      if (!crashed && info.toHost === 'r1s1' && env.msg.type === 'Join') {
-        crashed = true;
-        w.sim.crash('r1s1');
-        w.sim.scheduler.schedule(5, () => w.sim.restart('r1s1'));
-        return 'drop';
-      }
-      return 'deliver';
-    });
+    const crashed = crashAtFirst(w, 'Join', (info) => info.toHost === 'r1s1', 5);
     w.sim.heal(w.t.controller.host, 'tor1');
     untilJoined(w, 1, 1, 120);
-    assert.ok(crashed);
+    assert.ok(crashed());
     assert.match(w.controller().log.join('\n'), /join abandoned/);
     w.sim.advance(3);
     failRack(w, 0, 80);
@@ -164,8 +134,7 @@ describe('pegasus: a rack joins the chain again', () => {
   it('the old tail serves no reads once it forwards to the joining rack: a read there could see a write the new tail has not yet', () => {
     const w = chainWorld(2, 20, { rackFailAfterMs: 10 });
     w.runUntilDone(50);
-    w.sim.cut(w.t.controller.host, 'tor1');
-    assert.ok(w.sim.runUntil(() => w.controller().chain.length === 1 && w.controller().current === undefined, 60), 'rack 1 left');
+    cutRackOff(w, 1, 60);
     // Client c0 does not learn the new chain (it reads at rack 0); c1 does (it reads at rack 1).
     const hold = w.sim.network.addFilter((env, info) => (info.toHost === 'c0' && env.msg.type === 'ChainConfig' ? 'drop' : 'deliver'));
     w.sim.heal(w.t.controller.host, 'tor1');
@@ -191,8 +160,7 @@ describe('pegasus: a rack joins the chain again', () => {
   it('a client restarted after the chain changed asks for it (ChainQuery): its writes go to the new head', () => {
     const w = chainWorld(2, 20, { rackFailAfterMs: 10 });
     w.runUntilDone(50);
-    w.sim.cut(w.t.controller.host, 'tor0');
-    assert.ok(w.sim.runUntil(() => w.controller().chain.length === 1 && w.controller().current === undefined, 60), 'rack 0 (the head) left');
+    cutRackOff(w, 0, 60);
     w.sim.crash('c1');
     w.sim.restart('c1');
     const chain = (): readonly number[] => w.sim.stateOf<PegasusClientState>(w.t.clients[1]!)!.chain;
