@@ -162,6 +162,9 @@ function crashAtRejoin(sim: SimRuntime, type: 'Install' | 'Handover', host: stri
 
 /** Virtual time a restarted server may take to rejoin once the load is done. */
 const REJOIN_WITHIN_MS = 100;
+/** While a rack joins: an operation every this often, at most this many. */
+const JOIN_LOAD_GAP_MS = 0.01;
+const JOIN_LOAD_MAX = 300;
 
 /**
  * After the load of a seed whose plan restarted a server, cut one off or cut a switch off: wait
@@ -188,6 +191,16 @@ function afterRejoin(sim: SimRuntime, t: ReturnType<typeof pegasusTopology>, pla
     const racksBack = ctl.chain.length === t.racks && ctl.stats.rackJoins >= ctl.stats.rackFailures && ctl.stats.rackJoins >= switchRacks.length;
     return rejoined && racksBack && whole() && ctl.current === undefined;
   };
+  // A rack joining again catches up under writes and reads: one every JOIN_LOAD_GAP_MS while
+  // it joins (queued at the clients when their sessions are busy).
+  let added = 0;
+  const joining = (): boolean => c().current?.kind === 'join' || c().catchingUp !== undefined;
+  if (switchRacks.length > 0 && sim.runUntil(() => joining() || settled(), REJOIN_WITHIN_MS)) {
+    for (let k = 0; joining() && k < JOIN_LOAD_MAX; k++, added++) {
+      sim.send(t.clients[k % CLIENTS]!, { type: 'LoadInvoke', op: k % 2 === 0 ? { op: 'put', key: `k${(k >> 1) % WORKLOAD.keys}`, value: '' } : { op: 'get', key: `k${(k >> 1) % WORKLOAD.keys}` } });
+      sim.advance(JOIN_LOAD_GAP_MS);
+    }
+  }
   if (!sim.runUntil(settled, REJOIN_WITHIN_MS)) {
     violations.push(`the restarted or cut-off servers did not all rejoin, or a rack that left the chain did not join it again, within ${REJOIN_WITHIN_MS} ms of the load's end`);
   } else if (switchRacks.length > 0) {
@@ -201,7 +214,7 @@ function afterRejoin(sim: SimRuntime, t: ReturnType<typeof pegasusTopology>, pla
     sim.send(t.clients[k % CLIENTS]!, { type: 'LoadInvoke', op: { op: 'put', key: `k${k}`, value: '' } });
     sim.send(t.clients[(k + 1) % CLIENTS]!, { type: 'LoadInvoke', op: { op: 'get', key: `k${k}` } });
   }
-  return 2 * WORKLOAD.keys;
+  return added + 2 * WORKLOAD.keys;
 }
 
 function checkLinearizable(history: KvHistory, violations: string[]): boolean | null {
