@@ -226,7 +226,10 @@ export interface Controller {
   probeSeq: number;
   /** Racks whose init is queued or running. */
   readonly initPending: Set<number>;
-  /** Racks leaving the chain for want of a live server (their switches' epoch 0 is not a restart). */
+  /**
+   * Racks whose switch is at epoch 0 on purpose (leaving the chain for want of a live server,
+   * or joining it before the switch is enabled): their epoch 0 is not a restart.
+   */
   readonly leaving: Set<number>;
   /** Of a rack out of the chain: each server's latest Pong, [incarnation, when], and its switch's latest probe reply. */
   readonly standby: [number, number][][];
@@ -796,6 +799,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
           return;
         }
         c2.rackLive[r] = true;
+        c2.leaving.add(r);
         c2.catchingUp = r;
         const round = c2.current!.round;
         const chain = [...c2.chain, r];

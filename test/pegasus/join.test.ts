@@ -84,6 +84,22 @@ describe('pegasus: a rack joins the chain again', () => {
     finishWithReads(w);
   });
 
+  it('a rack whose switch crashed leaves; once the switch restarts (an empty directory, epoch 0) the rack joins again', () => {
+    const w = chainWorld(2, 4000, { rackFailAfterMs: 10 });
+    w.t.addRkeys(w.sim, ['k0', 'k1']);
+    w.sim.advance(2);
+    w.sim.crash('tor1');
+    assert.ok(w.sim.runUntil(() => !w.controller().chain.includes(1) && w.controller().current === undefined, 60), 'rack 1 left');
+    w.sim.advance(3);
+    w.sim.restart('tor1');
+    untilJoined(w, 1, 1, 60);
+    assert.equal(w.controller().stats.flushes, 0, 'its epoch 0 was not taken for a restart of a switch in the chain');
+    assert.ok(w.reg(1, 'epoch', 0) > 0, 'enabled');
+    w.sim.advance(3);
+    failRack(w, 0, 80);
+    finishWithReads(w);
+  });
+
   it('a source that fails during the join\'s fetch: the fetch starts again from another rack (3-rack chain)', () => {
     const w = chainWorld(3, 4000, { rackFailAfterMs: 10 });
     w.sim.advance(2);
