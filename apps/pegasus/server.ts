@@ -28,7 +28,9 @@
 //    empty under its next incarnation, applies the writes forwarded to it from then on, and
 //    fetches everything else from another rack (Recover of its own ids) before it serves reads;
 //  - only the tail rack serves reads: a rack that stops being the tail (one joins after it)
-//    forwards writes it used to answer, and a read there could see one the new tail has not.
+//    forwards writes it used to answer, and a read there could see one the new tail has not;
+//    and only the head rack takes clients' writes (one that reaches another rack, from a client
+//    that missed a chain change, would skip the racks before it).
 //
 // State goes in parts of at most transferBytes (transfer.ts). A sender answers a round with one
 // split of one snapshot, kept until a later round (a resend of the request gets the same parts
@@ -291,6 +293,9 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
         // A joining server applies what the rack before it forwards from the Join on (what came
         // before is in the state it fetches): the chain's writes go on meanwhile.
         if (s.joining ? m.op !== 'PUT_FWD' : s.recovering) return drop(s, s.joining ? 'joining' : 'recovering');
+        // A client's write enters the chain at the head: one that reaches another rack comes from
+        // a client that missed a chain change, and answering it there would skip the racks before.
+        if (m.op !== 'PUT_FWD' && pos(s) !== 0) return drop(s, 'not-head');
         return onWrite(s, m, ctx);
       case 'RC_REQ': {
         if (s.retired) return drop(s, 'retired');

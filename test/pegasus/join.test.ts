@@ -183,4 +183,26 @@ describe('pegasus: a rack joins the chain again', () => {
     assert.ok(w.sim.runUntil(() => chain().length === 1, 10), 'the restarted client learnt the chain');
     assert.deepEqual(chain(), [1]);
   });
+
+  it('a client that missed every chain change writes to a rack that is no longer the head: the write is refused (not acknowledged and lost)', () => {
+    const w = chainWorld(2, 20, { rackFailAfterMs: 10 });
+    w.runUntilDone(50);
+    // c0 hears of no chain change: it keeps writing to rack 0, and reading at rack 1.
+    const hold = w.sim.network.addFilter((env, info) => (info.toHost === 'c0' && env.msg.type === 'ChainConfig' ? 'drop' : 'deliver'));
+    cutRackOff(w, 0, 60);
+    w.sim.heal(w.t.controller.host, 'tor0');
+    assert.ok(w.sim.runUntil(() => w.controller().stats.rackJoins === 1 && w.controller().current === undefined, 60), 'rack 0 joined again');
+    assert.deepEqual(w.controller().chain, [1, 0]);
+    // c0 writes k0 at rack 0 (the tail now; its switch's counter is from before it left); then c1 reads k0 at rack 0.
+    w.sim.send(w.t.clients[0]!, { type: 'LoadInvoke', op: { op: 'put', key: 'k0', value: 'late' } });
+    w.sim.advance(2);
+    w.sim.send(w.t.clients[1]!, { type: 'LoadInvoke', op: { op: 'get', key: 'k0' } });
+    w.sim.advance(2);
+    hold();
+    assert.ok(w.sim.runUntil(() => w.completed() >= 42, 50), 'both operations completed');
+    assert.ok([0, 1].some((i) => (w.server(0, i).dropped['not-head'] ?? 0) > 0), 'rack 0 refused c0\'s write');
+    // Rack 0 fails: what rack 1 (the head) holds must include every acknowledged write.
+    failRack(w, 0, 80);
+    finishWithReads(w);
+  });
 });
