@@ -38,12 +38,15 @@
 //                    over empty (Join) and its switch is set up afresh; the chain's servers learn
 //                    the new chain (the old tail forwards its writes to it from then on); then
 //                    (joinFetch) each of its servers fetches its ids' state from another rack,
-//                    and (joinEnd) the clients learn the new chain and read there
+//                    then the clients learn the new chain and read there
+//   flush            a switch restarted with an empty directory: every rkey is removed
+//                    everywhere (write back first), then the rack is initialised again
+//   epoch            the head's version counter passed half its epoch's range: a new epoch
 //
 // Servers serve under leases, granted on their Pongs (Lease); a server is failed over only once
 // every lease it had has run out, so one taken for failed while alive serves nothing by then.
-//   flush            a switch restarted with an empty directory: every rkey is removed
-//                    everywhere (write back first), then the rack is initialised again
+// The clients are told the chain until each acknowledges it, without waiting for them: the
+// servers refuse what a client that has not heard yet sends to the wrong rack.
 import { assertNever, behavior, type ActorRef, type Behavior, type Ctx } from '../../actors/index.ts';
 import type { ControlReply, ControlRequest } from '../../switch-model/index.ts';
 import { keyHash, type Ring } from '../kv-hash/ring.ts';
