@@ -40,6 +40,14 @@ export interface LoadConfig {
   readonly startDelayMs?: number;
   readonly workload: WorkloadSpec;
   readonly timeoutMs?: number;
+  /**
+   * Each resend of an operation waits twice as long as the one before, up to this many times
+   * timeoutMs (default MAX_BACKOFF), with a random spread of up to a half: with a fixed timeout,
+   * a stall longer than it (a failover, a rack leaving) makes every session resend every
+   * timeout, and the resends keep the servers' queues longer than the timeout after the stall
+   * has ended (a retry storm that does not end by itself). 1: a fixed timeout.
+   */
+  readonly maxBackoff?: number;
   /** Give up an operation after this many sends (default: never). */
   readonly maxAttempts?: number;
   /** Open loop: arrivals waiting for a session, at most. */
@@ -50,6 +58,7 @@ export interface LoadConfig {
 
 export const DEFAULT_TIMEOUT_MS = 2;
 export const DEFAULT_MAX_QUEUED = 10_000;
+export const MAX_BACKOFF = 8;
 
 /** One operation in flight on a session. */
 export interface PendingOp {
@@ -239,7 +248,15 @@ function startOn(s: LoadState, session: number, startMs: number, ctx: AnyCtx, se
 function sendOp(s: LoadState, op: PendingOp, ctx: AnyCtx, send: SendFn): void {
   op.attempts++;
   send(op);
-  ctx.startTimer(timerName(op.session), s.cfg.timeoutMs ?? DEFAULT_TIMEOUT_MS, { type: 'SessionTimeout', session: op.session } satisfies SessionTimeout);
+  ctx.startTimer(timerName(op.session), waitMs(s.cfg, op.attempts, ctx), { type: 'SessionTimeout', session: op.session } satisfies SessionTimeout);
+}
+
+/** How long to wait for an answer to the `attempt`-th send of an operation (see LoadConfig.maxBackoff). */
+function waitMs(cfg: LoadConfig, attempt: number, ctx: AnyCtx): number {
+  const timeout = cfg.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (attempt <= 1) return timeout;
+  const factor = Math.min(2 ** (attempt - 1), cfg.maxBackoff ?? MAX_BACKOFF);
+  return factor <= 1 ? timeout : timeout * factor * (1 + 0.5 * ctx.random());
 }
 
 const timerNames: string[] = [];
