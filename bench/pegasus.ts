@@ -11,6 +11,9 @@
 //   rkeys       Pegasus with 0..128 rkeys
 //   dynamic     hot-in (100 cold keys jump to the top every period) at 80% of Pegasus's SLO
 //               throughput: a throughput and p99 timeline, the dip and the time back within 10%
+//   rackFailure beyond the paper: a 2-rack chain at 60% of Pegasus's Zipf 0.99 figure; the tail
+//               rack's switch crashes, and restarts later: a timeline, how long until the rack
+//               left the chain and the service was back, and how long its join took
 //   hashBalance how evenly consistent hashing (16 virtual nodes per server, as the reference)
 //               spreads keys and load over the 32 servers, and the bound that puts on it
 //
@@ -391,6 +394,112 @@ export function dynamic(quick: boolean, rate: number, seed: number): DynamicRun 
   };
 }
 
+export const RACK_FAILURE = {
+  quick: { downMs: 50, afterMs: 40 },
+  full: { downMs: 60, afterMs: 60 },
+  /** Warm-up (the load grows), then steady load until the crash. */
+  warmMs: 10 * EPOCH_MS,
+  steadyMs: 10,
+  bucketMs: 0.5,
+  /** The controller's: a switch silent this long takes its rack out of the chain. */
+  rackFailAfterMs: 10,
+  /**
+   * Clients resend after this (with backoff): requests to the failed rack are lost. 50 times the
+   * SLO: with 1 ms the backlog of a 15-ms outage never drained (every request still queued at a
+   * server was sent again, and the copies kept the queues longer than the timeout: completions
+   * stayed at two thirds of the offered load for as long as it was run).
+   */
+  timeoutMs: 5,
+} as const;
+
+export interface RackFailureRun {
+  readonly offeredPerMs: number;
+  /** Goodput (completions within the SLO per ms) over the 5 ms before the crash. */
+  readonly steadyPerMs: number;
+  readonly crashAtMs: number;
+  readonly restartAtMs: number;
+  /** From the crash until the rack is out of the chain. */
+  readonly leftAfterMs: number;
+  /** From the crash until goodput is back within 10% of steady (three buckets in a row). */
+  readonly backAfterCrashMs: number;
+  /** From the restart until the join starts, and how long the join takes (until the clients read there). */
+  readonly joinStartAfterMs: number;
+  readonly joinMs: number;
+  /** From the join's end until goodput is within 10% of steady (three buckets), and the lowest goodput in between (fraction of steady). */
+  readonly backAfterJoinMs: number;
+  readonly joinDipFraction: number;
+  readonly timelinePerMs: number[];
+  readonly goodputTimelinePerMs: number[];
+}
+
+/**
+ * A 2-rack chain under an open-loop load at `rate`: the tail rack's switch crashes after the
+ * warm-up and restarts `downMs` later. Clients resend (with backoff) what the failed rack loses.
+ */
+export function rackFailure(quick: boolean, rate: number, seed: number): RackFailureRun {
+  const { downMs, afterMs } = quick ? RACK_FAILURE.quick : RACK_FAILURE.full;
+  const { warmMs, steadyMs, bucketMs } = RACK_FAILURE;
+  const stats = new StepStats(0, Infinity, bucketMs, 10_000_000);
+  const t = pegasusTopology({
+    racks: 2, servers: SERVERS, clients: CLIENTS, sessions: SESSIONS, mode: 'open', ratePerMs: (0.05 * RAW) / CLIENTS, startDelayMs: 0.01,
+    workload: workloadOf({ system: 'pegasus', zipf: 0.99, readRatio: 0.95, valueBytes: 128 }), stats, timeoutMs: RACK_FAILURE.timeoutMs, populate: true,
+    capacity: 64, readPolicy: READ_POLICY, sampleEvery: 2, reportMs: REPORT_MS, reportTop: 64,
+    controller: { epochMs: EPOCH_MS, maxChurn: MAX_CHURN, rackFailAfterMs: RACK_FAILURE.rackFailAfterMs },
+  });
+  const b: Built = { sim: runSim(t.topology, { seed, logLevel: 'silent', trace: false }), clients: t.clients as readonly ActorRef<Msg>[], stats };
+  warmUp(b, rate);
+  setRate(b, rate);
+  const crashAt = warmMs + steadyMs;
+  const restartAt = crashAt + downMs;
+  const endAt = restartAt + afterMs;
+  const c = (): Controller => b.sim.stateOf<Controller>(t.controller)!;
+  let left = Infinity;
+  let joinStart = Infinity;
+  let joined = Infinity;
+  b.sim.advance(crashAt - b.sim.now());
+  b.sim.crash(t.switchHosts[1]!);
+  // Follow the controller, a bucket at a time.
+  let down = true;
+  while (b.sim.now() < endAt - 1e-9) {
+    if (down && b.sim.now() >= restartAt - 1e-9) {
+      b.sim.restart(t.switchHosts[1]!);
+      down = false;
+    }
+    b.sim.advance(bucketMs);
+    const ctl = c();
+    if (left === Infinity && !ctl.chain.includes(1)) left = b.sim.now();
+    if (joinStart === Infinity && left < Infinity && (ctl.current?.kind === 'join' || ctl.catchingUp === 1)) joinStart = b.sim.now();
+    if (joined === Infinity && ctl.stats.rackJoins >= 1) joined = b.sim.now();
+  }
+  b.sim.advance(2 * SLO_MS);
+  const buckets = Math.floor(endAt / bucketMs);
+  const timeline = b.stats.timeline.slice(0, buckets).map((n) => n / bucketMs);
+  const good = new Array<number>(buckets).fill(0);
+  for (let i = 0; i < b.stats.ends.length; i++) {
+    const bi = Math.floor(b.stats.ends[i]! / bucketMs);
+    if (bi < buckets && b.stats.ends[i]! - b.stats.starts[i]! <= SLO_MS) good[bi]! += 1 / bucketMs;
+  }
+  const at = (ms: number): number => Math.floor(ms / bucketMs);
+  const steady = good.slice(at(crashAt - 5), at(crashAt)).reduce((a, x) => a + x, 0) / (at(crashAt) - at(crashAt - 5));
+  /** ms from `from` until three buckets in a row are within 10% of steady, looking no further than `to`. */
+  const backFrom = (from: number, to: number): number => {
+    for (let i = at(from); i + 2 < Math.min(at(to), buckets); i++) {
+      if ([0, 1, 2].every((d) => good[i + d]! >= 0.9 * steady)) return round((i - at(from)) * bucketMs, 1);
+    }
+    return Infinity;
+  };
+  void b.sim.shutdown();
+  const from = at(warmMs);
+  return {
+    offeredPerMs: round(rate), steadyPerMs: round(steady), crashAtMs: crashAt, restartAtMs: restartAt,
+    leftAfterMs: round(left - crashAt, 1), backAfterCrashMs: backFrom(crashAt, restartAt),
+    joinStartAfterMs: round(joinStart - restartAt, 1), joinMs: round(joined - joinStart, 1),
+    backAfterJoinMs: joined < Infinity ? backFrom(joined, endAt) : Infinity,
+    joinDipFraction: round(Math.min(...good.slice(at(restartAt), at(endAt))) / steady, 3),
+    timelinePerMs: timeline.slice(from).map((x) => Math.round(x)), goodputTimelinePerMs: good.slice(from).map((x) => Math.round(x)),
+  };
+}
+
 /** How consistent hashing spreads 100,000 keys and their load over 32 servers. */
 export function hashBalance(skews: readonly number[]): Record<string, unknown> {
   const ring = new Ring(SERVERS);
@@ -432,10 +541,11 @@ function median(xs: readonly number[]): number {
 
 type Job =
   | { readonly kind: 'ramp'; readonly point: Point; readonly seed: number; readonly quick: boolean }
-  | { readonly kind: 'dynamic'; readonly rate: number; readonly seed: number; readonly quick: boolean };
+  | { readonly kind: 'dynamic' | 'rackFailure'; readonly rate: number; readonly seed: number; readonly quick: boolean };
 
-function runJob(j: Job): RampResult | DynamicRun {
-  return j.kind === 'ramp' ? ramp(j.point, j.quick, j.seed) : dynamic(j.quick, j.rate, j.seed);
+function runJob(j: Job): RampResult | DynamicRun | RackFailureRun {
+  if (j.kind === 'ramp') return ramp(j.point, j.quick, j.seed);
+  return j.kind === 'dynamic' ? dynamic(j.quick, j.rate, j.seed) : rackFailure(j.quick, j.rate, j.seed);
 }
 
 const SELF = fileURLToPath(import.meta.url);
@@ -606,6 +716,27 @@ export async function benchPegasus(opts: BenchOptions): Promise<BenchResult> {
     timelinePerMs: dynRuns[0]!.timelinePerMs, goodputTimelinePerMs: dynRuns[0]!.goodputTimelinePerMs, p99TimelineMs: dynRuns[0]!.p99TimelineMs,
   };
 
+  // A rack failure and its join, at 60% of what Pegasus sustains at Zipf 0.99 under the SLO.
+  const rfRate = 0.6 * pegasus099;
+  const rfSeeds = quick ? 1 : 3;
+  say(`rack failure and join at ${Math.round(rfRate)} ops/ms (${rfSeeds} seed${rfSeeds > 1 ? 's' : ''})`);
+  const rfRuns = (await runJobs(
+    Array.from({ length: rfSeeds }, (_, s) => ({ kind: 'rackFailure' as const, rate: rfRate, seed: s + 1, quick })), () => {},
+  )) as RackFailureRun[];
+  const perSeed = <K extends keyof RackFailureRun>(k: K): RackFailureRun[K][] => rfRuns.map((r) => r[k]);
+  const rackFail = {
+    offeredPerMs: round(rfRate), racks: 2, ...(quick ? RACK_FAILURE.quick : RACK_FAILURE.full), bucketMs: RACK_FAILURE.bucketMs,
+    rackFailAfterMs: RACK_FAILURE.rackFailAfterMs, clientTimeoutMs: RACK_FAILURE.timeoutMs, seeds: rfSeeds,
+    timelineStartsMs: RACK_FAILURE.warmMs, crashAtMs: rfRuns[0]!.crashAtMs, restartAtMs: rfRuns[0]!.restartAtMs,
+    steadyPerMsPerSeed: perSeed('steadyPerMs'), leftAfterMsPerSeed: perSeed('leftAfterMs'), backAfterCrashMsPerSeed: perSeed('backAfterCrashMs'),
+    joinStartAfterMsPerSeed: perSeed('joinStartAfterMs'), joinMsPerSeed: perSeed('joinMs'), backAfterJoinMsPerSeed: perSeed('backAfterJoinMs'),
+    joinDipFractionPerSeed: perSeed('joinDipFraction'),
+    backAfterCrashMsMedian: median(perSeed('backAfterCrashMs')), joinMsMedian: median(perSeed('joinMs')), backAfterJoinMsMedian: median(perSeed('backAfterJoinMs')),
+    timelinePerMs: rfRuns[0]!.timelinePerMs, goodputTimelinePerMs: rfRuns[0]!.goodputTimelinePerMs,
+  };
+  say(`rack failure: the rack left ${rackFail.leftAfterMsPerSeed.join('/')} ms after its switch crashed; goodput back within 10% after ${rackFail.backAfterCrashMsPerSeed.join('/')} ms; `
+    + `restarted, it joined in ${rackFail.joinMsPerSeed.join('/')} ms, goodput back within 10% ${rackFail.backAfterJoinMsPerSeed.join('/')} ms after`);
+
   const ratio = (a: number, b: number): number => (b > 0 ? Math.round((a / b) * 1000) / 1000 : 0);
   const ideal = skew['pegasus']!['0']!;
   const w50 = writes['pegasus']!['50%']!;
@@ -623,7 +754,7 @@ export async function benchPegasus(opts: BenchOptions): Promise<BenchResult> {
       wallMs: Math.round(performance.now() - t0),
     },
     results: {
-      skew, skewSpreadMinMax: skewSpread, idealUniform: ideal, writes, valueSize, rkeys, dynamic: dyn, hashBalance: hashBalance(skews),
+      skew, skewSpreadMinMax: skewSpread, idealUniform: ideal, writes, valueSize, rkeys, dynamic: dyn, rackFailure: rackFail, hashBalance: hashBalance(skews),
       ...extra, cappedPoints: capped,
     },
     ratios: {

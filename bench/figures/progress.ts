@@ -20,8 +20,9 @@ const NOPAXOS_STAGES = { quick: 11, full: 12 };
 /** The total a benchmark's progress line announces, if it does ("N points, M runs"). */
 export function announcedTotal(bench: string, text: string): number | undefined {
   const m = bench === 'pegasus' ? /^\d+ points, (\d+) runs/.exec(text) : null;
-  // Pegasus then prints one line per run, one when the dynamic runs start, and finishes.
-  return m ? Number(m[1]) + 1 : undefined;
+  // Pegasus then prints one line per run, one when the dynamic runs start, two for the rack
+  // failure runs, and finishes.
+  return m ? Number(m[1]) + 3 : undefined;
 }
 
 export function progress(benches: readonly string[], quick: boolean, stream: NodeJS.WriteStream = process.stderr): Progress {

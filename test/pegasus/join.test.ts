@@ -6,6 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PegasusClientState } from '../../apps/pegasus/client.ts';
+import { RACK_FAILURE, rackFailure } from '../../bench/pegasus.ts';
 import type { Pegasus } from '../../apps/pegasus/messages.ts';
 import { incarnationOf } from '../../apps/pegasus/server.ts';
 import { assertLinearizable, chainWorld, crashAtFirst, cutRackOff, finishWithReads, type World } from './helpers.ts';
@@ -204,5 +205,15 @@ describe('pegasus: a rack joins the chain again', () => {
     // Rack 0 fails: what rack 1 (the head) holds must include every acknowledged write.
     failRack(w, 0, 80);
     finishWithReads(w);
+  });
+});
+
+describe('pegasus: a rack failure under load (bench pegasus, results.rackFailure)', () => {
+  it('32 servers a rack, 100,000 keys, 1,200 ops/ms: the crashed rack leaves, the service comes back, the restarted rack joins, and goodput comes back after the join', () => {
+    const r = rackFailure(true, 1200, 1);
+    assert.ok(r.steadyPerMs > 1000, `steady goodput ${r.steadyPerMs}`);
+    assert.ok(r.leftAfterMs >= RACK_FAILURE.rackFailAfterMs && r.leftAfterMs < 30, `the rack left ${r.leftAfterMs} ms after the crash`);
+    assert.ok(Number.isFinite(r.backAfterCrashMs), 'goodput came back within 10% of steady before the restart');
+    assert.ok(Number.isFinite(r.joinMs) && Number.isFinite(r.backAfterJoinMs), `joined in ${r.joinMs} ms, goodput back ${r.backAfterJoinMs} ms after`);
   });
 });
