@@ -168,6 +168,8 @@ export interface HotKeys {
 // ---- timers ----------------------------------------------------------------------------------
 
 export interface ReportTimeout { readonly type: 'ReportTimeout' }
+/** A server's next part of a state transfer (one a turn: its Pings are answered in between). */
+export interface SendTimeout { readonly type: 'SendTimeout' }
 /** The controller's next round of pushes of newly added rkeys. */
 export interface PaceTimeout { readonly type: 'PaceTimeout' }
 export interface ProbeTimeout { readonly type: 'ProbeTimeout' }
@@ -181,7 +183,7 @@ export interface RemoveRkeys { readonly type: 'RemoveRkeys'; readonly keys: read
 
 export type ServerMsg =
   | Pegasus | Ping | RkeyPrepare | RkeyEntries | RkeyRelease | WriteBack | Fence | Recover | FetchState | StateChunk
-  | ChainConfig | ReportTimeout | Handover | Reclaim | Install | Serve | Retire | Lease | Join;
+  | ChainConfig | ReportTimeout | SendTimeout | Handover | Reclaim | Install | Serve | Retire | Lease | Join;
 export type ClientMsg = Pegasus | ChainConfig | LoadMsg;
 export type ControllerMsg =
   | Pong | Hello | RkeyPrepared | RkeyReleased | Ack | HandedOver | HotKeys | ControlReply | ProbeTimeout | RetryTimeout | EpochTimeout | PaceTimeout

@@ -136,6 +136,8 @@ export interface PegasusServerState {
   installedRound: number;
   /** Messages sent of state transfers that went in several parts. */
   transferParts: number;
+  /** State transfers being sent, a part a turn (SendTimeout), in order. */
+  readonly outbox: { readonly to: ActorRef<StateChunk | HandedOver>; readonly parts: readonly (StateChunk | HandedOver)[]; next: number }[];
   /** Restarted (or retired) and not yet rejoined: serves nothing (Serve ends it). */
   retired: boolean;
   /** This server's incarnation (incarnationOf): in its Hello, Pongs and forwarded writes. */
@@ -349,19 +351,36 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
   };
 
   /**
-   * Send the parts of a transfer: the sim charges each message, and the bytes of its values
-   * (items and client-table entries). (It used to charge a whole message's cost per item: a
-   * store of 3,000 items took 7 ms to send, and its server, silent that long, was failed over.)
+   * Send the parts of a transfer to `to`, one a turn (SendTimeout: the controller's Pings are
+   * answered in between, and a large store's transfer does not make its server look failed).
+   * The same parts already on their way are not queued twice: a resend of the request while
+   * they go out gets them once.
    */
-  const sendParts = <M extends { readonly items: ItemList; readonly entries: EntryList }>(s: PegasusServerState, parts: readonly M[], send: (m: M) => void): void => {
-    for (const m of parts) {
-      let bytes = 0;
-      for (const it of m.items) bytes += it[3];
-      for (const [, e] of m.entries) bytes += e.valueBytes;
-      meter.send(bytes);
-      send(m);
-    }
+  const sendParts = <M extends StateChunk | HandedOver>(s: PegasusServerState, parts: readonly M[], to: ActorRef<M>, ctx: C): void => {
+    if (s.outbox.some((t) => t.parts === parts && t.to.host === to.host && t.to.path === to.path)) return;
+    // Each part goes to `to`, which takes parts of its type: the union is the outbox's, not the receiver's.
+    s.outbox.push({ to: to as unknown as ActorRef<StateChunk | HandedOver>, parts, next: 0 });
     if (parts.length > 1) s.transferParts += parts.length;
+    if (s.outbox.length === 1) ctx.startTimer('send', 0, { type: 'SendTimeout' });
+  };
+
+  /**
+   * The next part of the first transfer: the sim charges the message and the bytes of its values
+   * (items and client-table entries). (It used to charge a whole message's cost per item, and
+   * every part in one turn: a store of 3,000 items took 7 ms to send, and its server, silent that
+   * long, was failed over.)
+   */
+  const sendNext = (s: PegasusServerState, ctx: C): void => {
+    const t = s.outbox[0];
+    if (t === undefined) return;
+    const m = t.parts[t.next++]!;
+    let bytes = 0;
+    for (const it of m.items) bytes += it[3];
+    for (const [, e] of m.entries) bytes += e.valueBytes;
+    meter.send(bytes);
+    ctx.send(t.to, m);
+    if (t.next >= t.parts.length) s.outbox.shift();
+    if (s.outbox.length > 0) ctx.startTimer('send', 0, { type: 'SendTimeout' });
   };
 
   /**
@@ -380,7 +399,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
     // the current round must get again.
     if (h !== undefined && msg.round < h.round) return;
     if (h === undefined || h.round !== msg.round || h.id !== msg.id) s.handedOver = { round: msg.round, id: msg.id, parts: snapshot(s, msg.round) };
-    sendParts(s, s.handedOver!.parts, (m) => ctx.send(cfg.controller, m));
+    sendParts(s, s.handedOver!.parts, cfg.controller, ctx);
   };
 
   const snapshot = (s: PegasusServerState, round: number): HandedOver[] => {
@@ -492,7 +511,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
       }));
       s.fetched.answers.set(msg.part, parts);
     }
-    sendParts(s, parts, (m) => ctx.send(msg.replyTo, m));
+    sendParts(s, parts, msg.replyTo, ctx);
   };
 
   /** A part of a source's state: once every part of every source is here, merge it all and serve. */
@@ -523,7 +542,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
       handedOff: new Set(), idRound: new Map(), chain: [...cfg.chain], chainRound: -1,
       recovering: undefined, joining: false, joinedRound: was?.joinedRound ?? -1, fetched: { round: -1, answers: new Map() }, handedOver: undefined, answered: undefined, taking: undefined,
       installing: undefined, installedRound: -1,
-      transferParts: was?.transferParts ?? 0, retired, inc, floor: was?.floor ?? -1, leaseUntil: 0, sampleCounter: 0, samples: new Map(), requests: was?.requests ?? 0,
+      transferParts: was?.transferParts ?? 0, outbox: [], retired, inc, floor: was?.floor ?? -1, leaseUntil: 0, sampleCounter: 0, samples: new Map(), requests: was?.requests ?? 0,
       pushes: was?.pushes ?? 0, dropped: was?.dropped ?? {},
     };
   };
@@ -660,6 +679,9 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
             s.chainRound = msg.round;
           }
           ctx.send(cfg.controller, ack(msg.round, ctx));
+          return s;
+        case 'SendTimeout':
+          sendNext(s, ctx);
           return s;
         case 'ReportTimeout': {
           if (s.samples.size === 0 || s.retired) return s;

@@ -238,3 +238,23 @@ describe('pegasus state transfers in parts', () => {
     assertLinearizable(w);
   });
 });
+
+describe('pegasus: a large transfer', () => {
+  it('goes a part a turn: a source sending 5 MB of state (10 ms of its time) answers the pings meanwhile and is not failed over', () => {
+    const w = world({
+      seed: 1, racks: 2, servers: 2, clients: 2, sessions: 2, opsPerClient: 200, populate: true,
+      workload: { keys: 20_000, zipf: 0, readRatio: 0.5, valueSize: { kind: 'fixed', bytes: 500 } },
+      controller: { autoRkeys: false },
+    });
+    w.sim.advance(2);
+    // r0s1 fails: its successor r0s0 fetches index 1 from r1s1, which holds 10,000 items of 500 bytes.
+    w.sim.crash('r0s1');
+    assert.ok(w.sim.runUntil(() => w.controller().serving[0]![1] === 0 && w.controller().current === undefined, 80), `failed over (log: ${w.controller().log.join(' | ')})`);
+    // The source is busy sending for 10 ms from the fetch on: past failAfterMs (8) had it not answered the pings meanwhile.
+    w.sim.advance(20);
+    assert.equal(w.controller().stats.failovers, 1, `only r0s1 was failed over (log: ${w.controller().log.join(' | ')})`);
+    assert.ok(w.server(1, 1).transferParts >= 8, `the state went in ${w.server(1, 1).transferParts} parts`);
+    w.runUntilDone(200);
+    assertLinearizable(w);
+  });
+});
