@@ -142,6 +142,16 @@ export function pegasusPlan(seed: number, t: ReturnType<typeof pegasusTopology>)
     const ms = at(4, 16);
     ev.push({ atMs: when, what: `pause the controller for ${ms.toFixed(1)} ms`, run: (sim) => sim.pause(t.controller.host, ms) });
   }
+  // a switch down for longer than rackFailAfterMs: its rack leaves the chain, and joins it again
+  // once the switch has restarted (empty, epoch 0). In the rack of the faults above. (Drawn last.)
+  if (r.next() < 0.1 && !ev.some((e) => e.what.startsWith('crash tor'))) {
+    // (Not with a switch restart above, which would end it early.)
+    faultyRack ??= r.int(t.racks);
+    const host = t.switchHosts[faultyRack]!;
+    const when = at(0.3, 3);
+    ev.push({ atMs: when, what: `crash ${host} for good`, run: (sim) => sim.crash(host) });
+    ev.push({ atMs: when + at(62, 80), what: `restart ${host} after its rack left`, run: (sim) => sim.restart(host) });
+  }
   return ev.sort((a, b) => a.atMs - b.atMs);
 }
 
@@ -177,11 +187,11 @@ const JOIN_LOAD_MAX = 300;
  */
 function afterRejoin(sim: SimRuntime, t: ReturnType<typeof pegasusTopology>, plan: readonly PegasusPlanEvent[], violations: string[]): number {
   const c = (): Controller => sim.stateOf<Controller>(t.controller)!;
-  const racksOf = (re: RegExp): number[] => plan.map((e) => re.exec(e.what)).filter((m) => m !== null).map((m) => Number(m[1]));
+  const racksOf = (re: RegExp): number[] => plan.map((e) => re.exec(e.what)).filter((m) => m !== null).map((m) => Number(m.slice(1).find((g) => g !== undefined)));
   // A restarted server always rejoins (its Hello fails it over first); a paused or cut-off one
   // only if it was failed over (a controller pause may hide its silence): whole() covers it.
   const serverRacks = racksOf(/^restart r(\d+)s\d+$/);
-  const switchRacks = racksOf(/^reconnect tor(\d+)$/);
+  const switchRacks = [...new Set(racksOf(/^(?:reconnect tor(\d+)$|restart tor(\d+) after its rack left)/))];
   // Every server of every rack in the chain serves its own id again.
   const whole = (): boolean => c().chain.every((r) => c().serving[r]!.every((x, i) => x === i && !c().dead[r]![i]));
   const settled = (): boolean => {
