@@ -2,9 +2,10 @@
 // kv-hash. Each seed draws its fault plan from the seed itself: network faults from
 // randomFaults(seed), and for Pegasus, from the same seed inside run, a server crash and restart
 // (and its rejoin), a server cut off from the controller or paused (failed over while alive), a
-// switch cut off from the controller, a paused controller, a switch restart and rkey churn under
-// writes. So `switchboard sim pegasus --seed N --faults ...` replays a sweep's seed exactly.
-// Every history is checked for linearizability.
+// switch cut off from the controller or down for long (its rack leaves the chain and joins it
+// again), a paused controller, a switch restart and rkey churn under writes. So
+// `switchboard sim pegasus --seed N --faults ...` replays a sweep's seed exactly. Every history
+// is checked for linearizability.
 import { runSim, seededRandom, type ActorRef, type SimRuntime, type Topology } from '../actors/index.ts';
 import { KvHistory } from '../apps/history/history.ts';
 import { checkHistory } from '../apps/linearizability/checker.ts';
@@ -132,7 +133,8 @@ export function pegasusPlan(seed: number, t: ReturnType<typeof pegasusTopology>)
   // backlog meets an expired lease; then it retires and rejoins. And a paused controller. (Drawn
   // last, as above; the server in the rack of the faults above.)
   if (r.next() < 0.2) {
-    const host = t.serverHosts[faultyRack ?? r.int(t.racks)]![r.int(t.serverHosts[0]!.length)]!;
+    faultyRack ??= r.int(t.racks);
+    const host = t.serverHosts[faultyRack]![r.int(t.serverHosts[0]!.length)]!;
     const when = at(0.3, 3);
     const ms = at(4, 16);
     ev.push({ atMs: when, what: `pause ${host} for ${ms.toFixed(1)} ms`, run: (sim) => sim.pause(host, ms) });
@@ -258,7 +260,7 @@ function runLoadClients(t: { topology: Topology; clients: readonly ActorRef<neve
 
 export const kvScenarios: Record<string, Scenario> = {
   pegasus: {
-    description: 'Pegasus on a 2-rack chain (4 servers each), 3 clients, a skewed read/write workload, with drops, reordering, a server crash and restart (then its rejoin, and a write and a read of every key), a server cut off from the controller or paused (failed over while alive: it retires and rejoins), a switch cut off from the controller (its rack leaves the chain and joins it again once reconnected; then the other rack fails whole, and the joined one holds every write alone), a paused controller, a switch restart and rkey churn drawn from the seed',
+    description: 'Pegasus on a 2-rack chain (4 servers each), 3 clients, a skewed read/write workload, with drops, reordering, a server crash and restart (then its rejoin, and a write and a read of every key), a server cut off from the controller or paused (failed over while alive: it retires and rejoins), a switch cut off from the controller (its rack leaves the chain and joins it again once reconnected; then the other rack fails whole, and the joined one holds every write alone), a paused controller, a switch restart (or a switch down long enough for its rack to leave, then restarted: the rack joins again) and rkey churn drawn from the seed',
     defaultOps: 120,
     randomFaults: kvNetworkFaults,
     run(opts) {
