@@ -138,6 +138,9 @@ const COUNTER_PROBE = (r: number): number => -(r + 1) - MAX_RACKS;
 /** Failure timeouts a server or switch not heard from since the controller started has before it is taken for failed. */
 export const START_GRACE = 10;
 
+/** Failure timeouts a failover waits for the failed server itself when it is the only copy of an index. */
+export const SELF_SOURCE_WAITS = 4;
+
 /** Smoothed samples a key needs before it can become an rkey. */
 export const HOT_MIN_SAMPLES = 5;
 
@@ -199,6 +202,11 @@ interface Op {
    * that starts it again (with other sources) if one of them fails meanwhile.
    */
   fetch?: { readonly sources: [number, number][]; readonly again: (c: Controller) => Op };
+  /** failover: the failed server (rack, index). */
+  failed?: readonly [number, number];
+  /** failover: since when the failed server itself is a source (no other copy of an index), and the failover without it. */
+  selfSourceSince?: number;
+  giveUpSelf?: (c: Controller) => Op;
 }
 
 export interface Controller {
@@ -608,7 +616,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
   };
 
   /** Server i of rack r failed: its successor takes its ids over. `again`: a restart of one whose source failed. */
-  const failoverOp = (c: Controller, r: number, i: number, again = false): Op => {
+  const failoverOp = (c: Controller, r: number, i: number, again = false, selfSource = true): Op => {
     let j = -1;
     let xs: number[] = [];
     const sources: [number, number][] = [];
@@ -647,6 +655,15 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         for (const x of xs) {
           const src = sourceOf(c2, r, x);
           if (src !== undefined) from(...src, null);
+          // No other rack has x (it left, or its server of x failed too): the failed server
+          // itself may be alive (taken for failed: slow, paused or cut off from the controller
+          // alone), and then its state is whole: its lease ran out before this failover, and its
+          // ids were cut off. It is told to Retire only after (onPong); if it does not answer
+          // (SELF_SOURCE_WAITS failure timeouts), the failover runs again without it.
+          else if (selfSource && c2.hello[r]![i]! <= c2.incarnation[r]![i]!) {
+            from(r, i, null);
+            op.selfSourceSince = ctx.now();
+          }
         }
         const rk = [...c2.rkeys.keys()];
         if (rk.length > 0) {
@@ -669,7 +686,9 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         if (j >= 0 && c2.rackLive[r]) for (const x of xs) c2.serving[r]![x] = j;
       },
     ]);
-    op.fetch = { sources, again: (c2) => failoverOp(c2, r, i, true) };
+    op.fetch = { sources, again: (c2) => failoverOp(c2, r, i, true, selfSource) };
+    op.giveUpSelf = (c2) => failoverOp(c2, r, i, true, false);
+    op.failed = [r, i];
     return op;
   };
 
@@ -1161,6 +1180,16 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
       for (let i = 0; i < N; i++) ctx.send(cfg.serverRefs[r]![i]!, { type: 'Ping', seq });
       if (!c.deafNoted && standbyReady(c, r, now) && !joinQueued(c, r)) enqueue(c, ctx, joinOp(c, r));
     }
+    // A failover waiting for the failed server itself (the only copy of an index) that does not
+    // answer: it crashed, and the index's state is lost with it; take the ids over without it.
+    const cur = c.current;
+    if (cur?.selfSourceSince !== undefined && !cur.aborted && now - cur.selfSourceSince > SELF_SOURCE_WAITS * failAfterMs) {
+      note(c, ctx, 'failover: the failed server, the only copy of an index, does not answer; going on without it (its data are lost)', 'error');
+      cur.aborted = true;
+      cur.pending.clear();
+      c.queue.unshift(cur.giveUpSelf!(c));
+      advance(c, ctx);
+    }
     // A rejoining server that went silent before the commit (crashed again): give up; it says
     // Hello again when it is back.
     const j = c.current?.rejoin;
@@ -1343,8 +1372,10 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
           }
           if (msg.incarnation !== c.incarnation[r]![i]) return c;
           if (c.dead[r]![i]) {
-            // Failed over, yet alive (it answered late, or was cut off): it starts over and rejoins.
-            ctx.send(cfg.serverRefs[r]![i]!, { type: 'Retire', incarnation: msg.incarnation });
+            // Failed over, yet alive (it answered late, or was cut off): it starts over and
+            // rejoins; not before its failover is done (which may fetch from it: failoverOp).
+            const pending = [c.current, ...c.queue].some((op) => op?.failed?.[0] === r && op.failed[1] === i && !op.aborted);
+            if (!pending) ctx.send(cfg.serverRefs[r]![i]!, { type: 'Retire', incarnation: msg.incarnation });
             return c;
           }
           // Every lease granted ends before lastPong + leaseMs (it runs from the Pong's sending).

@@ -121,6 +121,31 @@ describe('pegasus failovers', () => {
   });
 });
 
+describe('pegasus: a failed server that holds the only copy of an index', () => {
+  it('with the other rack out of the chain, a server paused past failAfterMs is failed over by fetching from itself (alive, its state whole), then retires and rejoins', () => {
+    // Every key written first; then index 1's only copy is r0s1's.
+    const w = chainWorld(2, 30, { rackFailAfterMs: 10 });
+    w.runUntilDone(50);
+    w.sim.crash('tor1');
+    assert.ok(w.sim.runUntil(() => !w.controller().chain.includes(1) && w.controller().current === undefined, 60), 'rack 1 left');
+    w.sim.pause('r0s1', 20);
+    assert.ok(w.sim.runUntil(() => w.controller().stats.failovers === 1 && w.controller().current === undefined, 60), `r0s1 failed over (log: ${w.controller().log.join(' | ')})`);
+    assert.equal(w.controller().serving[0]![1], 0);
+    assert.ok(w.sim.runUntil(() => w.controller().stats.rejoins === 1, 60), `and rejoined (log: ${w.controller().log.join(' | ')})`);
+    finishWithReads(w);
+  });
+
+  it('if that server crashed, the failover waits SELF_SOURCE_WAITS failure timeouts for it, then goes on without it', () => {
+    const w = chainWorld(2, 300, { rackFailAfterMs: 10 });
+    w.sim.advance(2);
+    w.sim.crash('tor1');
+    assert.ok(w.sim.runUntil(() => !w.controller().chain.includes(1) && w.controller().current === undefined, 60), 'rack 1 left');
+    w.sim.crash('r0s1');
+    assert.ok(w.sim.runUntil(() => w.controller().serving[0]![1] === 0 && w.controller().current === undefined, 100), `failed over (log: ${w.controller().log.join(' | ')})`);
+    assert.match(w.controller().log.join('\n'), /does not answer; going on without it/);
+  });
+});
+
 describe('pegasus paused hosts', () => {
   it('a controller paused for twice failAfterMs fails no server over: its own pause is not their silence', () => {
     const w = chainWorld(2, 2000);
