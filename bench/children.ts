@@ -2,8 +2,6 @@
 // back, free loopback ports found for them. Used by the benchmarks and by the CLI's demo.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createSocket } from 'node:dgram';
-import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -76,27 +74,7 @@ function startProcess(nodeArgs: string[], env: Record<string, string>): Child {
   };
 }
 
-/** A port free on 127.0.0.1 right now, for TCP or UDP. */
-export async function freePort(kind: 'tcp' | 'udp'): Promise<number> {
-  if (kind === 'tcp') {
-    return new Promise((resolve, reject) => {
-      const srv = createServer();
-      srv.once('error', reject);
-      srv.listen(0, '127.0.0.1', () => {
-        const { port } = srv.address() as { port: number };
-        srv.close(() => resolve(port));
-      });
-    });
-  }
-  return new Promise((resolve, reject) => {
-    const sock = createSocket('udp4');
-    sock.once('error', reject);
-    sock.bind(0, '127.0.0.1', () => {
-      const { port } = sock.address();
-      sock.close(() => resolve(port));
-    });
-  });
-}
+export { freePort, freePorts } from '../transport/free-ports.ts';
 
 /** A fresh random cluster secret for processes this one starts. */
 export function freshSecret(): string {

@@ -21,7 +21,7 @@ import { exportTopologyFile, formatTopologyFile, type TransportName } from '../a
 import { until } from '../cli/builders/common.ts';
 import { builders } from '../cli/builtins.ts';
 import { Launcher } from '../cli/launcher.ts';
-import { freePort, freshSecret } from './children.ts';
+import { freePorts, freshSecret } from './children.ts';
 import type { BenchOptions, BenchResult } from './types.ts';
 
 const SECRET_ENV = 'SWITCHBOARD_SECRET';
@@ -54,7 +54,9 @@ const CONFIGS: readonly Config[] = [
 async function runOnce(cfg: Config, clients: number, ops: number): Promise<RunFigures> {
   const params = { ...cfg.params, clients, ops, cliClients: 0, history: false, finalReads: false, keys: 100 };
   const file = exportTopologyFile(builders, { builder: cfg.builder, params, transport: cfg.transport, basePort: 1, secret: { env: SECRET_ENV } });
-  for (const h of Object.values(file.hosts)) h.port = await freePort(cfg.transport === 'udp' ? 'udp' : 'tcp');
+  const hosts = Object.values(file.hosts);
+  const ports = await freePorts(cfg.transport === 'udp' ? 'udp' : 'tcp', hosts.length);
+  hosts.forEach((h, i) => { h.port = ports[i]!; });
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-bench-'));
   const path = join(dir, 'topology.json');
   writeFileSync(path, formatTopologyFile(file));

@@ -315,6 +315,21 @@ function warmUp(b: Built, to: number): void {
   }
 }
 
+/**
+ * Completions per ms in each bucket, and goodput: the completions within the SLO, per bucket of
+ * completion time (what the figures measure).
+ */
+function perBucket(stats: StepStats, buckets: number, bucketMs: number): { timeline: number[]; good: number[] } {
+  const timeline = stats.timeline.slice(0, buckets).map((n) => n / bucketMs);
+  while (timeline.length < buckets) timeline.push(0);
+  const good = new Array<number>(buckets).fill(0);
+  for (let i = 0; i < stats.ends.length; i++) {
+    const bi = Math.floor(stats.ends[i]! / bucketMs);
+    if (bi < buckets && stats.ends[i]! - stats.starts[i]! <= SLO_MS) good[bi]! += 1 / bucketMs;
+  }
+  return { timeline, good };
+}
+
 export const DYNAMIC = {
   quick: { periodMs: 20, shifts: 2 },
   full: { periodMs: 40, shifts: 3 },
@@ -355,14 +370,7 @@ export function dynamic(quick: boolean, rate: number, seed: number): DynamicRun 
   }
   b.sim.advance(2 * SLO_MS);
   const buckets = Math.floor(totalMs / bucketMs);
-  const timeline = b.stats.timeline.slice(0, buckets).map((n) => n / bucketMs);
-  while (timeline.length < buckets) timeline.push(0);
-  // Goodput: completions within the SLO, per bucket of completion time (what the figures measure).
-  const good = new Array<number>(buckets).fill(0);
-  for (let i = 0; i < b.stats.ends.length; i++) {
-    const bi = Math.floor(b.stats.ends[i]! / bucketMs);
-    if (bi < buckets && b.stats.ends[i]! - b.stats.starts[i]! <= SLO_MS) good[bi]! += 1 / bucketMs;
-  }
+  const { timeline, good } = perBucket(b.stats, buckets, bucketMs);
   // p99 of the requests that arrived in each bucket (unanswered ones count as too slow).
   const p99s = Array.from({ length: buckets }, (_, i) => judge(b.stats, i * bucketMs, (i + 1) * bucketMs).p99);
   const c = b.sim.stateOf<Controller>(b.controller!)!;
@@ -473,12 +481,7 @@ export function rackFailure(quick: boolean, rate: number, seed: number): RackFai
   }
   b.sim.advance(2 * SLO_MS);
   const buckets = Math.floor(endAt / bucketMs);
-  const timeline = b.stats.timeline.slice(0, buckets).map((n) => n / bucketMs);
-  const good = new Array<number>(buckets).fill(0);
-  for (let i = 0; i < b.stats.ends.length; i++) {
-    const bi = Math.floor(b.stats.ends[i]! / bucketMs);
-    if (bi < buckets && b.stats.ends[i]! - b.stats.starts[i]! <= SLO_MS) good[bi]! += 1 / bucketMs;
-  }
+  const { timeline, good } = perBucket(b.stats, buckets, bucketMs);
   const at = (ms: number): number => Math.floor(ms / bucketMs);
   const steady = good.slice(at(crashAt - 5), at(crashAt)).reduce((a, x) => a + x, 0) / (at(crashAt) - at(crashAt - 5));
   /** ms from `from` until three buckets in a row are within 10% of steady, looking no further than `to`. */

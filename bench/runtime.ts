@@ -13,7 +13,7 @@ import { TypedCodec } from '../transport/codec.ts';
 import { FrameCodec } from '../transport/frame.ts';
 import { UdpTransport } from '../transport/udp/udp-transport.ts';
 import { WebSocketTransport } from '../transport/websocket/websocket-transport.ts';
-import { freePort, freshSecret, startScript } from './children.ts';
+import { freePort, freePorts, freshSecret, startScript } from './children.ts';
 import type { BenchOptions, BenchResult } from './types.ts';
 import { counter, flowTopology, sender, typicalMessage, type CounterMsg, type FlowConfig, type SenderMsg } from './workloads.ts';
 
@@ -145,7 +145,7 @@ async function rawWsMsgsPerSec(n: number, cfg: { window: number; ackEvery: numbe
 
 export async function runtimeRemoteMsgsPerSec(kind: 'ws' | 'udp', n: number, cfg: FlowConfig): Promise<{ perSec: number; delivered: number }> {
   const portKind = kind === 'ws' ? 'tcp' : 'udp';
-  const [portA, portB] = [await freePort(portKind), await freePort(portKind)];
+  const [portA, portB] = await freePorts(portKind, 2);
   const peer = startScript(PEER, ['node', kind, String(portA), String(portB), String(n), String(cfg.ackEvery)], childEnv);
   try {
     await peer.next('ready', 15_000);

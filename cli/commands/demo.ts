@@ -12,7 +12,7 @@ import { runLocal } from '../../actors/index.ts';
 import { exportTopologyFile, formatTopologyFile } from '../../actors/topology-file.ts';
 import type { PingerState } from '../../apps/pingpong/pingpong.ts';
 import { pingPongTopology } from '../../apps/pingpong/topology.ts';
-import { freePort, freshSecret, startNode } from '../../bench/children.ts';
+import { freePorts, freshSecret, startNode } from '../../bench/children.ts';
 import { runNopaxosScenario, type FaultPlan } from '../../apps/nopaxos/scenario.ts';
 import { builders } from '../builtins.ts';
 import { MAX_SEED, parseFaults, parseInteger } from '../options.ts';
@@ -117,7 +117,9 @@ async function demoDistributed(kind: TransportName, ops: number): Promise<void> 
   const file = exportTopologyFile(builders, {
     builder: 'pingpong', params: { count: ops, window: 64 }, transport: kind, basePort: 1, secret: { env: SECRET_ENV },
   });
-  for (const h of Object.values(file.hosts)) h.port = await freePort(kind === 'ws' ? 'tcp' : 'udp');
+  const hosts = Object.values(file.hosts);
+  const ports = await freePorts(kind === 'ws' ? 'tcp' : 'udp', hosts.length);
+  hosts.forEach((h, i) => { h.port = ports[i]!; });
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-demo-'));
   const path = join(dir, 'pingpong.json');
   writeFileSync(path, formatTopologyFile(file));

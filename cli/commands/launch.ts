@@ -7,8 +7,6 @@
 // host writes the history its clients recorded (SWITCHBOARD_HISTORY_DIR), and at the end the
 // histories are merged and checked for linearizability: exit 1 if they are not.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -18,6 +16,7 @@ import { checkHistory, decodeHistory } from '../../apps/linearizability/checker.
 import { formatJsonHistory, parseJsonHistory, type History } from '../../apps/linearizability/history.ts';
 import { kvModel } from '../../apps/linearizability/models.ts';
 import { parseChoice, parseInteger } from '../options.ts';
+import { freePorts } from '../../transport/free-ports.ts';
 import { isLoopbackAddress, secretOf, tlsOf, TRANSPORTS } from '../transports.ts';
 import { HISTORY_DIR_ENV, loadFile } from './node.ts';
 import { launchDashboard } from '../../dashboard/launch.ts';
@@ -185,8 +184,9 @@ async function onLoopback(file: TopologyFile): Promise<TopologyFile> {
   if (Object.values(file.hosts).every((h) => isLoopbackAddress(h.address))) return file;
   const hosts: TopologyFile['hosts'] = {};
   const moved: string[] = [];
-  for (const [name, h] of Object.entries(file.hosts)) {
-    const port = await freePort(file.transport === 'udp' ? 'udp' : 'tcp');
+  const ports = await freePorts(file.transport === 'udp' ? 'udp' : 'tcp', Object.keys(file.hosts).length);
+  for (const [k, [name, h]] of Object.entries(file.hosts).entries()) {
+    const port = ports[k]!;
     hosts[name] = { ...h, address: '127.0.0.1', port };
     moved.push(`${name} ${h.address}:${h.port} -> 127.0.0.1:${port}`);
   }
@@ -194,23 +194,3 @@ async function onLoopback(file: TopologyFile): Promise<TopologyFile> {
   return { ...file, hosts };
 }
 
-/** A port free on 127.0.0.1 right now. */
-function freePort(kind: 'tcp' | 'udp'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    if (kind === 'tcp') {
-      const srv = createServer();
-      srv.once('error', reject);
-      srv.listen(0, '127.0.0.1', () => {
-        const { port } = srv.address() as { port: number };
-        srv.close(() => resolve(port));
-      });
-      return;
-    }
-    const sock = createSocket('udp4');
-    sock.once('error', reject);
-    sock.bind(0, '127.0.0.1', () => {
-      const { port } = sock.address();
-      sock.close(() => resolve(port));
-    });
-  });
-}

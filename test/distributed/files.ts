@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportTopologyFile, formatTopologyFile, type TopologyFile, type TransportName } from '../../actors/topology-file.ts';
-import { BIN, freePort } from '../../bench/children.ts';
+import { BIN, freePorts } from '../../bench/children.ts';
 import { builders } from '../../cli/builtins.ts';
 
 export const SECRET_ENV = 'SWITCHBOARD_SECRET';
@@ -26,7 +26,9 @@ export function pingpongFile(kind: TransportName, params: Record<string, unknown
 export async function topologyFile(builder: string, kind: TransportName, params: Record<string, unknown>,
   edit: (f: TopologyFile) => TopologyFile = (f) => f): Promise<WrittenFile> {
   const exported = exportTopologyFile(builders, { builder, params, transport: kind, basePort: 1, secret: { env: SECRET_ENV } });
-  for (const h of Object.values(exported.hosts)) h.port = await freePort(kind === 'ws' ? 'tcp' : 'udp');
+  const hosts = Object.values(exported.hosts);
+  const ports = await freePorts(kind === 'ws' ? 'tcp' : 'udp', hosts.length);
+  hosts.forEach((h, i) => { h.port = ports[i]!; });
   const file = edit(exported);
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-test-'));
   const path = join(dir, `${builder}.json`);
