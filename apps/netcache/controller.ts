@@ -2,15 +2,20 @@
 // preload, as the paper's experiments start from a filled cache), evicting the least-hit of a
 // few sampled entries when the cache is full, and clears the sketch, the Bloom filter and the
 // hit counters every epoch. An insertion is coherent by versions:
-//   1. ask the key's server for the version it holds (u),
-//   2. set the slot's pendingVer to u and valid to 0 (older replies in flight are refused),
+//   1. ask the key's server for the size of its value (a value too large is not cached),
+//   2. set the slot's pendingVer to UNFILLED and valid to 0: the slot takes only the fill, and
+//      only if at least as new as every reply that passes from the table entry on (the switch
+//      keeps their newest version; a write clears the flag, and its version rules from then),
 //   3. insert the table entry (reads now look at the slot; it is invalid, so they miss),
-//   4. ask the server to send the value (CACHE_FILL), accepted if still at least pendingVer.
+//   4. ask the server to send the value (CACHE_FILL).
+// (Step 2 used to set pendingVer to the version the server held at step 1: a write stamped
+// between steps 1 and 3 left no version in the switch, and a late reply of an older write was
+// taken after the newer one had passed, so reads hit a stale value.)
 import { behavior, type ActorRef, type Behavior, type Ctx } from '../../actors/index.ts';
 import type { ControlReply, ControlRequest, PacketIn } from '../../switch-model/index.ts';
 import { keyHash, type Ring } from '../kv-hash/ring.ts';
 import type { ControllerMsg, NetCache, ServerMsg } from './messages.ts';
-import { CELLS } from './switch-program.ts';
+import { CELLS, UNFILLED } from './switch-program.ts';
 
 export interface NetCacheControllerConfig {
   readonly control: ActorRef<ControlRequest>;
@@ -34,7 +39,6 @@ interface Insert {
   slot: number;
   /** unlink: the key whose entry the slot held. */
   victim: string;
-  ver: number;
   sentAtMs: number;
   readonly waiting: Set<number>;
   /** evict: control id -> [slot, hits] */
@@ -107,7 +111,7 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
         ctx.send(home(ins), { type: 'FillPrepare', key: ins.key });
         return;
       case 'registers':
-        control(s, ins, ctx, (id) => ({ type: 'RegisterWrite', id, register: 'pendingVer', index: ins.slot, value: ins.ver, replyTo: replyTo(ctx) }));
+        control(s, ins, ctx, (id) => ({ type: 'RegisterWrite', id, register: 'pendingVer', index: ins.slot, value: UNFILLED, replyTo: replyTo(ctx) }));
         control(s, ins, ctx, (id) => ({ type: 'RegisterWrite', id, register: 'valid', index: ins.slot, value: 0, replyTo: replyTo(ctx) }));
         return;
       case 'table':
@@ -123,7 +127,7 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
 
   const start = (s: NetCacheControllerState, key: string, ctx: C): void => {
     const ins: Insert = {
-      key, keyhash: keyHash(key), step: 'version', slot: -1, victim: '', ver: 0, sentAtMs: 0, waiting: new Set(), sampled: new Map(),
+      key, keyhash: keyHash(key), step: 'version', slot: -1, victim: '', sentAtMs: 0, waiting: new Set(), sampled: new Map(),
     };
     s.inserts.set(key, ins);
     const slot = s.free.pop();
@@ -224,7 +228,6 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
             finish(s, ins, ctx);
             return s;
           }
-          ins.ver = msg.ver;
           ins.step = 'registers';
           run(s, ins, ctx);
           return s;

@@ -8,7 +8,11 @@
 //   version   register verNext: every write takes ver = ++verNext
 //   pending   register pendingVer per slot: a write to a cached key stores its version (the
 //             entry is invalid until a reply at least that new); a reply or fill of version u
-//             is accepted when u >= pendingVer (and its value fits), raising pendingVer to u
+//             is accepted when u >= pendingVer (and its value fits), raising pendingVer to u.
+//             A slot being filled (UNFILLED set by the controller before the table entry goes
+//             in) takes only the fill, and only if it is at least as new as every reply that
+//             passed since: writes stamped before the entry was in left no version here, and a
+//             late reply of an older one would otherwise be taken after a newer one passed
 //   valid     register valid per slot: 0 on a write, 1 on an accepted reply or fill
 //   length    registers len (characters) and vbytes (size on the wire) per slot; hits per slot
 //   value0..3 sixteen 64-bit register arrays, four per stage: the value, 8 bytes per cell
@@ -32,6 +36,12 @@ export interface NetCacheOptions {
 }
 
 export const CELLS = 16;
+/**
+ * pendingVer's flag for a slot being filled (versions are below 2^53); the bits below it hold
+ * the newest version of the replies that passed since. A write clears it: from a write on, a
+ * reply at least that new is the newest state.
+ */
+export const UNFILLED = 1n << 62n;
 export const DEFAULT_CACHE_SIZE = 10_000;
 
 export interface NetCacheHeaders {
@@ -149,12 +159,21 @@ export function netcacheProgram(opts: NetCacheOptions = {}): SwitchProgram<NetCa
           env.register(pendingVer).write(h.slot, BigInt(h.ver));
         } else if (isReply(h.op) && h.valueBytes <= maxBytes && (pkt.msg as NetCache).value.length <= maxBytes) {
           const ver = BigInt(h.ver);
+          const fill = h.op === CACHE_FILL;
           env.register(pendingVer).rmw(h.slot, (old) => {
+            if (old >= UNFILLED) {
+              const seen = old - UNFILLED;
+              if (fill && ver >= seen) {
+                h.accept = 1;
+                return ver;
+              }
+              return UNFILLED + (ver > seen ? ver : seen);
+            }
             if (ver >= old) h.accept = 1;
             return ver >= old ? ver : old;
           });
         } else if (h.op === GET) {
-          h.ver = Number(env.register(pendingVer).read(h.slot));
+          h.ver = Number(env.register(pendingVer).read(h.slot) % UNFILLED);
         }
       }),
       stage<NetCacheHeaders>('valid', { registers: [valid] }, (pkt, env) => {

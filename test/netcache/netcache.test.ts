@@ -61,6 +61,40 @@ describe('netcache', () => {
     }
   });
 
+  it('a slot being filled takes only the fill: a late reply of an older write, passing after the table entry went in, is not cached', () => {
+    const history = new KvHistory();
+    const t = netcacheTopology({
+      servers: 4, clients: 3, sessions: 1, opsPerClient: 0, history, startDelayMs: 0, preload: ['k0'], timeoutMs: 20,
+      workload: { keys: 1, zipf: 0, readRatio: 1, valueSize: { kind: 'fixed', bytes: 8 } },
+      cache: { cacheSize: 4, sketchWidth: 256, bloomWidth: 1024 }, controller: { threshold: 1_000_000 },
+    });
+    const sim = runSim(t.topology, { seed: 1, logLevel: 'silent' });
+    sim.network.addFilter((env) => {
+      const m = env.msg as { type: string; op?: string; value?: string; table?: string };
+      // The controller's table entry for k0 lands 1 ms late, and its fill 4 ms late.
+      if (m.type === 'TableInsert' && m.table === 'cache') return { delayMs: 1 };
+      if (m.type === 'FillRequest') return { delayMs: 4 };
+      // The older write's reply comes back 2 ms late: after the newer one, and after the entry.
+      if (m.type === 'NetCache' && m.op === 'REP_W' && m.value === 'B') return { delayMs: 2 };
+      return 'deliver';
+    });
+    const invoke = (k: number, op: { op: 'put'; key: string; value: string } | { op: 'get'; key: string }): void => {
+      sim.send(t.clients[k]!, { type: 'LoadInvoke', op });
+    };
+    sim.advance(0.05);
+    invoke(0, { op: 'put', key: 'k0', value: 'B' });
+    sim.advance(0.005);
+    invoke(1, { op: 'put', key: 'k0', value: 'A' });
+    // Both writes are answered; then a read before the fill, and one after it.
+    sim.advance(3);
+    invoke(2, { op: 'get', key: 'k0' });
+    sim.advance(5);
+    invoke(2, { op: 'get', key: 'k0' });
+    sim.advance(1);
+    assert.equal(history.completed, 4);
+    assert.equal(checkHistory(kvModel(), history.history() as never).verdict, 'linearizable');
+  });
+
   it('consistent hashing sends every request to its home and stays linearizable', () => {
     const history = new KvHistory();
     const t = kvHashTopology({ servers: 4, clients: 3, sessions: 2, opsPerClient: 100, history });
