@@ -1,9 +1,11 @@
 // The UDP transport against the conformance suite every transport passes: two endpoints 'a' and
-// 'b' on loopback with kernel-chosen ports, each told the other's port once it is bound.
+// 'b' on loopback, each told the other's port once it is bound. b's port comes from freePorts
+// (outside the kernel's ephemeral range), as b restarts on it and nothing may take it meanwhile.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { transportConformance, type TransportPair } from './conformance.ts';
 import { UdpTransport } from '../../transport/udp/udp-transport.ts';
 import type { DeliverFn } from '../../transport/types.ts';
+import { freePort } from '../../transport/free-ports.ts';
 
 const secret = Buffer.from('conformance-secret-0123456789abcdef');
 const loopback = '127.0.0.1';
@@ -12,9 +14,9 @@ class UdpPair implements TransportPair {
   a: UdpTransport;
   b: UdpTransport;
 
-  constructor() {
+  constructor(bPort: number) {
     this.a = this.introducedOnStart(new UdpTransport({ host: 'a', listen: { address: loopback, port: 0 }, secret }));
-    this.b = this.introducedOnStart(new UdpTransport({ host: 'b', listen: { address: loopback, port: 0 }, secret }));
+    this.b = this.introducedOnStart(new UdpTransport({ host: 'b', listen: { address: loopback, port: bPort }, secret }));
   }
 
   /** The suite starts the endpoints itself; only then are their ports known to give out. */
@@ -60,4 +62,4 @@ function boundPort(t: UdpTransport): number | undefined {
   }
 }
 
-transportConformance('udp', async () => new UdpPair());
+transportConformance('udp', async () => new UdpPair(await freePort('udp')));
