@@ -6,9 +6,20 @@
 //
 // `SessionChange` starts a new session on the same sequencer, as the reference simulator's
 // sessionChange() does; `Failover` moves to the next one at once.
+//
+// A session number must never be used twice: two sequencers stamping the same (session, msgNum)
+// with different messages would break the ordering OUM promises. The paper has a replicated
+// controller; here the one thing a controller must not forget, the highest session it may have
+// installed, is kept by the replicas (`keepers`). Before it installs session s, the controller
+// reserves s at a majority of them (SessionReserve, answered with SessionReserved and the highest
+// reservation the replica knows); a replica that recovers takes the highest of its f+1
+// RecoveryResponses. A controller that restarts (ctx.incarnation > 0) has lost everything, so it
+// first asks a majority for their highest reservation, then installs the session after it on its
+// first sequencer: any majority meets the one that took the last reservation, so the new session
+// is above every session installed before. Without keepers a restarted controller does nothing.
 import { assertNever, behavior, type ActorRef, type Behavior, type Ctx, type Msg } from '../../actors/index.ts';
 import type { OumPing, OumRoute, OumSetGroup, OumStartSession } from '../oum/messages.ts';
-import type { ControllerMsg } from './messages.ts';
+import type { ControllerMsg, SessionReserve } from './messages.ts';
 
 /** Probe period and the silence after which a sequencer is declared failed. */
 export const PROBE_INTERVAL_MS = 5;
@@ -24,13 +35,19 @@ export interface ControllerConfig {
   readonly senders: readonly ActorRef<OumRoute>[];
   /** The session the first sequencer starts in. */
   readonly initialSession: number;
+  /**
+   * The actors that keep the highest reserved session (the replicas, which answer
+   * SessionReserve); a majority must take each reservation. Omitted: sessions are installed
+   * without one, and a restarted controller does nothing.
+   */
+  readonly keepers?: readonly ActorRef<SessionReserve>[];
   readonly probeIntervalMs?: number;
   readonly failAfterMs?: number;
 }
 
 export interface ControllerEvent {
   readonly atMs: number;
-  readonly kind: 'failover' | 'session-change' | 'sequencer-restarted';
+  readonly kind: 'failover' | 'session-change' | 'sequencer-restarted' | 'controller-restarted';
   readonly sequencer: number;
   readonly sessionNum: number;
 }
@@ -46,7 +63,21 @@ export interface ControllerState {
   activeSinceSeq: number;
   /** Senders that have not acknowledged the current route. */
   readonly unacked: Set<number>;
+  /** A session being reserved at the keepers before it is installed. */
+  reserving: Reservation | undefined;
+  /** A restarted controller without keepers: it cannot know which sessions were used. */
+  halted: boolean;
   readonly events: ControllerEvent[];
+}
+
+export interface Reservation {
+  /** The session asked for; -1 only asks for the highest reservation (after a restart). */
+  readonly sessionNum: number;
+  /** Where and why it will be installed (a later Failover may move it to the next sequencer). */
+  to: number;
+  readonly kind: ControllerEvent['kind'];
+  /** Keeper index -> the highest reservation it reported for this request. */
+  readonly answers: Map<number, number>;
 }
 
 type C = Ctx<ControllerMsg>;
@@ -64,19 +95,22 @@ export function controller(cfg: ControllerConfig): Behavior<ControllerState, Con
     ctx.send(cfg.senders[i]!, m);
   };
 
-  /** Install session `sessionNum + 1` on sequencer `to` and route the senders to it. */
-  const install = (s: ControllerState, ctx: C, to: number, kind: ControllerEvent['kind']): void => {
+  const keepers = cfg.keepers ?? [];
+  const majority = Math.floor(keepers.length / 2) + 1;
+
+  /** Install `sessionNum` on sequencer `to` and route the senders to it. */
+  const commit = (s: ControllerState, ctx: C, to: number, sessionNum: number, kind: ControllerEvent['kind']): void => {
     s.active = to;
-    s.sessionNum++;
+    s.sessionNum = sessionNum;
     const seq = cfg.sequencers[to]!;
     const setGroup: OumSetGroup = { type: 'OumSetGroup', group: cfg.group, members: cfg.members };
-    const start: OumStartSession = { type: 'OumStartSession', sessionNum: s.sessionNum };
+    const start: OumStartSession = { type: 'OumStartSession', sessionNum };
     ctx.send(seq as ActorRef<OumSetGroup>, setGroup);
     ctx.send(seq as ActorRef<OumStartSession>, start);
     s.lastPongAtMs = ctx.now();
     s.activeSinceSeq = s.pingSeq + 1;
-    s.events.push({ atMs: ctx.now(), kind, sequencer: to, sessionNum: s.sessionNum });
-    ctx.log.warn({ sequencer: to, sessionNum: s.sessionNum, kind }, 'new OUM session');
+    s.events.push({ atMs: ctx.now(), kind, sequencer: to, sessionNum });
+    ctx.log.warn({ sequencer: to, sessionNum, kind }, 'new OUM session');
     s.unacked.clear();
     for (let i = 0; i < cfg.senders.length; i++) {
       s.unacked.add(i);
@@ -84,18 +118,71 @@ export function controller(cfg: ControllerConfig): Behavior<ControllerState, Con
     }
   };
 
+  const askKeepers = (s: ControllerState, ctx: C): void => {
+    const r = s.reserving!;
+    keepers.forEach((k, i) => {
+      if (!r.answers.has(i)) ctx.send(k, { type: 'SessionReserve', sessionNum: r.sessionNum, keeper: i, replyTo: ctx.self });
+    });
+  };
+
+  const reserve = (s: ControllerState, ctx: C, sessionNum: number, to: number, kind: ControllerEvent['kind']): void => {
+    s.reserving = { sessionNum, to, kind, answers: new Map() };
+    askKeepers(s, ctx);
+  };
+
+  /** Install the next session on sequencer `to`, once a majority of the keepers has reserved it. */
+  const install = (s: ControllerState, ctx: C, to: number, kind: ControllerEvent['kind']): void => {
+    if (s.reserving !== undefined) {
+      // One is under way already: it will do (a failover moves it to the next sequencer).
+      if (kind === 'failover') s.reserving.to = to;
+      return;
+    }
+    if (keepers.length === 0) return commit(s, ctx, to, s.sessionNum + 1, kind);
+    reserve(s, ctx, s.sessionNum + 1, to, kind);
+  };
+
+  const onReserved = (s: ControllerState, ctx: C, asked: number, keeper: number, highest: number): void => {
+    const r = s.reserving;
+    if (r === undefined || asked !== r.sessionNum || keepers[keeper] === undefined) return;
+    r.answers.set(keeper, highest);
+    if (r.answers.size < majority) return;
+    const top = Math.max(...r.answers.values());
+    s.reserving = undefined;
+    // Someone reserved a higher one (or this only asked, after a restart): reserve past it.
+    if (top > r.sessionNum || r.sessionNum < 0) return reserve(s, ctx, top + 1, r.to, r.kind);
+    commit(s, ctx, r.to, r.sessionNum, r.kind);
+  };
+
   return behavior<ControllerState, ControllerMsg>({
     init: (ctx) => {
       ctx.startTimer('probe', probeMs, { type: 'ProbeTimeout' }, { repeat: true });
-      return {
+      const s: ControllerState = {
         active: 0, sessionNum: cfg.initialSession, lastPongAtMs: ctx.now(), lastProbeAtMs: ctx.now(), pingSeq: 0, activeSinceSeq: 0,
-        unacked: new Set(), events: [],
+        unacked: new Set(), reserving: undefined, halted: false, events: [],
       };
+      if (ctx.incarnation > 0) {
+        // Restarted: the sessions installed before are unknown. Ask the keepers at the first
+        // probe (what init sends is lost: the host is not up in the network yet).
+        if (keepers.length === 0) {
+          s.halted = true;
+          ctx.log.error('restarted without session keepers: the sessions used before are unknown, so this controller does nothing');
+        } else {
+          s.reserving = { sessionNum: -1, to: 0, kind: 'controller-restarted', answers: new Map() };
+        }
+      }
+      return s;
     },
     receive: (s, msg, ctx) => {
       switch (msg.type) {
         case 'ProbeTimeout': {
           const now = ctx.now();
+          if (s.halted) return s;
+          if (s.reserving !== undefined) {
+            // No failure detection until the session is installed; keepers' answers may be lost.
+            askKeepers(s, ctx);
+            s.lastProbeAtMs = now;
+            return s;
+          }
           if (now - s.lastProbeAtMs > probeMs + failMs / 2) {
             // Far later than due: the controller was paused (a busy machine, a long garbage
             // collection) and the sequencer's answers wait behind this timer. Its silence is
@@ -114,8 +201,11 @@ export function controller(cfg: ControllerConfig): Behavior<ControllerState, Con
           for (const i of s.unacked) route(s, ctx, i);
           return s;
         }
+        case 'SessionReserved':
+          onReserved(s, ctx, msg.asked, msg.keeper, msg.highest);
+          return s;
         case 'OumPong':
-          if (msg.seq < s.activeSinceSeq) return s;
+          if (msg.seq < s.activeSinceSeq || s.reserving !== undefined || s.halted) return s;
           if (msg.sessionNum !== s.sessionNum) {
             // Alive but without our session: it restarted. Give it a new one.
             install(s, ctx, s.active, 'sequencer-restarted');
@@ -130,10 +220,10 @@ export function controller(cfg: ControllerConfig): Behavior<ControllerState, Con
           }
           return s;
         case 'SessionChange':
-          install(s, ctx, s.active, 'session-change');
+          if (!s.halted) install(s, ctx, s.active, 'session-change');
           return s;
         case 'Failover':
-          install(s, ctx, (s.active + 1) % cfg.sequencers.length, 'failover');
+          if (!s.halted) install(s, ctx, ((s.reserving?.to ?? s.active) + 1) % cfg.sequencers.length, 'failover');
           return s;
         default:
           return assertNever(msg);

@@ -221,6 +221,31 @@ export interface RecoveryResponse {
   readonly lastOp: number;
   readonly lastCommittedOp: number;
   readonly committedGaps: readonly number[];
+  /** The highest session the responder knows reserved (the recovering replica takes the highest). */
+  readonly reservedSession: number;
+}
+
+// ---- the controller's session reservations (not in the reference: see controller.ts) -------
+
+/**
+ * From the controller to a replica: keep `sessionNum` as reserved (-1: only tell the highest).
+ * A replica answers unless it is recovering (it has lost its reservations until it recovers).
+ */
+export interface SessionReserve {
+  readonly type: 'SessionReserve';
+  readonly sessionNum: number;
+  /** The replica's index among the controller's keepers, echoed. */
+  readonly keeper: number;
+  readonly replyTo: ActorRef<SessionReserved>;
+}
+
+export interface SessionReserved {
+  readonly type: 'SessionReserved';
+  /** The sessionNum of the SessionReserve answered. */
+  readonly asked: number;
+  readonly keeper: number;
+  /** The highest session the replica knows reserved or in use. */
+  readonly highest: number;
 }
 
 // ---- timers (a replica's own) --------------------------------------------------------------
@@ -246,7 +271,7 @@ export type ReplicaMsg =
   | StateTransferRequest | StateTransferReply
   | ViewChangeRequest | ViewChange | StartView | StartViewReply
   | SyncPrepareRequest | SyncPrepare | SyncPrepareReply | SyncCommit
-  | Recovery | RecoveryResponse
+  | Recovery | RecoveryResponse | SessionReserve
   | ReplicaTimer;
 
 // ---- client --------------------------------------------------------------------------------
@@ -264,7 +289,7 @@ export interface SessionChange { readonly type: 'SessionChange' }
 /** Move the group to the next sequencer now, as if the active one had failed. */
 export interface Failover { readonly type: 'Failover' }
 
-export type ControllerMsg = ProbeTimeout | SessionChange | Failover | OumPong | OumRouteAck;
+export type ControllerMsg = ProbeTimeout | SessionChange | Failover | OumPong | OumRouteAck | SessionReserved;
 
 // ---- schemas of what crosses hosts ---------------------------------------------------------
 
@@ -331,6 +356,8 @@ export const nopaxosSchemas: Record<string, TSchema> = {
   SyncCommit: msg('SyncCommit', { sessNum: Nat, view: Nat, syncPoint: Nat }),
   Recovery: msg('Recovery', { replicaIdx: Nat, nonce: Nat }),
   RecoveryResponse: msg('RecoveryResponse', {
-    sessNum: Nat, view: Nat, nonce: Nat, replicaIdx: Nat, lastOp: Nat, lastCommittedOp: Nat, committedGaps: Gaps,
+    sessNum: Nat, view: Nat, nonce: Nat, replicaIdx: Nat, lastOp: Nat, lastCommittedOp: Nat, committedGaps: Gaps, reservedSession: Nat,
   }),
+  SessionReserve: msg('SessionReserve', { sessionNum: Type.Integer({ minimum: -1 }), keeper: Nat, replyTo: RefSchema }),
+  SessionReserved: msg('SessionReserved', { asked: Type.Integer({ minimum: -1 }), keeper: Nat, highest: Nat }),
 };

@@ -21,6 +21,9 @@
 //    restarted (ctx.incarnation > 0) is in status Recovering: it takes part in nothing until it
 //    has, as in Viewstamped Replication, f+1 answers to its Recovery (with a fresh nonce)
 //    including the leader of the latest view among them, and has copied that leader's log.
+//  - Session reservations (not in the reference): replicas keep the highest session the
+//    controller reserved (SessionReserve), so that a restarted controller never installs a
+//    session used before (controller.ts).
 //  - Log truncation (the reference keeps the whole log): a replica keeps a checkpoint (the
 //    application state after a committed slot) and discards the log behind it, keeping a tail
 //    of `logTail` committed slots; a replica that needs discarded slots (state transfer, view
@@ -40,7 +43,7 @@ import {
 import {
   MAX_TRANSFER_OPS,
   type GapCommit, type GapCommitReply, type GapReply, type GapRequest, type LogEntry, type LogEntryState,
-  type Recovery, type RecoveryResponse, type Reply, type ReplicaMsg, type Request, type Snapshot, type StartView, type StartViewReply,
+  type Recovery, type RecoveryResponse, type Reply, type ReplicaMsg, type Request, type SessionReserve, type Snapshot, type StartView, type StartViewReply,
   type StateTransferReply, type StateTransferRequest, type SyncCommit, type SyncPrepare, type SyncPrepareReply,
   type SyncPrepareRequest, type ViewChange, type ViewChangeRequest,
 } from './messages.ts';
@@ -200,6 +203,11 @@ export class NopaxosReplica {
   sessNum: number;
   lastNormalView = 0;
   lastNormalSessNum: number;
+  /**
+   * The highest session the controller reserved here (controller.ts): kept for the controller,
+   * which may restart; a recovering replica takes the highest of its RecoveryResponses.
+   */
+  reservedSession: number;
   /** log[k] is slot logBase+k+1: slots up to logBase were truncated (`checkpoint` holds their effect). */
   log: LogEntry[] = [];
   logBase = 0;
@@ -280,6 +288,7 @@ export class NopaxosReplica {
     this.checkpointEvery = Number.isFinite(this.logTail) ? Math.max(1, Math.floor(this.logTail / 2)) : Infinity;
     this.sessNum = cfg.initialSession ?? 0;
     this.lastNormalSessNum = this.sessNum;
+    this.reservedSession = this.sessNum;
     this.receiver = createReceiver<Request>(this.sessNum, 1, MAX_PENDING_REQUESTS);
     if (ctx.incarnation > 0) {
       // Recover before anything else. Start from a timer, not here: while init runs after a
@@ -339,6 +348,7 @@ export class NopaxosReplica {
       case 'SyncCommit': this.onSyncCommit(msg, ctx); break;
       case 'Recovery': this.onRecovery(msg, ctx); break;
       case 'RecoveryResponse': this.onRecoveryResponse(msg, ctx); break;
+      case 'SessionReserve': this.onSessionReserve(msg, ctx); break;
       case 'GapWaitTimeout': this.onGapWaitTimeout(ctx); break;
       case 'GapRequestTimeout': this.onGapRequestTimeout(ctx); break;
       case 'GapCommitTimeout': this.onGapCommitTimeout(ctx); break;
@@ -1506,6 +1516,7 @@ export class NopaxosReplica {
     const resp: RecoveryResponse = {
       type: 'RecoveryResponse', sessNum: this.sessNum, view: this.view, nonce, replicaIdx: this.idx,
       lastOp: this.lastOp, lastCommittedOp: this.lastCommittedOp, committedGaps: this.amLeader() ? sorted(this.committedGaps) : [],
+      reservedSession: this.highestSession(),
     };
     this.send(ctx, this.cfg.replicas[to]!, resp);
   }
@@ -1515,6 +1526,8 @@ export class NopaxosReplica {
     if (this.status !== 'recovering' || rec === undefined || msg.nonce !== rec.nonce || this.stateTransfer !== undefined) return;
     rec.responses.set(msg.replicaIdx, msg);
     if (rec.responses.size < this.f + 1) return;
+    // f+1 answers meet every majority that took a reservation (the controller's only memory).
+    for (const r of rec.responses.values()) this.reservedSession = Math.max(this.reservedSession, r.reservedSession);
     let latest: RecoveryResponse | undefined;
     for (const r of rec.responses.values()) {
       if (latest === undefined || viewLt({ sessNum: latest.sessNum, view: latest.view }, { sessNum: r.sessNum, view: r.view })) latest = r;
@@ -1534,6 +1547,18 @@ export class NopaxosReplica {
     // From slot 1, or after a snapshot an earlier attempt installed; the leader sends its own
     // snapshot in place of what it truncated.
     this.startStateTransfer(ctx, { begin: this.lastOp + 1, end: leader.lastOp, replicaIdx: leaderIdx, purpose: 'recovery', candidates: [] });
+  }
+
+  /** The highest session reserved here or in use by this replica's view. */
+  private highestSession(): number {
+    return Math.max(this.reservedSession, this.sessNum);
+  }
+
+  private onSessionReserve(msg: SessionReserve, ctx: C): void {
+    // A recovering replica has lost its reservations: it must not answer for them (it is not in
+    // RECOVERING_ACCEPTS) until its recovery has taken the others'.
+    this.reservedSession = Math.max(this.reservedSession, msg.sessionNum);
+    this.send(ctx, msg.replyTo, { type: 'SessionReserved', asked: msg.sessionNum, keeper: msg.keeper, highest: this.highestSession() });
   }
 
   /**

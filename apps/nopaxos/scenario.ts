@@ -1,10 +1,11 @@
 // One deterministic NOPaxos simulation with a fault plan drawn from a seed, as `switchboard sim
 // nopaxos` and `switchboard sweep nopaxos` need: drops, duplicates, reordering, partitions,
 // replica crashes and restarts (the leader's too), sequencer failure and failover, session
-// changes, and bursts of lost protocol messages of one type. After the faults the network
+// changes, controller crashes and restarts, and bursts of lost protocol messages of one type. After the faults the network
 // heals and crashed hosts restart; then every client must finish (liveness), the invariants
 // must have held after every step, the replicas' logs must agree and the history must be
-// linearizable.
+// linearizable. Every session number must be started by one sequencer once only (two
+// sequencers stamping one session would break the order OUM promises).
 //
 // Replicas truncate their logs behind a checkpoint with a tail of SCENARIO_LOG_TAIL slots only
 // (the default tail, 10,000, is more than a whole run), so that the faults meet truncated logs:
@@ -13,9 +14,10 @@
 // Replicas keep no disk state, so at most f of them may be without state (crashed, or
 // restarted and not yet recovered) at once: beyond that, committed operations may be lost and
 // recovery rightly refuses to proceed. The plan respects that bound when it crashes a replica.
-import { runSim, seededRandom, type SimRuntime } from '../../actors/index.ts';
+import { runSim, seededRandom, type ActorRef, type SimRuntime } from '../../actors/index.ts';
 import type { LinkOptions } from '../../transport/memory/sim-network.ts';
 import { KvHistory } from '../history/history.ts';
+import type { HostSequencerState, SequencerMsg } from '../oum/host-sequencer.ts';
 import { awaitCompletion, checkKvHistory, dropHalfOf, failureViolations, guarded, playThenHeal } from '../kv/fault-run.ts';
 import type { NopaxosClientState } from './client.ts';
 import { entryKey, NopaxosInvariants } from './invariants.ts';
@@ -25,7 +27,7 @@ import { nopaxosTopology } from './topology.ts';
 export type FaultKind =
   | 'crash' | 'restart' | 'isolate' | 'cut' | 'heal' | 'cut-sequencer'
   | 'crash-sequencer' | 'restart-sequencer' | 'session-change' | 'failover'
-  | 'drop-type' | 'stop-drop-type';
+  | 'crash-controller' | 'restart-controller' | 'drop-type' | 'stop-drop-type';
 
 export interface FaultEvent {
   readonly atMs: number;
@@ -70,7 +72,7 @@ export function randomFaultPlan(seed: number): FaultPlan {
     const durMs = 50 + Math.floor(r.next() * 1200);
     const replica = r.next() < 0.5 ? 'leader' as const : Math.floor(r.next() * replicas);
     const other = Math.floor(r.next() * replicas);
-    switch (Math.floor(r.next() * 9)) {
+    switch (Math.floor(r.next() * 10)) {
       case 0: events.push({ atMs, kind: 'crash', replica, id }, { atMs: atMs + durMs, kind: 'restart', id }); break;
       case 1: events.push({ atMs, kind: 'isolate', replica }, { atMs: atMs + durMs, kind: 'heal' }); break;
       case 2: events.push({ atMs, kind: 'crash-sequencer' }); break;
@@ -83,6 +85,7 @@ export function randomFaultPlan(seed: number): FaultPlan {
         events.push({ atMs, kind: 'drop-type', msgType, id }, { atMs: atMs + durMs, kind: 'stop-drop-type', id });
         break;
       }
+      case 8: events.push({ atMs, kind: 'crash-controller' }, { atMs: atMs + Math.floor(durMs / 10), kind: 'restart-controller' }); break;
       default: events.push({ atMs, kind: 'restart-sequencer' });
     }
   }
@@ -141,6 +144,8 @@ export function runNopaxosScenario(opts: ScenarioOptions): ScenarioReport {
   const replicas = (): (NopaxosReplica | undefined)[] => topo.replicas.map((r) => rt.stateOf<NopaxosReplica>(r));
   const inv = new NopaxosInvariants(replicas);
   rt.onStep(() => inv.check());
+  const sessionsOnce = oneSequencerPerSession(rt, topo.sequencers);
+  rt.onStep(sessionsOnce);
   const completed = (): number => topo.clients.reduce((k, c) => k + (rt.stateOf<NopaxosClientState>(c)?.d.completed ?? 0), 0);
   const total = perClient * nClients;
   const violations: string[] = [];
@@ -188,6 +193,8 @@ export function runNopaxosScenario(opts: ScenarioOptions): ScenarioReport {
       case 'crash-sequencer': if (isUp('seq0')) { rt.crash('seq0'); note('crash seq0'); } return;
       case 'restart-sequencer': if (!isUp('seq0')) { rt.restart('seq0'); note('restart seq0'); } return;
       case 'session-change': topo.sessionChange(rt); return note('session change');
+      case 'crash-controller': if (isUp('ctrl')) { rt.crash('ctrl'); note('crash ctrl'); } return;
+      case 'restart-controller': if (!isUp('ctrl')) { rt.restart('ctrl'); note('restart ctrl'); } return;
       case 'failover': topo.failover(rt); return note('failover');
       case 'drop-type':
         stopDrops.set(e.id!, dropHalfOf(rt, opts.seed, e.id!, e.msgType!));
@@ -198,7 +205,7 @@ export function runNopaxosScenario(opts: ScenarioOptions): ScenarioReport {
 
   const settleMs = opts.settleMs ?? 20_000;
   let ok = guarded(violations, () => {
-    playThenHeal(rt, plan, apply, () => [...topo.hosts.replicas, ...topo.hosts.sequencers]);
+    playThenHeal(rt, plan, apply, () => [...topo.hosts.replicas, ...topo.hosts.sequencers, 'ctrl']);
     awaitCompletion(rt, completed, total, settleMs, violations);
     // Let synchronization bring every replica up to date.
     rt.advance(2500);
@@ -214,6 +221,28 @@ export function runNopaxosScenario(opts: ScenarioOptions): ScenarioReport {
   return {
     seed: opts.seed, replicas: n, ops: total, completed: completed(), linearizable, violations,
     traceHash: rt.traceHash() ?? '', virtualMs: Math.round(rt.now() * 1000) / 1000, applied, stats,
+  };
+}
+
+/**
+ * An invariant to check after every step: a session number, once a sequencer stamps with it, is
+ * never taken again, by another sequencer or by the same one after a restart (its counters
+ * started over). Throws, naming the session.
+ */
+export function oneSequencerPerSession(rt: SimRuntime, sequencers: readonly ActorRef<SequencerMsg>[]): () => void {
+  const used = new Set<number>();
+  const last = sequencers.map(() => ({ state: undefined as HostSequencerState | undefined, sessionNum: -1 }));
+  return () => {
+    sequencers.forEach((ref, i) => {
+      const st = rt.stateOf<HostSequencerState>(ref);
+      const seen = last[i]!;
+      if (st === undefined || (st === seen.state && st.sessionNum === seen.sessionNum)) return;
+      seen.state = st;
+      seen.sessionNum = st.sessionNum;
+      if (st.sessionNum < 0) return;
+      if (used.has(st.sessionNum)) throw new Error(`session ${st.sessionNum} started a second time, on sequencer ${ref.host}`);
+      used.add(st.sessionNum);
+    });
   };
 }
 

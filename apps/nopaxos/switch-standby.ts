@@ -131,6 +131,7 @@ export function nopaxosStandbyTopology(opts: NopaxosStandbyOptions = {}): Nopaxo
   const cliClients = cliHosts.map((h) => clientOf(h, 0, 0, false));
   const ctrl = t.actor(ctrlHost, CONTROLLER_PATH, controller({
     group: GROUP, sequencers, members: replicas as readonly ActorRef<Msg>[], senders: [...clients, ...cliClients], initialSession: SWITCH_INITIAL_SESSION,
+    keepers: replicas,
     ...opts.controller,
   }));
   return {

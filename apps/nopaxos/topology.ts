@@ -87,7 +87,7 @@ export function nopaxosTopology(opts: NopaxosOptions = {}): NopaxosTopology {
     ...(opts.requestTimeoutMs ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
   })));
   const ctrl = ctrlHost === undefined ? undefined : t.actor(ctrlHost, CONTROLLER_PATH, controller({
-    group: GROUP, sequencers: sequencerRefs, members, senders: [...clients, ...cliClients], initialSession,
+    group: GROUP, sequencers: sequencerRefs, members, senders: [...clients, ...cliClients], initialSession, keepers: replicas,
     ...(opts.controller ? opts.controller : {}),
   }));
   return {

@@ -3,8 +3,9 @@
 // are software switch processes running the in-switch OUM sequencer (nopaxos-switch), over UDP
 // and over WebSocket, or host-based sequencers (nopaxos) over UDP. While the clients run:
 // kill -9 a follower, restart it (it recovers its log from the others and rejoins), kill -9 the
-// leader (view change), restart it, kill -9 the active sequencer (the controller installs a
-// higher session on the standby and routes the clients there). Each failure must leave the
+// leader (view change), restart it, kill -9 the controller and restart it (it learns the highest
+// session from the replicas and starts the next), kill -9 the active sequencer (the controller
+// installs a higher session on the standby and routes the clients there). Each failure must leave the
 // clients making progress; at the end `switchboard kv get` reads every key through a cli client
 // host, and the merged history of the clients and those reads must be linearizable: no
 // acknowledged write is lost.
@@ -59,7 +60,7 @@ const CASES = [
 for (const { builder, kind, sequencers, params } of CASES) {
   const what = builder === 'nopaxos' ? 'host-based sequencer' : 'software switch';
   describe(`NOPaxos across processes (${builder}) over ${kind}`, () => {
-    it(`survives a follower, the leader and the active ${what} killed with SIGKILL; restarted replicas rejoin; the history is linearizable`,
+    it(`survives a follower, the leader, the controller and the active ${what} killed with SIGKILL; restarted hosts rejoin; the history is linearizable`,
       { timeout: 150_000 }, async () => {
         const { path, dir } = await topologyFile(builder, kind, { ...PARAMS, ...params });
         const env = { [SECRET_ENV]: freshSecret() };
@@ -108,6 +109,15 @@ for (const { builder, kind, sequencers, params } of CASES) {
           c.start(oldLeader, { rejoin: true });
           await normalIn(oldLeader, `${oldLeader} recovered`);
           await progress(`${oldLeader} rejoined`);
+
+          // The controller dies and restarts with nothing: it asks the replicas for the highest
+          // session reserved and starts the next one on its first sequencer.
+          const sessionAtKill = c.status('ctrl').session!;
+          await c.kill9('ctrl');
+          c.start('ctrl', { rejoin: true });
+          await c.until(() => c.isUp('ctrl') && c.status('ctrl').session! > sessionAtKill, STEP_MS, 'the restarted controller starting a session');
+          c.note(`restarted controller: session ${c.status('ctrl').session} on ${sequencers[c.status('ctrl').active!]}`);
+          await progress('restarting the controller');
 
           // The active sequencer dies: the controller starts a session on the standby, and the
           // replicas move to it.

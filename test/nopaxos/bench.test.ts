@@ -28,7 +28,8 @@ describe('bench nopaxos', () => {
 
   it('the failover timeline finds detection, resumption and full throughput', () => {
     const fo = sequencerFailover(4, 100, 200);
-    assert.equal(fo.detectMs, 20, 'the controller declares the sequencer failed after 20 ms of silence');
+    // 20 ms of silence, then one round trip (0.1 ms) to reserve the session at a majority of replicas.
+    assert.equal(fo.detectMs, 20.1, 'the controller installs the standby 20 ms after the last answer and one round trip');
     assert.ok(fo.resumeMs !== null && fo.resumeMs >= fo.detectMs! && fo.resumeMs < fo.detectMs! + 5, `resumed after ${fo.resumeMs} ms`);
     assert.ok(fo.fullThroughputMs !== null && fo.fullThroughputMs >= fo.resumeMs!, `full throughput after ${fo.fullThroughputMs} ms`);
     assert.ok(fo.steadyOpsPerSec > 0);

@@ -3,6 +3,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { NopaxosClientState } from '../../apps/nopaxos/client.ts';
 import type { ControllerState } from '../../apps/nopaxos/controller.ts';
+import { oneSequencerPerSession } from '../../apps/nopaxos/scenario.ts';
+import type { HostSequencerState } from '../../apps/oum/host-sequencer.ts';
 import { assertLinearizable, assertLogsAgree, assertPrefixesAgree, world } from './helpers.ts';
 
 describe('NOPaxos failures', () => {
@@ -114,6 +116,83 @@ describe('NOPaxos failures', () => {
     assert.ok(retries > 0, 'clients resent on the new route');
     assertLogsAgree(w, w.replica(0).lastOp);
     assertPrefixesAgree(w);
+    assertLinearizable(w);
+  });
+
+  it('RestartedController', () => {
+    // Goal: a controller that restarts after a failover (it lost which sequencer is active and
+    // which sessions were used) asks a majority of the replicas for the highest session reserved
+    // and installs the one after it; a later session change does not reuse a session either.
+    const w = world({ clients: 4, opsPerClient: 150, seed: 11 });
+    const once = oneSequencerPerSession(w.rt, w.topo.sequencers);
+    w.rt.onStep(once);
+    w.rt.runUntil(() => w.completed() >= 60, 1000);
+    w.topo.failover(w.rt);
+    w.rt.runUntil(() => w.completed() >= 100, 1000);
+    w.rt.crash('ctrl');
+    w.rt.advance(5);
+    w.rt.restart('ctrl');
+    const events = (): number => w.rt.stateOf<ControllerState>(w.topo.controller!)?.events.length ?? 0;
+    assert.ok(w.rt.runUntil(() => events() === 1, 100), 'the restarted controller installs a session');
+    w.rt.runUntil(() => w.completed() >= 140, 1000);
+    w.topo.sessionChange(w.rt);
+    w.runUntilDone(5000);
+    w.rt.advance(2500);
+    const ctrl = w.rt.stateOf<ControllerState>(w.topo.controller!)!;
+    assert.deepEqual(ctrl.events.map((e) => [e.kind, e.sequencer, e.sessionNum]), [['controller-restarted', 0, 2], ['session-change', 0, 3]]);
+    for (let i = 0; i < 5; i++) assert.equal(w.replica(i).sessNum, 3, `replica ${i} is in session 3`);
+    assertLogsAgree(w, w.replica(0).lastOp);
+    assertLinearizable(w);
+  });
+
+  it('ControllerCrashRightAfterInstall', () => {
+    // Goal: the controller installs session 1 on the standby and crashes; the standby crashes
+    // too before any replica saw session 1. The restarted controller still does not use session
+    // 1 again: the replicas had reserved it before it was installed.
+    const w = world({ clients: 4, opsPerClient: 100, seed: 12 });
+    w.rt.onStep(oneSequencerPerSession(w.rt, w.topo.sequencers));
+    w.rt.runUntil(() => w.completed() >= 60, 1000);
+    w.rt.network.addFilter((env, info) => (info.fromHost === 'seq1' ? 'drop' : 'deliver'));
+    w.topo.failover(w.rt);
+    const seq1 = (): HostSequencerState | undefined => w.rt.stateOf<HostSequencerState>(w.topo.sequencers[1]!);
+    assert.ok(w.rt.runUntil(() => seq1()?.sessionNum === 1, 50), 'the standby took session 1');
+    w.rt.crash('ctrl');
+    w.rt.crash('seq1');
+    for (let i = 0; i < 5; i++) assert.equal(w.replica(i).sessNum, 0, `replica ${i} never saw session 1`);
+    w.rt.advance(5);
+    w.rt.restart('ctrl');
+    w.runUntilDone(5000);
+    const ctrl = w.rt.stateOf<ControllerState>(w.topo.controller!)!;
+    assert.deepEqual(ctrl.events.map((e) => [e.kind, e.sequencer, e.sessionNum]), [['controller-restarted', 0, 2]]);
+    assertLinearizable(w);
+  });
+
+  it('ReservationSurvivesReplicaRecovery', () => {
+    // Goal: a replica that recovers takes the highest reservation of the f+1 that answer it, so
+    // the reservation stays on a majority: with 3 replicas, session 1 is reserved while r2 is
+    // down (at r0 and r1 only); r0 then crashes and recovers (from r1 and r2), r1 crashes, and a
+    // restarted controller, hearing only r0 and r2, still goes past session 1.
+    const w = world({ replicas: 3, clients: 2, opsPerClient: 200, seed: 13 });
+    w.rt.onStep(oneSequencerPerSession(w.rt, w.topo.sequencers));
+    w.rt.runUntil(() => w.completed() >= 40, 1000);
+    w.rt.crash('r2');
+    w.topo.failover(w.rt);
+    assert.ok(w.rt.runUntil(() => w.replica(0).reservedSession === 1 && w.replica(1).reservedSession === 1, 100));
+    w.rt.crash('ctrl');
+    w.rt.restart('r2');
+    assert.ok(w.rt.runUntil(() => w.replica(2).status === 'normal', 1000), 'r2 recovers');
+    w.rt.crash('r0');
+    w.rt.advance(5);
+    w.rt.restart('r0');
+    assert.ok(w.rt.runUntil(() => w.replica(0).status === 'normal', 1000), 'r0 recovers');
+    assert.equal(w.replica(0).reservedSession, 1, 'r0 took the reservation from its RecoveryResponses');
+    w.rt.crash('r1');
+    w.rt.restart('ctrl');
+    assert.ok(w.rt.runUntil(() => (w.rt.stateOf<ControllerState>(w.topo.controller!)?.events.length ?? 0) > 0, 200));
+    const ctrl = w.rt.stateOf<ControllerState>(w.topo.controller!)!;
+    assert.deepEqual(ctrl.events.map((e) => [e.kind, e.sessionNum]), [['controller-restarted', 2]]);
+    w.rt.restart('r1');
+    w.runUntilDone(5000);
     assertLinearizable(w);
   });
 });

@@ -1,4 +1,4 @@
-// The NOPaxos sweep of `npm test`: 200 seeds of `switchboard sweep nopaxos`, each with the fault plan and workload its seed draws (drops, duplicates, reordering, partitions, replica and leader crashes with recovery, sequencer failure and failover, session changes, bursts of lost protocol messages); every run must finish, keep the invariants, end with agreeing logs and a linearizable history, and replay to the same trace, and a failing seed's replay command must reproduce it. `npm run sweep:nopaxos` runs 10,000.
+// The NOPaxos sweep of `npm test`: 200 seeds of `switchboard sweep nopaxos`, each with the fault plan and workload its seed draws (drops, duplicates, reordering, partitions, replica and leader crashes with recovery, sequencer failure and failover, session changes, controller crashes and restarts, bursts of lost protocol messages); every run must finish, keep the invariants, end with agreeing logs and a linearizable history, and replay to the same trace, and a failing seed's replay command must reproduce it. `npm run sweep:nopaxos` runs 10,000.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { runSweep } from '../../cli/commands/sweep.ts';
@@ -34,7 +34,7 @@ describe('NOPaxos sweep', () => {
     assert.ok(totals.viewChanges > 0 && totals.recoveries > 0 && totals.gapCommits > 0 && totals.stateTransfers > 0, JSON.stringify(totals));
     // The replicas truncated their logs (the scenario's tail is small) and some needed a snapshot.
     assert.ok(totals.truncations > 0 && totals.snapshotsInstalled > 0, JSON.stringify(totals));
-    for (const kind of ['crash', 'restart', 'isolate', 'crash seq0', 'restart seq0', 'session change', 'failover', 'drop half', 'cut the sequencers from', 'heal']) {
+    for (const kind of ['crash', 'restart', 'isolate', 'crash seq0', 'restart seq0', 'session change', 'failover', 'drop half', 'crash ctrl', 'restart ctrl', 'cut the sequencers from', 'heal']) {
       assert.ok(events.has(kind), `no plan did '${kind}' (${[...events].join(', ')})`);
     }
     assert.deepEqual([...replicaCounts].sort(), [3, 5, 7]);
