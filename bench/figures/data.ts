@@ -45,6 +45,26 @@ export interface PegasusResults {
     readonly goodputTimelinePerMs: readonly number[];
     readonly p99TimelineMs: readonly number[];
   };
+  /** Beyond the paper, and absent from results of older runs: a rack's switch crashes and comes back. */
+  readonly rackFailure?: {
+    readonly offeredPerMs: number;
+    readonly downMs: number;
+    readonly afterMs: number;
+    readonly bucketMs: number;
+    readonly rackFailAfterMs: number;
+    readonly seeds: number;
+    readonly timelineStartsMs: number;
+    readonly crashAtMs: number;
+    readonly restartAtMs: number;
+    readonly steadyPerMsPerSeed: readonly number[];
+    readonly leftAfterMsPerSeed: readonly (number | null)[];
+    readonly backAfterCrashMsPerSeed: readonly (number | null)[];
+    readonly joinStartAfterMsPerSeed: readonly (number | null)[];
+    readonly joinMsPerSeed: readonly (number | null)[];
+    readonly backAfterJoinMsPerSeed: readonly (number | null)[];
+    readonly timelinePerMs: readonly number[];
+    readonly goodputTimelinePerMs: readonly number[];
+  };
 }
 
 export interface Nopaxos {

@@ -412,10 +412,76 @@ export function dynamicTimeline(p: Pegasus): Figure {
   };
 }
 
+/** The events of seed 1's rack failure run (the timeline's seed), in ms of virtual time. */
+export function rackFailureEvents(rf: NonNullable<Pegasus['results']['rackFailure']>): { event: string; tMs: number }[] {
+  const left = rf.leftAfterMsPerSeed[0];
+  const joinStart = rf.joinStartAfterMsPerSeed[0];
+  const join = rf.joinMsPerSeed[0];
+  const events = [
+    { event: 'tail rack\'s switch crashes', tMs: rf.crashAtMs },
+    { event: 'the controller takes the rack out of the chain', tMs: left == null ? null : rf.crashAtMs + left },
+    { event: 'the switch restarts', tMs: rf.restartAtMs },
+    { event: 'the rack starts to join as the tail', tMs: joinStart == null ? null : rf.restartAtMs + joinStart },
+    { event: 'the join is done (clients read there)', tMs: joinStart == null || join == null ? null : rf.restartAtMs + joinStart + join },
+  ];
+  return events.filter((e): e is { event: string; tMs: number } => e.tMs !== null);
+}
+
+export function rackFailureTimeline(p: Pegasus): Figure {
+  const rf = p.results.rackFailure!;
+  const t = (i: number): number => rf.timelineStartsMs + i * rf.bucketMs;
+  const rows: Row[] = [
+    ...rf.timelinePerMs.map((v, i) => ({ series: 'throughput (all completions)', tMs: t(i), opsPerMs: v })),
+    ...rf.goodputTimelinePerMs.map((v, i) => ({ series: 'goodput (completions within the SLO)', tMs: t(i), opsPerMs: v })),
+  ];
+  const events: Row[] = rackFailureEvents(rf);
+  return {
+    name: 'pegasus-rack-failure', title: 'Pegasus: a rack fails and joins again', bench: 'pegasus', source: 'results.rackFailure', rows: [...rows, ...events],
+    spec: {
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      title: {
+        text: 'Pegasus beyond the paper: a rack fails and joins again',
+        subtitle: [
+          `2-rack chain, 32 servers a rack, offered ${Math.round(rf.offeredPerMs)} ops/ms (60 % of Pegasus's Zipf 0.99 figure), 5 % writes; seed 1, ${rf.bucketMs}-ms buckets`,
+          `the tail rack's switch is down ${rf.downMs} ms; the controller takes a rack out after ${rf.rackFailAfterMs} ms of silence${quickNote(p.quick, 'shorter phases')}`,
+        ],
+      },
+      width: WIDTH, height: HEIGHT,
+      layer: [
+        {
+          data: { values: rows },
+          mark: { type: 'line', strokeWidth: 1.5 },
+          encoding: {
+            x: { field: 'tMs', type: 'quantitative', title: 'time (ms of virtual time)' },
+            y: { field: 'opsPerMs', type: 'quantitative', title: 'operations/ms' },
+            color: {
+              field: 'series', type: 'nominal', scale: { range: ['#7f7f7f', '#1f77b4'] }, sort: ['throughput (all completions)'],
+              legend: { orient: 'top', direction: 'horizontal', labelLimit: 400, title: null },
+            },
+          },
+        },
+        {
+          data: { values: events },
+          mark: { type: 'rule', strokeWidth: 2 },
+          encoding: {
+            x: { field: 'tMs', type: 'quantitative' },
+            strokeDash: { field: 'event', type: 'nominal', sort: null, scale: { range: [[1, 0], [8, 4], [1, 0], [2, 4], [8, 4]] }, legend: null },
+            color: {
+              field: 'event', type: 'nominal', title: 'event', sort: null, scale: { range: ['#d62728', '#ff7f0e', '#2ca02c', '#9467bd', '#8c564b'] },
+              legend: { orient: 'bottom', direction: 'vertical', labelLimit: 600 },
+            },
+          },
+        },
+      ],
+      resolve: { scale: { color: 'independent' } },
+    } as TopLevelSpec,
+  };
+}
+
 export function nopaxosFigures(n: Nopaxos): Figure[] {
   return [latencyThroughput(n), dropRate(n), replicaScaling(n), failoverTimeline(n)];
 }
 
 export function pegasusFigures(p: Pegasus): Figure[] {
-  return [skew(p), writeRatio(p), valueSize(p), dynamicTimeline(p), rkeyCount(p)];
+  return [skew(p), writeRatio(p), valueSize(p), dynamicTimeline(p), rkeyCount(p), ...(p.results.rackFailure ? [rackFailureTimeline(p)] : [])];
 }

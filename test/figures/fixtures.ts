@@ -28,7 +28,7 @@ export function syntheticNopaxos(opts: { worse?: boolean } = {}): BenchResult {
   };
 }
 
-export function syntheticPegasus(opts: { pegasusAt12?: number } = {}): BenchResult {
+export function syntheticPegasus(opts: { pegasusAt12?: number; rackNeverBack?: boolean } = {}): BenchResult {
   const skewOf = (vals: number[]) => Object.fromEntries(['0', '0.5', '0.99', '1.2'].map((z, i) => [z, vals[i]!]));
   const pegasus = skewOf([1600, 1650, 1650, opts.pegasusAt12 ?? 1200]);
   const hash = skewOf([1600, 1500, 800, 100]);
@@ -51,6 +51,12 @@ export function syntheticPegasus(opts: { pegasusAt12?: number } = {}): BenchResu
         offeredPerMs: 1320, periodMs: 10, shifts: 2, bucketMs: 0.5, controllerEpochMs: 2, seeds: 1, timelineStartsMs: 20, firstShiftMs: 30,
         recoveryMsPerSeed: [[2, 3]], dipFractionPerSeed: [[0.7, 0.75]], worstRecoveryMsMedian: 3,
         timelinePerMs: timeline, goodputTimelinePerMs: timeline.map((x) => x - 50), p99TimelineMs: timeline.map((x, i) => (i === 21 ? -1 : x > 1000 ? 0.05 : 0.4)),
+      },
+      rackFailure: {
+        offeredPerMs: 1200, racks: 2, downMs: 60, afterMs: 60, bucketMs: 0.5, rackFailAfterMs: 10, seeds: 2, timelineStartsMs: 20, crashAtMs: 30, restartAtMs: 90,
+        steadyPerMsPerSeed: [1170, 1180], leftAfterMsPerSeed: [14.5, 14.5], backAfterCrashMsPerSeed: [26.5, 28],
+        joinStartAfterMsPerSeed: [4, 4], joinMsPerSeed: [2.5, 2.5], backAfterJoinMsPerSeed: [3, opts.rackNeverBack ? null : 3.5],
+        timelinePerMs: timeline, goodputTimelinePerMs: timeline.map((x) => x - 50),
       },
     },
     ratios: {},

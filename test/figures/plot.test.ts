@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { asNopaxos, asPegasus } from '../../bench/figures/data.ts';
 import { render } from '../../bench/figures/plot.ts';
-import { nopaxosFigures, pegasusFigures, replicaScaling, skew } from '../../bench/figures/specs.ts';
+import { nopaxosFigures, pegasusFigures, rackFailureTimeline, replicaScaling, skew } from '../../bench/figures/specs.ts';
 import { syntheticNopaxos, syntheticPegasus } from './fixtures.ts';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -40,6 +40,20 @@ describe('figures: rendering', () => {
   it('has one figure per figure of the two evaluations, each with rows', () => {
     const names = [...nopaxosFigures(asNopaxos(syntheticNopaxos())), ...pegasusFigures(asPegasus(syntheticPegasus()))].map((f) => f.name);
     assert.deepEqual(names, ['nopaxos-latency-throughput', 'nopaxos-drop-rate', 'nopaxos-replicas', 'nopaxos-failover',
-      'pegasus-skew', 'pegasus-write-ratio', 'pegasus-value-size', 'pegasus-dynamic', 'pegasus-rkeys']);
+      'pegasus-skew', 'pegasus-write-ratio', 'pegasus-value-size', 'pegasus-dynamic', 'pegasus-rkeys', 'pegasus-rack-failure']);
+    // A result from before the rack failure run was added has the paper's figures only.
+    const older = syntheticPegasus();
+    delete (older.results as Record<string, unknown>)['rackFailure'];
+    assert.equal(pegasusFigures(asPegasus(older)).at(-1)!.name, 'pegasus-rkeys');
+  });
+
+  it('draws the rack failure timeline with its events', async () => {
+    const fig = rackFailureTimeline(asPegasus(syntheticPegasus()));
+    const events = fig.rows.filter((r) => r['event'] !== undefined).map((r) => [r['event'], r['tMs']]);
+    assert.deepEqual(events.map(([, t]) => t), [30, 44.5, 90, 94, 96.5]);
+    const { svg } = await render(fig.spec);
+    for (const label of ['the controller takes the rack out of the chain', 'the join is done (clients read there)', 'goodput (completions within the SLO)']) {
+      assert.ok(svg.includes(label), `the SVG shows '${label}'`);
+    }
   });
 });

@@ -2,7 +2,7 @@
 // synthetic results say, and the Markdown shows the figure, the paper's claim and the verdict.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { dropRateClaim, failoverClaim, skewClaim, verdictOf } from '../../bench/figures/claims.ts';
+import { dropRateClaim, failoverClaim, rackFailureClaim, skewClaim, verdictOf } from '../../bench/figures/claims.ts';
 import { asNopaxos, asPegasus } from '../../bench/figures/data.ts';
 import { figuresOf, mergeMeta } from '../../bench/figures/index.ts';
 import { buildReport, type RunMeta } from '../../bench/figures/report.ts';
@@ -40,6 +40,14 @@ describe('figures: claims and report', () => {
     assert.equal(tenX(900), false);
   });
 
+  it('the rack failure holds only when every seed\'s rack came back', () => {
+    assert.equal(rackFailureClaim(asPegasus(syntheticPegasus())).verdict, 'holds');
+    const c = rackFailureClaim(asPegasus(syntheticPegasus({ rackNeverBack: true })));
+    assert.equal(c.verdict, 'partly holds');
+    assert.deepEqual(c.checks.map((x) => x.holds), [true, true, true, false]);
+    assert.equal(c.checks[3]!.measured, '3 / never ms');
+  });
+
   it('a verdict counts only the checks with data', () => {
     const c = (holds: boolean | null) => ({ what: '', measured: '', criterion: '', holds });
     assert.equal(verdictOf([c(true)]), 'holds');
@@ -51,7 +59,7 @@ describe('figures: claims and report', () => {
 
   it('writes a report with each figure, the paper\'s claim and the verdict, and the machine', () => {
     const entries = figuresOf({ nopaxos: syntheticNopaxos({ worse: true }), pegasus: syntheticPegasus() });
-    assert.equal(entries.length, 9);
+    assert.equal(entries.length, 10);
     const report = buildReport({ meta: META, entries, linkTo: (name, ext) => `results/${name}.${ext}` });
     assert.match(report, /2 cores, Test CPU/);
     assert.match(report, /commit `abc123`/);
