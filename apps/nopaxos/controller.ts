@@ -14,9 +14,12 @@
 // reserves s at a majority of them (SessionReserve, answered with SessionReserved and the highest
 // reservation the replica knows); a replica that recovers takes the highest of its f+1
 // RecoveryResponses. A controller that restarts (ctx.incarnation > 0) has lost everything, so it
-// first asks a majority for their highest reservation, then installs the session after it on its
-// first sequencer: any majority meets the one that took the last reservation, so the new session
-// is above every session installed before. Without keepers a restarted controller does nothing.
+// first asks a majority for their highest reservation M (any majority meets the one that took
+// the last reservation, so no session above M was ever installed). Then it pings every
+// sequencer: one that stamps in session M got it from the controller before the restart, and is
+// adopted as the active one, with no new session (the senders are routed to it again). If none
+// answers so within LOCATE_PROBES probes, it installs M+1 on the first sequencer that answered
+// at all (or on its first). Without keepers a restarted controller does nothing.
 import { assertNever, behavior, type ActorRef, type Behavior, type Ctx, type Msg } from '../../actors/index.ts';
 import type { OumPing, OumRoute, OumSetGroup, OumStartSession } from '../oum/messages.ts';
 import type { ControllerMsg, SessionReserve } from './messages.ts';
@@ -24,6 +27,8 @@ import type { ControllerMsg, SessionReserve } from './messages.ts';
 /** Probe period and the silence after which a sequencer is declared failed. */
 export const PROBE_INTERVAL_MS = 5;
 export const SEQUENCER_FAIL_AFTER_MS = 20;
+/** Probes a restarted controller waits for a sequencer in the highest reserved session. */
+export const LOCATE_PROBES = 2;
 
 export interface ControllerConfig {
   readonly group: number;
@@ -65,9 +70,21 @@ export interface ControllerState {
   readonly unacked: Set<number>;
   /** A session being reserved at the keepers before it is installed. */
   reserving: Reservation | undefined;
+  /** A restarted controller looking for the sequencer in the highest reserved session. */
+  locating: Locating | undefined;
   /** A restarted controller without keepers: it cannot know which sessions were used. */
   halted: boolean;
   readonly events: ControllerEvent[];
+}
+
+export interface Locating {
+  /** The highest session reserved at a majority of the keepers. */
+  readonly top: number;
+  readonly sinceMs: number;
+  /** Ping seq -> the sequencer it went to (a pong does not say who sent it). */
+  readonly pings: Map<number, number>;
+  /** The first sequencer that answered in another session. */
+  alive: number | undefined;
 }
 
 export interface Reservation {
@@ -98,24 +115,51 @@ export function controller(cfg: ControllerConfig): Behavior<ControllerState, Con
   const keepers = cfg.keepers ?? [];
   const majority = Math.floor(keepers.length / 2) + 1;
 
-  /** Install `sessionNum` on sequencer `to` and route the senders to it. */
-  const commit = (s: ControllerState, ctx: C, to: number, sessionNum: number, kind: ControllerEvent['kind']): void => {
+  /** Make `to` the active sequencer in `sessionNum` and route the senders to it. */
+  const takeOver = (s: ControllerState, ctx: C, to: number, sessionNum: number, kind: ControllerEvent['kind']): void => {
     s.active = to;
     s.sessionNum = sessionNum;
-    const seq = cfg.sequencers[to]!;
-    const setGroup: OumSetGroup = { type: 'OumSetGroup', group: cfg.group, members: cfg.members };
-    const start: OumStartSession = { type: 'OumStartSession', sessionNum };
-    ctx.send(seq as ActorRef<OumSetGroup>, setGroup);
-    ctx.send(seq as ActorRef<OumStartSession>, start);
     s.lastPongAtMs = ctx.now();
     s.activeSinceSeq = s.pingSeq + 1;
     s.events.push({ atMs: ctx.now(), kind, sequencer: to, sessionNum });
-    ctx.log.warn({ sequencer: to, sessionNum, kind }, 'new OUM session');
     s.unacked.clear();
     for (let i = 0; i < cfg.senders.length; i++) {
       s.unacked.add(i);
       route(s, ctx, i);
     }
+  };
+
+  /** Install `sessionNum` on sequencer `to` and route the senders to it. */
+  const commit = (s: ControllerState, ctx: C, to: number, sessionNum: number, kind: ControllerEvent['kind']): void => {
+    const seq = cfg.sequencers[to]!;
+    const setGroup: OumSetGroup = { type: 'OumSetGroup', group: cfg.group, members: cfg.members };
+    const start: OumStartSession = { type: 'OumStartSession', sessionNum };
+    ctx.send(seq as ActorRef<OumSetGroup>, setGroup);
+    ctx.send(seq as ActorRef<OumStartSession>, start);
+    ctx.log.warn({ sequencer: to, sessionNum, kind }, 'new OUM session');
+    takeOver(s, ctx, to, sessionNum, kind);
+  };
+
+  const pingAll = (s: ControllerState, ctx: C): void => {
+    cfg.sequencers.forEach((seq, i) => {
+      const ping: OumPing = { type: 'OumPing', seq: ++s.pingSeq, replyTo: ctx.self };
+      s.locating!.pings.set(ping.seq, i);
+      ctx.send(seq as ActorRef<OumPing>, ping);
+    });
+  };
+
+  /** A restarted controller's pong: adopt a sequencer already in the highest reserved session. */
+  const onLocatePong = (s: ControllerState, ctx: C, seq: number, sessionNum: number): void => {
+    const l = s.locating!;
+    const i = l.pings.get(seq);
+    if (i === undefined) return;
+    if (sessionNum !== l.top) {
+      l.alive ??= i;
+      return;
+    }
+    s.locating = undefined;
+    ctx.log.warn({ sequencer: i, sessionNum }, 'restarted controller: the sequencer in the highest session goes on in it');
+    takeOver(s, ctx, i, sessionNum, 'controller-restarted');
   };
 
   const askKeepers = (s: ControllerState, ctx: C): void => {
@@ -132,6 +176,7 @@ export function controller(cfg: ControllerConfig): Behavior<ControllerState, Con
 
   /** Install the next session on sequencer `to`, once a majority of the keepers has reserved it. */
   const install = (s: ControllerState, ctx: C, to: number, kind: ControllerEvent['kind']): void => {
+    if (s.locating !== undefined) return; // the restart installs or adopts one
     if (s.reserving !== undefined) {
       // One is under way already: it will do (a failover moves it to the next sequencer).
       if (kind === 'failover') s.reserving.to = to;
@@ -148,8 +193,13 @@ export function controller(cfg: ControllerConfig): Behavior<ControllerState, Con
     if (r.answers.size < majority) return;
     const top = Math.max(...r.answers.values());
     s.reserving = undefined;
-    // Someone reserved a higher one (or this only asked, after a restart): reserve past it.
-    if (top > r.sessionNum || r.sessionNum < 0) return reserve(s, ctx, top + 1, r.to, r.kind);
+    if (r.sessionNum < 0) {
+      // Restarted, and top is the highest session that may have been installed: find its sequencer.
+      s.locating = { top, sinceMs: ctx.now(), pings: new Map(), alive: undefined };
+      return pingAll(s, ctx);
+    }
+    // Someone reserved a higher one: reserve past it.
+    if (top > r.sessionNum) return reserve(s, ctx, top + 1, r.to, r.kind);
     commit(s, ctx, r.to, r.sessionNum, r.kind);
   };
 
@@ -158,7 +208,7 @@ export function controller(cfg: ControllerConfig): Behavior<ControllerState, Con
       ctx.startTimer('probe', probeMs, { type: 'ProbeTimeout' }, { repeat: true });
       const s: ControllerState = {
         active: 0, sessionNum: cfg.initialSession, lastPongAtMs: ctx.now(), lastProbeAtMs: ctx.now(), pingSeq: 0, activeSinceSeq: 0,
-        unacked: new Set(), reserving: undefined, halted: false, events: [],
+        unacked: new Set(), reserving: undefined, locating: undefined, halted: false, events: [],
       };
       if (ctx.incarnation > 0) {
         // Restarted: the sessions installed before are unknown. Ask the keepers at the first
@@ -177,6 +227,19 @@ export function controller(cfg: ControllerConfig): Behavior<ControllerState, Con
         case 'ProbeTimeout': {
           const now = ctx.now();
           if (s.halted) return s;
+          const l = s.locating;
+          if (l !== undefined) {
+            s.lastProbeAtMs = now;
+            if (now - l.sinceMs < LOCATE_PROBES * probeMs) {
+              pingAll(s, ctx);
+              return s;
+            }
+            // No sequencer is in the highest session (it was reserved but not installed, or its
+            // sequencer is gone): the next session, on a live one.
+            s.locating = undefined;
+            reserve(s, ctx, l.top + 1, l.alive ?? 0, 'controller-restarted');
+            return s;
+          }
           if (s.reserving !== undefined) {
             // No failure detection until the session is installed; keepers' answers may be lost.
             askKeepers(s, ctx);
@@ -205,6 +268,10 @@ export function controller(cfg: ControllerConfig): Behavior<ControllerState, Con
           onReserved(s, ctx, msg.asked, msg.keeper, msg.highest);
           return s;
         case 'OumPong':
+          if (s.locating !== undefined) {
+            onLocatePong(s, ctx, msg.seq, msg.sessionNum);
+            return s;
+          }
           if (msg.seq < s.activeSinceSeq || s.reserving !== undefined || s.halted) return s;
           if (msg.sessionNum !== s.sessionNum) {
             // Alive but without our session: it restarted. Give it a new one.

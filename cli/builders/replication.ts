@@ -155,10 +155,15 @@ function replicaStatus(node: NodeRuntime, r: Ref): Record<string, number> {
   } : {};
 }
 
-/** Status of the NOPaxos controller's host. */
+/**
+ * Status of the NOPaxos controller's host: `resumed` is 1 once a restarted controller has found
+ * (or installed) the session to go on in, and `failovers` counts the sessions it installed.
+ */
 function controllerStatus(node: NodeRuntime, ref: Ref): Record<string, number> {
   const s = node.stateOf<ControllerState>(ref);
-  return s ? { active: s.active, session: s.sessionNum, failovers: s.events.length } : {};
+  if (!s) return {};
+  const resumed = s.events.some((e) => e.kind === 'controller-restarted') ? 1 : 0;
+  return { active: s.active, session: s.sessionNum, failovers: s.events.length - resumed, resumed };
 }
 
 /** The NOPaxos protocol's parameters, shared by both NOPaxos builders; `failing` is what the controller watches. */

@@ -1,5 +1,5 @@
 // `switchboard demo`, the main job (`npm start`). First NOPaxos in the simulator under faults
-// (a leader crash, a sequencer failure, packet loss) and Pegasus under rkey churn and a server
+// (a leader crash, a sequencer failure, a controller restart, packet loss) and Pegasus under rkey churn and a server
 // crash, both checked for linearizability; then the
 // runtime itself: one ping-pong topology run in sim (twice, to show the trace hash is the
 // same), in local mode, and across two child processes over WebSocket and over UDP
@@ -48,13 +48,16 @@ export function registerDemo(program: Command): void {
 
 function demoNopaxos(): void {
   say('NOPaxos (OSDI 2016) in sim mode: 5 replicas, a sequencer with a standby, 3 clients, 1% packet loss;');
-  say('the leader crashes at 200 ms and comes back at 900 ms, the sequencer dies at 400 ms.');
+  say('the leader crashes at 200 ms and comes back at 900 ms, the sequencer dies at 400 ms, the controller crashes at 600 ms');
+  say('and restarts at 650 ms with nothing: it learns the highest session from the replicas and finds the standby in it.');
   const plan: FaultPlan = {
     replicas: 5,
     link: { latencyMs: 0.05, jitterMs: 0.02, dropRate: 0.01 },
     events: [
       { atMs: 200, kind: 'crash', replica: 'leader', id: 1 },
       { atMs: 400, kind: 'crash-sequencer' },
+      { atMs: 600, kind: 'crash-controller' },
+      { atMs: 650, kind: 'restart-controller' },
       { atMs: 900, kind: 'restart', id: 1 },
     ],
     healAtMs: 1500,

@@ -57,7 +57,7 @@ export function nopaxosSystem(o: NopaxosDemoOptions): SimSystem {
     }
     return {
       kind: 'nopaxos', replicas, sequencers, session: c?.sessionNum ?? 0,
-      view: live.reduce((v, r) => Math.max(v, r.view), 0), stats: { ...stats, failovers: c?.events.length ?? 0 },
+      view: live.reduce((v, r) => Math.max(v, r.view), 0), stats: { ...stats, failovers: c?.events.filter((e) => e.kind !== 'controller-restarted').length ?? 0 },
     };
   };
 

@@ -121,26 +121,28 @@ describe('NOPaxos failures', () => {
 
   it('RestartedController', () => {
     // Goal: a controller that restarts after a failover (it lost which sequencer is active and
-    // which sessions were used) asks a majority of the replicas for the highest session reserved
-    // and installs the one after it; a later session change does not reuse a session either.
+    // which sessions were used) asks a majority of the replicas for the highest session reserved,
+    // finds the standby stamping in it and adopts it, with no new session; a later session
+    // change then takes the next number.
     const w = world({ clients: 4, opsPerClient: 150, seed: 11 });
-    const once = oneSequencerPerSession(w.rt, w.topo.sequencers);
-    w.rt.onStep(once);
+    w.rt.onStep(oneSequencerPerSession(w.rt, w.topo.sequencers));
     w.rt.runUntil(() => w.completed() >= 60, 1000);
     w.topo.failover(w.rt);
     w.rt.runUntil(() => w.completed() >= 100, 1000);
+    const viewChanges = w.replica(1).stats.viewChanges;
     w.rt.crash('ctrl');
     w.rt.advance(5);
     w.rt.restart('ctrl');
     const events = (): number => w.rt.stateOf<ControllerState>(w.topo.controller!)?.events.length ?? 0;
-    assert.ok(w.rt.runUntil(() => events() === 1, 100), 'the restarted controller installs a session');
+    assert.ok(w.rt.runUntil(() => events() === 1, 100), 'the restarted controller takes a sequencer');
     w.rt.runUntil(() => w.completed() >= 140, 1000);
+    assert.equal(w.replica(1).stats.viewChanges, viewChanges, 'no view change for the restart');
     w.topo.sessionChange(w.rt);
     w.runUntilDone(5000);
     w.rt.advance(2500);
     const ctrl = w.rt.stateOf<ControllerState>(w.topo.controller!)!;
-    assert.deepEqual(ctrl.events.map((e) => [e.kind, e.sequencer, e.sessionNum]), [['controller-restarted', 0, 2], ['session-change', 0, 3]]);
-    for (let i = 0; i < 5; i++) assert.equal(w.replica(i).sessNum, 3, `replica ${i} is in session 3`);
+    assert.deepEqual(ctrl.events.map((e) => [e.kind, e.sequencer, e.sessionNum]), [['controller-restarted', 1, 1], ['session-change', 1, 2]]);
+    for (let i = 0; i < 5; i++) assert.equal(w.replica(i).sessNum, 2, `replica ${i} is in session 2`);
     assertLogsAgree(w, w.replica(0).lastOp);
     assertLinearizable(w);
   });
@@ -170,27 +172,33 @@ describe('NOPaxos failures', () => {
   it('ReservationSurvivesReplicaRecovery', () => {
     // Goal: a replica that recovers takes the highest reservation of the f+1 that answer it, so
     // the reservation stays on a majority: with 3 replicas, session 1 is reserved while r2 is
-    // down (at r0 and r1 only); r0 then crashes and recovers (from r1 and r2), r1 crashes, and a
-    // restarted controller, hearing only r0 and r2, still goes past session 1.
+    // down (at r0 and r1 only) and installed on the standby, which crashes (with the controller)
+    // before any replica saw it; r2 recovers (from r0 and r1), r0 crashes and recovers (from r1
+    // and r2), r1 crashes, and the restarted controller, hearing only r0 and r2, goes past session 1.
     const w = world({ replicas: 3, clients: 2, opsPerClient: 200, seed: 13 });
     w.rt.onStep(oneSequencerPerSession(w.rt, w.topo.sequencers));
     w.rt.runUntil(() => w.completed() >= 40, 1000);
     w.rt.crash('r2');
+    w.rt.network.addFilter((env, info) => (info.fromHost === 'seq1' ? 'drop' : 'deliver'));
     w.topo.failover(w.rt);
-    assert.ok(w.rt.runUntil(() => w.replica(0).reservedSession === 1 && w.replica(1).reservedSession === 1, 100));
+    const seq1 = (): HostSequencerState | undefined => w.rt.stateOf<HostSequencerState>(w.topo.sequencers[1]!);
+    assert.ok(w.rt.runUntil(() => seq1()?.sessionNum === 1, 50), 'the standby took session 1');
+    assert.deepEqual([w.replica(0).reservedSession, w.replica(1).reservedSession], [1, 1]);
     w.rt.crash('ctrl');
+    w.rt.crash('seq1');
     w.rt.restart('r2');
     assert.ok(w.rt.runUntil(() => w.replica(2).status === 'normal', 1000), 'r2 recovers');
     w.rt.crash('r0');
     w.rt.advance(5);
     w.rt.restart('r0');
     assert.ok(w.rt.runUntil(() => w.replica(0).status === 'normal', 1000), 'r0 recovers');
-    assert.equal(w.replica(0).reservedSession, 1, 'r0 took the reservation from its RecoveryResponses');
+    assert.deepEqual([w.replica(0).sessNum, w.replica(2).sessNum], [0, 0], 'no replica saw session 1');
+    assert.deepEqual([w.replica(0).reservedSession, w.replica(2).reservedSession], [1, 1], 'both took the reservation from their RecoveryResponses');
     w.rt.crash('r1');
     w.rt.restart('ctrl');
     assert.ok(w.rt.runUntil(() => (w.rt.stateOf<ControllerState>(w.topo.controller!)?.events.length ?? 0) > 0, 200));
     const ctrl = w.rt.stateOf<ControllerState>(w.topo.controller!)!;
-    assert.deepEqual(ctrl.events.map((e) => [e.kind, e.sessionNum]), [['controller-restarted', 2]]);
+    assert.deepEqual(ctrl.events.map((e) => [e.kind, e.sequencer, e.sessionNum]), [['controller-restarted', 0, 2]]);
     w.rt.restart('r1');
     w.runUntilDone(5000);
     assertLinearizable(w);
