@@ -51,6 +51,22 @@ export function kvNetworkFaults(seed: number): FaultSpec {
   return { dropRate: pick([0, 0, 0.01, 0.03, 0.05]), duplicateRate: pick([0, 0, 0.01, 0.03]), jitterMs: pick([0, 0.002, 0.01, 0.03]) };
 }
 
+/**
+ * The non-network part of a NetCache seed's plan: in half the seeds the controller crashes while
+ * it fills the cache and restarts with nothing (it must clear the cache table before it caches
+ * anything).
+ */
+export function netcachePlan(seed: number): PegasusPlanEvent[] {
+  const r = seededRandom(seed, '$netcache-plan');
+  if (r.next() >= 0.5) return [];
+  const when = 0.2 + r.next() * 3;
+  const back = when + 0.05 + r.next();
+  return [
+    { atMs: when, what: 'crash ctrl', run: (sim) => sim.crash('ctrl') },
+    { atMs: back, what: 'restart ctrl', run: (sim) => sim.restart('ctrl') },
+  ];
+}
+
 export interface PegasusPlanEvent {
   readonly atMs: number;
   readonly what: string;
@@ -248,10 +264,11 @@ function finish(name: string, seed: number, total: number, sim: SimRuntime, done
   };
 }
 
-/** Run a topology of load clients until every operation completes (or MAX_MS passes). */
-function runLoadClients(t: { topology: Topology; clients: readonly ActorRef<never>[] }, seed: number, total: number) {
+/** Run a topology of load clients until every operation completes (or MAX_MS passes), with the plan's events scheduled first. */
+function runLoadClients(t: { topology: Topology; clients: readonly ActorRef<never>[] }, seed: number, total: number, plan: readonly PegasusPlanEvent[] = []) {
   const t0 = performance.now();
   const sim = runSim(t.topology, { seed, logLevel: 'silent' });
+  for (const e of plan) sim.scheduler.schedule(e.atMs, () => e.run(sim));
   const all = CLIENTS * Math.ceil(total / CLIENTS);
   const done = (): number => t.clients.reduce((n, c) => n + (sim.stateOf<LoadState>(c)?.completed ?? 0), 0);
   sim.runUntil(() => done() >= all, MAX_MS);
@@ -315,10 +332,11 @@ export const kvScenarios: Record<string, Scenario> = {
     },
   },
   netcache: {
-    description: 'NetCache in one rack (4 servers), 3 clients, a skewed read/write workload under drops and reordering',
+    description: 'NetCache in one rack (4 servers), 3 clients, a skewed read/write workload under drops and reordering, and in half the seeds a controller crash and restart',
     defaultOps: 120,
     randomFaults: kvNetworkFaults,
-    run({ seed, ops, faults }) {
+    run(opts) {
+      const { seed, ops, faults } = opts;
       const total = ops ?? 120;
       const history = new KvHistory();
       const stats = new LoadStats();
@@ -327,9 +345,11 @@ export const kvScenarios: Record<string, Scenario> = {
         timeoutMs: 1, startDelayMs: 0.1, link: { latencyMs: 0.005, bandwidthMbps: 10_000, ...faults },
         cache: { cacheSize: 4, sketchWidth: 256, bloomWidth: 1024 }, controller: { threshold: 2, epochMs: 1 },
       });
-      const { t0, sim, all, done } = runLoadClients(t, seed, total);
+      const plan = (opts as { plan?: boolean }).plan !== false ? netcachePlan(seed) : [];
+      const { t0, sim, all, done } = runLoadClients(t, seed, total, plan);
       const c = sim.stateOf<NetCacheControllerState>(t.controller);
       return finish('netcache', seed, all, sim, done, history, [], t0, {
+        plan: plan.map((e) => `${e.atMs.toFixed(2)}ms ${e.what}`),
         retries: stats.retries, cache: c ? { inserted: c.inserted, evicted: c.evicted, reports: c.reports } : null,
       });
     },

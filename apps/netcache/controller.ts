@@ -11,6 +11,11 @@
 // (Step 2 used to set pendingVer to the version the server held at step 1: a write stamped
 // between steps 1 and 3 left no version in the switch, and a late reply of an older write was
 // taken after the newer one had passed, so reads hit a stale value.)
+//
+// A restarted controller (ctx.incarnation > 0) knows nothing of the slots in use: before it
+// caches anything it clears the switch's cache table (TableClear), since a key it put in a slot
+// the table still mapped another key to would answer that key's reads with its own value. Its
+// control ids start in a range of their own, so that a late reply to the old one matches none.
 import { behavior, type ActorRef, type Behavior, type Ctx } from '../../actors/index.ts';
 import type { ControlReply, ControlRequest, PacketIn } from '../../switch-model/index.ts';
 import { keyHash, type Ring } from '../kv-hash/ring.ts';
@@ -59,6 +64,8 @@ export interface NetCacheControllerState {
   inserted: number;
   evicted: number;
   reports: number;
+  /** Restarted: the id of the TableClear that must succeed before anything is cached (-1: not sent yet). */
+  clearing: number | undefined;
 }
 
 type C = Ctx<ControllerMsg>;
@@ -76,6 +83,10 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
     ins.waiting.add(id);
     ctx.send(cfg.control, make(id));
     return id;
+  };
+
+  const subscribe = (ctx: C): void => {
+    ctx.send(cfg.control, { type: 'PacketInSubscribe', subscriber: ctx.self as ActorRef<PacketIn> });
   };
 
   const home = (ins: Insert): ActorRef<ServerMsg> => cfg.servers[cfg.ring.home(ins.keyhash)]!;
@@ -143,6 +154,7 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
   };
 
   const pump = (s: NetCacheControllerState, ctx: C): void => {
+    if (s.clearing !== undefined) return;
     while (s.inserts.size < parallel && s.queue.length > 0) {
       const key = s.queue.shift()!;
       if (!s.slotOf.has(key) && !s.inserts.has(key)) start(s, key, ctx);
@@ -197,11 +209,14 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
     init: (ctx) => {
       const s: NetCacheControllerState = {
         bySlot: new Array(cfg.cacheSize).fill(undefined), slotOf: new Map(), free: Array.from({ length: cfg.cacheSize }, (_, i) => cfg.cacheSize - 1 - i),
-        inserts: new Map(), byId: new Map(), queue: [], uncacheable: new Set(), nextId: 0, inserted: 0, evicted: 0, reports: 0,
+        inserts: new Map(), byId: new Map(), queue: [], uncacheable: new Set(), nextId: ctx.incarnation * 2 ** 32, inserted: 0, evicted: 0, reports: 0,
+        clearing: ctx.incarnation > 0 ? -1 : undefined,
       };
-      ctx.send(cfg.control, { type: 'PacketInSubscribe', subscriber: ctx.self as ActorRef<PacketIn> });
       ctx.startTimer('epoch', cfg.epochMs ?? 10, { type: 'EpochTimeout' }, { repeat: true });
       ctx.startTimer('retry', retryMs, { type: 'RetryTimeout' }, { repeat: true });
+      // A restarted one starts at its first retry tick: while init runs, its host is not up yet.
+      if (s.clearing !== undefined) return s;
+      subscribe(ctx);
       for (const k of cfg.preload ?? []) want(s, k, ctx);
       return s;
     },
@@ -233,9 +248,21 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
           return s;
         }
         case 'ControlReply':
+          if (s.clearing !== undefined && msg.id === s.clearing) {
+            if (!msg.ok) return s; // sent again at the next retry tick
+            s.clearing = undefined;
+            pump(s, ctx);
+            return s;
+          }
           onReply(s, msg, ctx);
           return s;
         case 'RetryTimeout': {
+          if (s.clearing !== undefined) {
+            subscribe(ctx);
+            s.clearing = ++s.nextId;
+            ctx.send(cfg.control, { type: 'TableClear', id: s.clearing, table: 'cache', replyTo: replyTo(ctx) });
+            return s;
+          }
           const now = ctx.now();
           for (const ins of [...s.inserts.values()]) if (now - ins.sentAtMs >= retryMs) run(s, ins, ctx);
           return s;
