@@ -3,11 +3,15 @@
 // few sampled entries when the cache is full, and clears the sketch, the Bloom filter and the
 // hit counters every epoch. An insertion is coherent by versions:
 //   1. ask the key's server for the size of its value (a value too large is not cached),
-//   2. set the slot's pendingVer to UNFILLED and valid to 0: the slot takes only the fill, and
-//      only if at least as new as every reply that passes from the table entry on (the switch
-//      keeps their newest version; a write clears the flag, and its version rules from then),
+//   2. set the slot's pendingVer to UNFILLED, valid to 0 and fillGen to a fresh random
+//      generation: the slot takes only this insertion's fill, and only if at least as new as
+//      every reply that passes from the table entry on (the switch keeps their newest version;
+//      a write clears the flag, and its version rules from then),
 //   3. insert the table entry (reads now look at the slot; it is invalid, so they miss),
-//   4. ask the server to send the value (CACHE_FILL).
+//   4. ask the server to send the value (CACHE_FILL, marked with the generation).
+// (Without the generation, a fill of an earlier insertion of the key, held up in the network,
+// reached the slot while it waited for its new fill and was taken: it predated a write the
+// slot never saw, and reads hit the older value.)
 // (Step 2 used to set pendingVer to the version the server held at step 1: a write stamped
 // between steps 1 and 3 left no version in the switch, and a late reply of an older write was
 // taken after the newer one had passed, so reads hit a stale value.)
@@ -44,6 +48,8 @@ interface Insert {
   slot: number;
   /** unlink: the key whose entry the slot held. */
   victim: string;
+  /** registers, fill: this insertion's generation (the slot's fillGen). */
+  fillGen: number;
   sentAtMs: number;
   readonly waiting: Set<number>;
   /** evict: control id -> [slot, hits] */
@@ -124,12 +130,13 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
       case 'registers':
         control(s, ins, ctx, (id) => ({ type: 'RegisterWrite', id, register: 'pendingVer', index: ins.slot, value: UNFILLED, replyTo: replyTo(ctx) }));
         control(s, ins, ctx, (id) => ({ type: 'RegisterWrite', id, register: 'valid', index: ins.slot, value: 0, replyTo: replyTo(ctx) }));
+        control(s, ins, ctx, (id) => ({ type: 'RegisterWrite', id, register: 'fillGen', index: ins.slot, value: ins.fillGen, replyTo: replyTo(ctx) }));
         return;
       case 'table':
         control(s, ins, ctx, (id) => ({ type: 'TableInsert', id, table: 'cache', match: [ins.keyhash], action: 'cached', params: { slot: ins.slot }, replyTo: replyTo(ctx) }));
         return;
       case 'fill':
-        ctx.send(home(ins), { type: 'FillRequest', key: ins.key });
+        ctx.send(home(ins), { type: 'FillRequest', key: ins.key, fillGen: ins.fillGen });
         s.inserted++;
         finish(s, ins, ctx);
         return;
@@ -138,7 +145,7 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
 
   const start = (s: NetCacheControllerState, key: string, ctx: C): void => {
     const ins: Insert = {
-      key, keyhash: keyHash(key), step: 'version', slot: -1, victim: '', sentAtMs: 0, waiting: new Set(), sampled: new Map(),
+      key, keyhash: keyHash(key), step: 'version', slot: -1, victim: '', fillGen: Math.floor(ctx.random() * 2 ** 32), sentAtMs: 0, waiting: new Set(), sampled: new Map(),
     };
     s.inserts.set(key, ins);
     const slot = s.free.pop();

@@ -27,14 +27,20 @@ export interface NetCache {
   readonly session: number;
   readonly reqId: number;
   readonly sizeBytes: number;
+  /** CACHE_FILL: the insertion it fills (FillRequest.fillGen); the switch takes no other. */
+  readonly fillGen?: number;
 }
 
 /** Controller -> server: what version of `key` do you hold? */
 export interface FillPrepare { readonly type: 'FillPrepare'; readonly key: string }
 /** The version the server holds, and its value's size (a value the switch cannot hold is not cached). */
 export interface FillVersion { readonly type: 'FillVersion'; readonly key: string; readonly ver: number; readonly valueBytes: number }
-/** Controller -> server: send `key`'s value to the switch (CACHE_FILL). */
-export interface FillRequest { readonly type: 'FillRequest'; readonly key: string }
+/**
+ * Controller -> server: send `key`'s value to the switch (CACHE_FILL), marked with this
+ * insertion's generation (the slot's fillGen register), so that a fill of an earlier insertion
+ * that arrives late is not taken for this one's.
+ */
+export interface FillRequest { readonly type: 'FillRequest'; readonly key: string; readonly fillGen: number }
 export interface RetryTimeout { readonly type: 'RetryTimeout' }
 export interface EpochTimeout { readonly type: 'EpochTimeout' }
 
@@ -52,10 +58,10 @@ export const netcacheSchemas: Record<string, TSchema> = {
     type: Type.Literal('NetCache'), op: Type.Union((Object.keys(OP_CODE) as NetCacheOp[]).map((o) => Type.Literal(o))),
     keyhash: Int(0xffffffff), clientId: Int(0xffff), serverId: Int(0xffff), ver: Int(Number.MAX_SAFE_INTEGER), cached: Int(1), key: Key,
     value: Type.String({ maxLength: 64 * 1024 }), valueBytes: Int(1 << 20), session: Int(0xffff), reqId: Int(Number.MAX_SAFE_INTEGER),
-    sizeBytes: Int(1 << 21),
+    sizeBytes: Int(1 << 21), fillGen: Type.Optional(Int(0xffffffff)),
   }),
   FillPrepare: Type.Object({ type: Type.Literal('FillPrepare'), key: Key }),
   FillVersion: Type.Object({ type: Type.Literal('FillVersion'), key: Key, ver: Int(Number.MAX_SAFE_INTEGER), valueBytes: Int(1 << 20) }),
-  FillRequest: Type.Object({ type: Type.Literal('FillRequest'), key: Key }),
+  FillRequest: Type.Object({ type: Type.Literal('FillRequest'), key: Key, fillGen: Int(0xffffffff) }),
   LoadInvoke: Type.Object({ type: Type.Literal('LoadInvoke'), op: KvOpSchema }),
 };

@@ -60,7 +60,7 @@ export function netcacheServer(cfg: NetCacheServerConfig): Behavior<NetCacheServ
           const it = s.store.get(msg.key);
           const base: NetCache = {
             type: 'NetCache', op: 'CACHE_FILL', keyhash: 0, clientId: 0, serverId: cfg.serverId, ver: 0, cached: 0, key: msg.key, value: '',
-            valueBytes: 0, session: 0, reqId: 0, sizeBytes: 0,
+            valueBytes: 0, session: 0, reqId: 0, sizeBytes: 0, fillGen: msg.fillGen,
           };
           send({ ...base, keyhash: keyhashOf(msg.key) }, 'CACHE_FILL', it?.ver ?? 0, it?.value ?? '', it?.valueBytes ?? 0, ctx);
           return s;

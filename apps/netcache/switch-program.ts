@@ -12,7 +12,10 @@
 //             A slot being filled (UNFILLED set by the controller before the table entry goes
 //             in) takes only the fill, and only if it is at least as new as every reply that
 //             passed since: writes stamped before the entry was in left no version here, and a
-//             late reply of an older one would otherwise be taken after a newer one passed
+//             late reply of an older one would otherwise be taken after a newer one passed.
+//             Register fillGen per slot: the insertion's generation, set by the controller with
+//             UNFILLED; a fill counts only if it carries it (a fill of an earlier insertion of
+//             the key, late, is older than a write the slot never saw)
 //   valid     register valid per slot: 0 on a write, 1 on an accepted reply or fill
 //   length    registers len (characters) and vbytes (size on the wire) per slot; hits per slot
 //   value0..3 sixteen 64-bit register arrays, four per stage: the value, 8 bytes per cell
@@ -51,6 +54,7 @@ export interface NetCacheHeaders {
   serverId: number;
   ver: number;
   valueBytes: number;
+  fillGen: number;
   // metadata
   slot: number;
   accept: number;
@@ -89,6 +93,7 @@ export function netcacheProgram(opts: NetCacheOptions = {}): SwitchProgram<NetCa
   // writes, and a wrapped version would look older than the cached one.
   const verNext = register('verNext', 64, 1);
   const pendingVer = register('pendingVer', 64, size);
+  const fillGen = register('fillGen', 32, size);
   const valid = register('valid', 8, size);
   const len = register('len', 16, size);
   const vbytes = register('vbytes', 16, size);
@@ -127,7 +132,7 @@ export function netcacheProgram(opts: NetCacheOptions = {}): SwitchProgram<NetCa
       const op = OP_CODE[m.op];
       if (op === undefined) return undefined;
       return {
-        op, keyhash: m.keyhash >>> 0, clientId: m.clientId, serverId: m.serverId, ver: m.ver, valueBytes: m.valueBytes,
+        op, keyhash: m.keyhash >>> 0, clientId: m.clientId, serverId: m.serverId, ver: m.ver, valueBytes: m.valueBytes, fillGen: m.fillGen ?? 0,
         slot: -1, accept: 0, hit: 0, len: 0, cellsOut: [], clientPort: -1, serverPort: -1, estimate: 0,
       };
     },
@@ -152,7 +157,7 @@ export function netcacheProgram(opts: NetCacheOptions = {}): SwitchProgram<NetCa
         const h = pkt.headers;
         if (h.op === PUT) h.ver = Number(env.register(verNext).rmw(0, (v) => v + 1n));
       }),
-      stage<NetCacheHeaders>('pending', { registers: [pendingVer] }, (pkt, env) => {
+      stage<NetCacheHeaders>('pending', { registers: [pendingVer, fillGen] }, (pkt, env) => {
         const h = pkt.headers;
         if (!cached(h)) return;
         if (h.op === PUT) {
@@ -160,6 +165,8 @@ export function netcacheProgram(opts: NetCacheOptions = {}): SwitchProgram<NetCa
         } else if (isReply(h.op) && h.valueBytes <= maxBytes && (pkt.msg as NetCache).value.length <= maxBytes) {
           const ver = BigInt(h.ver);
           const fill = h.op === CACHE_FILL;
+          // A fill of another insertion (an earlier one of this key, arriving late) counts for nothing.
+          if (fill && env.register(fillGen).read(h.slot) !== h.fillGen) return;
           env.register(pendingVer).rmw(h.slot, (old) => {
             if (old >= UNFILLED) {
               const seen = old - UNFILLED;

@@ -142,6 +142,47 @@ describe('netcache', () => {
     assert.equal(checkHistory(kvModel(), history.history() as never).verdict, 'linearizable');
   });
 
+  it('a fill from an earlier caching of the key, arriving late, is not taken for the fill of this one', () => {
+    // k0 is cached, and its fill (value A) is held up in the network. k0 is written (B), evicted
+    // for k1, and cached again; the old fill then arrives at the new slot before the new fill.
+    const history = new KvHistory();
+    const t = netcacheTopology({
+      servers: 4, clients: 1, sessions: 1, opsPerClient: 0, history, startDelayMs: 0, timeoutMs: 20,
+      workload: { keys: 2, zipf: 0, readRatio: 1, valueSize: { kind: 'fixed', bytes: 8 } },
+      cache: { cacheSize: 1, sketchWidth: 256, bloomWidth: 1024 }, controller: { threshold: 1_000_000 },
+    });
+    const sim = runSim(t.topology, { seed: 1, logLevel: 'silent' });
+    let fills = 0;
+    sim.network.addFilter((env) => {
+      const m = env.msg as NetCache;
+      // The first fill (k0, A) is held 4 ms; the third (k0 cached again, B) 4 ms as well.
+      if (m.type === 'NetCache' && m.op === 'CACHE_FILL') return ++fills === 2 ? 'deliver' : { delayMs: 4 };
+      return 'deliver';
+    });
+    const hot = (key: string): void => {
+      sim.send(t.controller, { type: 'PacketIn', msg: { type: 'NetCache', op: 'GET', key } as unknown as NetCache } as never);
+      sim.advance(1);
+    };
+    const invoke = (op: { op: 'put'; key: string; value: string } | { op: 'get'; key: string }): void => {
+      sim.send(t.clients[0]!, { type: 'LoadInvoke', op });
+      sim.advance(0.5);
+    };
+    sim.advance(1);
+    invoke({ op: 'put', key: 'k0', value: 'A' });
+    hot('k0');
+    invoke({ op: 'put', key: 'k0', value: 'B' });
+    hot('k1');
+    hot('k0');
+    // The old fill (A) has arrived by now, the new one (B) not yet.
+    sim.advance(1);
+    invoke({ op: 'get', key: 'k0' });
+    sim.advance(5);
+    invoke({ op: 'get', key: 'k0' });
+    assert.equal(fills, 3);
+    assert.equal(history.completed, 4);
+    assert.equal(checkHistory(kvModel(), history.history() as never).verdict, 'linearizable');
+  });
+
   it('consistent hashing sends every request to its home and stays linearizable', () => {
     const history = new KvHistory();
     const t = kvHashTopology({ servers: 4, clients: 3, sessions: 2, opsPerClient: 100, history });
