@@ -27,7 +27,7 @@ import { nopaxosTopology } from './topology.ts';
 export type FaultKind =
   | 'crash' | 'restart' | 'isolate' | 'cut' | 'heal' | 'cut-sequencer'
   | 'crash-sequencer' | 'restart-sequencer' | 'session-change' | 'failover'
-  | 'crash-controller' | 'restart-controller' | 'drop-type' | 'stop-drop-type';
+  | 'crash-controller' | 'restart-controller' | 'pause' | 'drop-type' | 'stop-drop-type';
 
 export interface FaultEvent {
   readonly atMs: number;
@@ -36,6 +36,9 @@ export interface FaultEvent {
   readonly replica?: number | 'leader';
   readonly other?: number;
   readonly msgType?: string;
+  /** pause: the host ('seq0', 'ctrl'; a replica is given by `replica`) and for how long. */
+  readonly host?: string;
+  readonly durMs?: number;
   /** Pairs a start event with its end (crash/restart, drop-type/stop-drop-type). */
   readonly id?: number;
 }
@@ -72,7 +75,7 @@ export function randomFaultPlan(seed: number): FaultPlan {
     const durMs = 50 + Math.floor(r.next() * 1200);
     const replica = r.next() < 0.5 ? 'leader' as const : Math.floor(r.next() * replicas);
     const other = Math.floor(r.next() * replicas);
-    switch (Math.floor(r.next() * 10)) {
+    switch (Math.floor(r.next() * 11)) {
       case 0: events.push({ atMs, kind: 'crash', replica, id }, { atMs: atMs + durMs, kind: 'restart', id }); break;
       case 1: events.push({ atMs, kind: 'isolate', replica }, { atMs: atMs + durMs, kind: 'heal' }); break;
       case 2: events.push({ atMs, kind: 'crash-sequencer' }); break;
@@ -86,6 +89,12 @@ export function randomFaultPlan(seed: number): FaultPlan {
         break;
       }
       case 8: events.push({ atMs, kind: 'crash-controller' }, { atMs: atMs + Math.floor(durMs / 10), kind: 'restart-controller' }); break;
+      case 9: {
+        const u = r.next();
+        const host = u < 0.6 ? undefined : u < 0.8 ? 'seq0' : 'ctrl';
+        events.push({ atMs, kind: 'pause', ...(host ? { host } : { replica }), durMs: Math.floor(durMs / 2) });
+        break;
+      }
       default: events.push({ atMs, kind: 'restart-sequencer' });
     }
   }
@@ -195,6 +204,12 @@ export function runNopaxosScenario(opts: ScenarioOptions): ScenarioReport {
       case 'session-change': topo.sessionChange(rt); return note('session change');
       case 'crash-controller': if (isUp('ctrl')) { rt.crash('ctrl'); note('crash ctrl'); } return;
       case 'restart-controller': if (!isUp('ctrl')) { rt.restart('ctrl'); note('restart ctrl'); } return;
+      case 'pause': {
+        const h = e.host ?? host(resolve(e.replica));
+        if (!isUp(h)) return;
+        rt.pause(h, e.durMs!);
+        return note(`pause ${h} ${e.durMs} ms`);
+      }
       case 'failover': topo.failover(rt); return note('failover');
       case 'drop-type':
         stopDrops.set(e.id!, dropHalfOf(rt, opts.seed, e.id!, e.msgType!));

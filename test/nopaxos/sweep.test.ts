@@ -1,4 +1,4 @@
-// The NOPaxos sweep of `npm test`: 200 seeds of `switchboard sweep nopaxos`, each with the fault plan and workload its seed draws (drops, duplicates, reordering, partitions, replica and leader crashes with recovery, sequencer failure and failover, session changes, controller crashes and restarts, bursts of lost protocol messages); every run must finish, keep the invariants, end with agreeing logs and a linearizable history, and replay to the same trace, and a failing seed's replay command must reproduce it. `npm run sweep:nopaxos` runs 10,000.
+// The NOPaxos sweep of `npm test`: 200 seeds of `switchboard sweep nopaxos`, each with the fault plan and workload its seed draws (drops, duplicates, reordering, partitions, replica and leader crashes with recovery, sequencer failure and failover, session changes, controller crashes and restarts, pauses of a replica, the sequencer or the controller, bursts of lost protocol messages); every run must finish, keep the invariants, end with agreeing logs and a linearizable history, and replay to the same trace, and a failing seed's replay command must reproduce it. `npm run sweep:nopaxos` runs 10,000.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { runSweep } from '../../cli/commands/sweep.ts';
@@ -20,7 +20,7 @@ describe('NOPaxos sweep', () => {
       const r = nopaxos.run({ seed, ops: undefined, faults });
       const d = r.details as Record<string, unknown> & typeof totals & { events: string[]; replicas: number };
       for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += d[k];
-      for (const e of d.events) events.add(e.replace(/^[\d.]+ /, '').replace(/ r\d+| \(\d+\)| of \w+/g, ''));
+      for (const e of d.events) events.add(e.replace(/^[\d.]+ /, '').replace(/ r\d+| \(\d+\)| of \w+/g, '').replace(/^pause .*/, 'pause'));
       replicaCounts.add(d.replicas);
       if (r.violations.length > 0 || r.completed !== r.ops || r.linearizable !== true) {
         failures.push(`seed ${seed}: ${r.violations.join('; ')}\n  replay: switchboard sim nopaxos --seed ${seed}\n  ${d.events.join('\n  ')}`);
@@ -34,7 +34,7 @@ describe('NOPaxos sweep', () => {
     assert.ok(totals.viewChanges > 0 && totals.recoveries > 0 && totals.gapCommits > 0 && totals.stateTransfers > 0, JSON.stringify(totals));
     // The replicas truncated their logs (the scenario's tail is small) and some needed a snapshot.
     assert.ok(totals.truncations > 0 && totals.snapshotsInstalled > 0, JSON.stringify(totals));
-    for (const kind of ['crash', 'restart', 'isolate', 'crash seq0', 'restart seq0', 'session change', 'failover', 'drop half', 'crash ctrl', 'restart ctrl', 'cut the sequencers from', 'heal']) {
+    for (const kind of ['crash', 'restart', 'isolate', 'crash seq0', 'restart seq0', 'session change', 'failover', 'drop half', 'crash ctrl', 'restart ctrl', 'pause', 'cut the sequencers from', 'heal']) {
       assert.ok(events.has(kind), `no plan did '${kind}' (${[...events].join(', ')})`);
     }
     assert.deepEqual([...replicaCounts].sort(), [3, 5, 7]);
