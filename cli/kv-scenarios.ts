@@ -3,7 +3,8 @@
 // randomFaults(seed), and for Pegasus, from the same seed inside run, a server crash and restart
 // (and its rejoin), a server cut off from the controller or paused (failed over while alive), a
 // switch cut off from the controller or down for long (its rack leaves the chain and joins it
-// again), a paused controller, a switch restart and rkey churn under writes. So
+// again), a paused controller, a switch restart and rkey churn under writes; for NetCache,
+// controller and switch restarts (netcachePlan). So
 // `switchboard sim pegasus --seed N --faults ...` replays a sweep's seed exactly. Every history
 // is checked for linearizability.
 import { runSim, seededRandom, type ActorRef, type SimRuntime, type Topology } from '../actors/index.ts';
@@ -54,17 +55,21 @@ export function kvNetworkFaults(seed: number): FaultSpec {
 /**
  * The non-network part of a NetCache seed's plan: in half the seeds the controller crashes while
  * it fills the cache and restarts with nothing (it must clear the cache table before it caches
- * anything).
+ * anything), and in half the switch restarts with nothing (the controller must move it to a new
+ * epoch before it takes writes).
  */
 export function netcachePlan(seed: number): PegasusPlanEvent[] {
   const r = seededRandom(seed, '$netcache-plan');
-  if (r.next() >= 0.5) return [];
-  const when = 0.2 + r.next() * 3;
-  const back = when + 0.05 + r.next();
-  return [
-    { atMs: when, what: 'crash ctrl', run: (sim) => sim.crash('ctrl') },
-    { atMs: back, what: 'restart ctrl', run: (sim) => sim.restart('ctrl') },
-  ];
+  const ev: PegasusPlanEvent[] = [];
+  const crashAndRestart = (host: string): void => {
+    // Within the run: its load takes about 1.8 ms without faults.
+    const when = 0.2 + r.next() * 1.3;
+    const back = when + 0.05 + r.next() * 0.5;
+    ev.push({ atMs: when, what: `crash ${host}`, run: (sim) => sim.crash(host) }, { atMs: back, what: `restart ${host}`, run: (sim) => sim.restart(host) });
+  };
+  if (r.next() < 0.5) crashAndRestart('ctrl');
+  if (r.next() < 0.5) crashAndRestart('tor');
+  return ev.sort((a, b) => a.atMs - b.atMs);
 }
 
 export interface PegasusPlanEvent {
@@ -332,7 +337,7 @@ export const kvScenarios: Record<string, Scenario> = {
     },
   },
   netcache: {
-    description: 'NetCache in one rack (4 servers), 3 clients, a skewed read/write workload under drops and reordering, and in half the seeds a controller crash and restart',
+    description: 'NetCache in one rack (4 servers), 3 clients, a skewed read/write workload under drops and reordering, and in half the seeds each a controller crash and restart and a switch crash and restart',
     defaultOps: 120,
     randomFaults: kvNetworkFaults,
     run(opts) {

@@ -16,14 +16,22 @@
 // between steps 1 and 3 left no version in the switch, and a late reply of an older write was
 // taken after the newer one had passed, so reads hit a stale value.)
 //
-// A restarted controller (ctx.incarnation > 0) knows nothing of the slots in use: before it
-// caches anything it clears the switch's cache table (TableClear), since a key it put in a slot
-// the table still mapped another key to would answer that key's reads with its own value. Its
-// control ids start in a range of their own, so that a late reply to the old one matches none.
+// Epochs. The switch stamps versions epoch * 2^32 + n and drops writes while verNext is 0 (a
+// switch that just started or restarted): stamping from 0 again, its writes would look older
+// than what the servers hold and be ignored. Before the switch stamps in an epoch, the
+// controller reserves it at a majority of the servers (EpochReserve; each answers with the
+// highest epoch it knows reserved or written); to pick one it first asks a majority for their
+// highest and takes the next, so that a new epoch is above every epoch used before. The set-up
+// (at start, after a switch restart, which the controller sees in verNext at every epoch tick,
+// and after its own restart) is: the epoch, then the cache table cleared (TableClear) and verNext
+// set to the epoch's first version; only then does it cache anything. A restarted controller
+// knows nothing of the slots in use: had it not cleared the table, a key put in a slot the table
+// still mapped another key to would answer that key's reads with its own value. Its control ids
+// start in a range of their own, so that a late reply to the old one matches none.
 import { behavior, type ActorRef, type Behavior, type Ctx } from '../../actors/index.ts';
 import type { ControlReply, ControlRequest, PacketIn } from '../../switch-model/index.ts';
 import { keyHash, type Ring } from '../kv-hash/ring.ts';
-import type { ControllerMsg, NetCache, ServerMsg } from './messages.ts';
+import { EPOCH_SPAN, MAX_EPOCH, type ControllerMsg, type EpochReserved, type NetCache, type ServerMsg } from './messages.ts';
 import { CELLS, UNFILLED } from './switch-program.ts';
 
 export interface NetCacheControllerConfig {
@@ -70,8 +78,23 @@ export interface NetCacheControllerState {
   inserted: number;
   evicted: number;
   reports: number;
-  /** Restarted: the id of the TableClear that must succeed before anything is cached (-1: not sent yet). */
-  clearing: number | undefined;
+  /** The epoch the switch stamps in (0: none yet). */
+  epoch: number;
+  /** The switch's set-up in progress (see the header); nothing is cached meanwhile. */
+  setup: Setup | undefined;
+  /** The id of the latest read of verNext (a switch restart shows as a counter below the epoch). */
+  probeId: number;
+  switchRestarts: number;
+}
+
+interface Setup {
+  /** 'epoch': asking the servers (asked -1: only their highest); 'switch': the table and verNext. */
+  phase: 'epoch' | 'switch';
+  asked: number;
+  /** server -> the highest epoch it reported for `asked` */
+  readonly answers: Map<number, number>;
+  /** 'switch': the control ids not yet answered. */
+  readonly ids: Set<number>;
 }
 
 type C = Ctx<ControllerMsg>;
@@ -161,7 +184,7 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
   };
 
   const pump = (s: NetCacheControllerState, ctx: C): void => {
-    if (s.clearing !== undefined) return;
+    if (s.setup !== undefined) return;
     while (s.inserts.size < parallel && s.queue.length > 0) {
       const key = s.queue.shift()!;
       if (!s.slotOf.has(key) && !s.inserts.has(key)) start(s, key, ctx);
@@ -212,19 +235,76 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
     run(s, ins, ctx);
   };
 
+  const majority = Math.floor(cfg.servers.length / 2) + 1;
+
+  /**
+   * Start the switch's set-up afresh: forget the slots (the switch's table is cleared, and every
+   * insert in flight is abandoned), then find and reserve the next epoch.
+   */
+  const startSetup = (s: NetCacheControllerState, ctx: C, sendNow: boolean): void => {
+    s.bySlot.fill(undefined);
+    s.slotOf.clear();
+    s.free.splice(0, s.free.length, ...Array.from({ length: cfg.cacheSize }, (_, i) => cfg.cacheSize - 1 - i));
+    for (const ins of s.inserts.values()) if (!s.queue.includes(ins.key)) s.queue.push(ins.key);
+    s.inserts.clear();
+    s.byId.clear();
+    s.setup = { phase: 'epoch', asked: -1, answers: new Map(), ids: new Set() };
+    s.probeId = -1; // a read of verNext sent before tells nothing of the new epoch
+    if (sendNow) sendSetup(s, ctx);
+  };
+
+  /** Send (again) what the set-up waits for. */
+  const sendSetup = (s: NetCacheControllerState, ctx: C): void => {
+    const u = s.setup!;
+    if (u.phase === 'epoch') {
+      cfg.servers.forEach((srv, i) => {
+        if (!u.answers.has(i)) ctx.send(srv, { type: 'EpochReserve', epoch: u.asked, server: i, replyTo: ctx.self as ActorRef<EpochReserved> });
+      });
+      return;
+    }
+    u.ids.clear();
+    subscribe(ctx);
+    const clear = ++s.nextId;
+    const counter = ++s.nextId;
+    u.ids.add(clear).add(counter);
+    ctx.send(cfg.control, { type: 'TableClear', id: clear, table: 'cache', replyTo: replyTo(ctx) });
+    ctx.send(cfg.control, { type: 'RegisterWrite', id: counter, register: 'verNext', index: 0, value: s.epoch * EPOCH_SPAN, replyTo: replyTo(ctx) });
+  };
+
+  const onEpochReserved = (s: NetCacheControllerState, asked: number, server: number, highest: number, ctx: C): void => {
+    const u = s.setup;
+    if (u === undefined || u.phase !== 'epoch' || asked !== u.asked || cfg.servers[server] === undefined) return;
+    u.answers.set(server, highest);
+    if (u.answers.size < majority) return;
+    const top = Math.max(...u.answers.values());
+    u.answers.clear();
+    if (u.asked < 0 || top > u.asked) {
+      // Reserve the one after the highest any of them knows.
+      if (top + 1 > MAX_EPOCH) {
+        ctx.log.error({ top }, 'no epoch left: the switch stays without one');
+        return;
+      }
+      u.asked = top + 1;
+    } else {
+      s.epoch = u.asked;
+      u.phase = 'switch';
+    }
+    sendSetup(s, ctx);
+  };
+
   return behavior<NetCacheControllerState, ControllerMsg>({
     init: (ctx) => {
       const s: NetCacheControllerState = {
-        bySlot: new Array(cfg.cacheSize).fill(undefined), slotOf: new Map(), free: Array.from({ length: cfg.cacheSize }, (_, i) => cfg.cacheSize - 1 - i),
+        bySlot: new Array(cfg.cacheSize).fill(undefined), slotOf: new Map(), free: [],
         inserts: new Map(), byId: new Map(), queue: [], uncacheable: new Set(), nextId: ctx.incarnation * 2 ** 32, inserted: 0, evicted: 0, reports: 0,
-        clearing: ctx.incarnation > 0 ? -1 : undefined,
+        epoch: 0, setup: undefined, probeId: -1, switchRestarts: 0,
       };
       ctx.startTimer('epoch', cfg.epochMs ?? 10, { type: 'EpochTimeout' }, { repeat: true });
       ctx.startTimer('retry', retryMs, { type: 'RetryTimeout' }, { repeat: true });
-      // A restarted one starts at its first retry tick: while init runs, its host is not up yet.
-      if (s.clearing !== undefined) return s;
-      subscribe(ctx);
-      for (const k of cfg.preload ?? []) want(s, k, ctx);
+      for (const k of cfg.preload ?? []) s.queue.push(k);
+      // A restarted one sends from a timer: while init runs, its host is not up yet.
+      startSetup(s, ctx, ctx.incarnation === 0);
+      if (ctx.incarnation > 0) ctx.startTimer('setup', 0, { type: 'RetryTimeout' });
       return s;
     },
     receive: (s, msg, ctx) => {
@@ -254,20 +334,32 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
           run(s, ins, ctx);
           return s;
         }
+        case 'EpochReserved':
+          onEpochReserved(s, msg.asked, msg.server, msg.highest, ctx);
+          return s;
         case 'ControlReply':
-          if (s.clearing !== undefined && msg.id === s.clearing) {
+          if (s.setup?.ids.has(msg.id ?? -1)) {
             if (!msg.ok) return s; // sent again at the next retry tick
-            s.clearing = undefined;
-            pump(s, ctx);
+            s.setup.ids.delete(msg.id!);
+            if (s.setup.ids.size === 0) {
+              s.setup = undefined;
+              ctx.log.info({ epoch: s.epoch }, 'switch set up: caching');
+              pump(s, ctx);
+            }
+            return s;
+          }
+          if (msg.id === s.probeId && msg.ok && s.setup === undefined && Number(msg.value) < s.epoch * EPOCH_SPAN) {
+            // verNext below this epoch's versions: the switch restarted, with nothing.
+            s.switchRestarts++;
+            ctx.log.warn({ verNext: Number(msg.value), epoch: s.epoch }, 'the switch restarted: setting it up again');
+            startSetup(s, ctx, true);
             return s;
           }
           onReply(s, msg, ctx);
           return s;
         case 'RetryTimeout': {
-          if (s.clearing !== undefined) {
-            subscribe(ctx);
-            s.clearing = ++s.nextId;
-            ctx.send(cfg.control, { type: 'TableClear', id: s.clearing, table: 'cache', replyTo: replyTo(ctx) });
+          if (s.setup !== undefined) {
+            sendSetup(s, ctx);
             return s;
           }
           const now = ctx.now();
@@ -275,6 +367,10 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
           return s;
         }
         case 'EpochTimeout':
+          if (s.setup === undefined) {
+            s.probeId = ++s.nextId;
+            ctx.send(cfg.control, { type: 'RegisterRead', id: s.probeId, register: 'verNext', index: 0, replyTo: replyTo(ctx) });
+          }
           // A value may have become small enough since.
           s.uncacheable.clear();
           for (const r of ['sketch0', 'sketch1', 'sketch2', 'sketch3', 'bloom0', 'bloom1', 'bloom2', 'hits']) {

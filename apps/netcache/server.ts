@@ -1,11 +1,12 @@
 // The NetCache storage server: it owns the keys consistent hashing gives it, applies writes in
 // the order of the versions the switch stamps (so a cached copy can be checked against them),
 // answers writes with the value written (the switch refreshes its cache from the reply), and
-// fills the cache for the controller (CACHE_FILL through the switch).
+// fills the cache for the controller (CACHE_FILL through the switch). It also keeps the highest
+// epoch of the switch's versions it knows (EpochReserve: see the controller).
 import { assertNever, behavior, type ActorRef, type Behavior } from '../../actors/index.ts';
 import { keyHash as keyhashOf } from '../kv-hash/ring.ts';
 import { ClientTable, sessionKey, StorageMeter, VersionedStore, type StorageCosts } from '../kv-hash/store.ts';
-import { HEADER_BYTES, type ControllerMsg, type NetCache, type ServerMsg } from './messages.ts';
+import { EPOCH_SPAN, HEADER_BYTES, type ControllerMsg, type NetCache, type ServerMsg } from './messages.ts';
 
 export interface NetCacheServerConfig {
   readonly serverId: number;
@@ -18,6 +19,8 @@ export interface NetCacheServerConfig {
 
 export interface NetCacheServerState {
   readonly store: VersionedStore;
+  /** The highest epoch the controller reserved here, or of a version written here (EpochReserve). */
+  epoch: number;
   readonly table: ClientTable;
   requests: number;
 }
@@ -29,7 +32,7 @@ export function netcacheServer(cfg: NetCacheServerConfig): Behavior<NetCacheServ
     ctx.send(cfg.uplink, { ...m, op, serverId: cfg.serverId, ver, cached: 0, value, valueBytes, sizeBytes: HEADER_BYTES + m.key.length + valueBytes });
   };
   return behavior<NetCacheServerState, ServerMsg>({
-    init: () => ({ store: new VersionedStore(cfg.items), table: new ClientTable(), requests: 0 }),
+    init: () => ({ store: new VersionedStore(cfg.items), table: new ClientTable(), requests: 0, epoch: 0 }),
     receive: (s, msg, ctx) => {
       switch (msg.type) {
         case 'NetCache': {
@@ -46,6 +49,7 @@ export function netcacheServer(cfg: NetCacheServerConfig): Behavior<NetCacheServ
             if (check === 'new') {
               meter.execute();
               s.store.apply(msg.key, msg.ver, msg.value, msg.valueBytes);
+              s.epoch = Math.max(s.epoch, Math.floor(msg.ver / EPOCH_SPAN));
               s.table.record(sk, { reqId: msg.reqId, key: msg.key, ver: msg.ver, value: msg.value, valueBytes: msg.valueBytes });
             }
             const e = s.table.get(sk)!;
@@ -65,6 +69,10 @@ export function netcacheServer(cfg: NetCacheServerConfig): Behavior<NetCacheServ
           send({ ...base, keyhash: keyhashOf(msg.key) }, 'CACHE_FILL', it?.ver ?? 0, it?.value ?? '', it?.valueBytes ?? 0, ctx);
           return s;
         }
+        case 'EpochReserve':
+          s.epoch = Math.max(s.epoch, msg.epoch);
+          ctx.send(msg.replyTo, { type: 'EpochReserved', asked: msg.epoch, server: msg.server, highest: s.epoch });
+          return s;
         default:
           return assertNever(msg);
       }

@@ -5,7 +5,10 @@
 // only while no newer write has been stamped):
 //
 //   lookup    table cache (keyhash -> slot); tables servers and clients (ports)
-//   version   register verNext: every write takes ver = ++verNext
+//   version   register verNext: every write takes ver = ++verNext; while verNext is 0 (a switch
+//             just (re)started, before the controller set it to its epoch's first version)
+//             writes are dropped (the clients resend): versions from 0 again would look older
+//             than those the servers hold, and the servers would ignore the writes
 //   pending   register pendingVer per slot: a write to a cached key stores its version (the
 //             entry is invalid until a reply at least that new); a reply or fill of version u
 //             is accepted when u >= pendingVer (and its value fits), raising pendingVer to u.
@@ -155,7 +158,14 @@ export function netcacheProgram(opts: NetCacheOptions = {}): SwitchProgram<NetCa
       }),
       stage<NetCacheHeaders>('version', { registers: [verNext] }, (pkt, env) => {
         const h = pkt.headers;
-        if (h.op === PUT) h.ver = Number(env.register(verNext).rmw(0, (v) => v + 1n));
+        if (h.op !== PUT) return;
+        const v = env.register(verNext).rmw(0, (x) => (x === 0n ? 0n : x + 1n));
+        if (v === 0n) {
+          h.slot = -1; // the later stages leave the cache alone
+          markDrop(pkt, 'no-epoch');
+          return;
+        }
+        h.ver = Number(v);
       }),
       stage<NetCacheHeaders>('pending', { registers: [pendingVer, fillGen] }, (pkt, env) => {
         const h = pkt.headers;

@@ -41,14 +41,16 @@ describe('pegasus sweep', () => {
     assert.ok(failovers >= 5 && rejoins >= 5, `${failovers} seeds with failovers, ${rejoins} with rejoins`);
   });
 
-  it('passes 300 seeds of netcache (half with a controller restart) and 40 of kv-hash under random network faults', () => {
+  it('passes 300 seeds of netcache (half with a controller restart, half with a switch restart) and 40 of kv-hash under random network faults', () => {
     // The old NetCache controller, restarted, put keys in slots the table still mapped other
     // keys to: 87 of seeds 1..2000 were not linearizable.
     for (const [name, seeds] of [['netcache', 300], ['kv-hash', 40]] as const) {
       const r = runSweep(name, scenarios[name]!, 1, seeds, { ops: 90, recheckEvery: 20 });
       assert.deepEqual(r.failures, [], name);
     }
-    const restarts = Array.from({ length: 300 }, (_, i) => netcachePlan(i + 1)).filter((p) => p.some((e) => e.what === 'restart ctrl')).length;
-    assert.ok(restarts > 100, `${restarts} of 300 netcache plans restart the controller`);
+    for (const host of ['ctrl', 'tor']) {
+      const restarts = Array.from({ length: 300 }, (_, i) => netcachePlan(i + 1)).filter((p) => p.some((e) => e.what === `restart ${host}`)).length;
+      assert.ok(restarts > 100, `${restarts} of 300 netcache plans restart ${host}`);
+    }
   });
 });
