@@ -149,6 +149,12 @@ export interface PegasusServerState {
   sampleCounter: number;
   readonly samples: Map<string, [number, number, number]>;
   requests: number;
+  /**
+   * GETs answered for a key this server does not hold (with the empty value): legitimate before
+   * a key's first write; otherwise a sign of a store that lacks what the directory sent it for
+   * (kept as a diagnostic: the distributed tests print it with each server's status).
+   */
+  emptyReads: number;
   pushes: number;
   dropped: Record<string, number>;
 }
@@ -285,6 +291,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
         meter.execute();
         sample(s, m, true);
         const it = s.store.get(m.key);
+        if (it === undefined) s.emptyReads++;
         reply(s, m, 'REP_R', it?.ver ?? 0, it?.value ?? '', it?.valueBytes ?? 0, m.clientId, ctx);
         return s;
       }
@@ -542,7 +549,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
       handedOff: new Set(), idRound: new Map(), chain: [...cfg.chain], chainRound: -1,
       recovering: undefined, joining: false, joinedRound: was?.joinedRound ?? -1, fetched: { round: -1, answers: new Map() }, handedOver: undefined, answered: undefined, taking: undefined,
       installing: undefined, installedRound: -1,
-      transferParts: was?.transferParts ?? 0, outbox: [], retired, inc, floor: was?.floor ?? -1, leaseUntil: 0, sampleCounter: 0, samples: new Map(), requests: was?.requests ?? 0,
+      transferParts: was?.transferParts ?? 0, outbox: [], retired, inc, floor: was?.floor ?? -1, leaseUntil: 0, sampleCounter: 0, samples: new Map(), requests: was?.requests ?? 0, emptyReads: was?.emptyReads ?? 0,
       pushes: was?.pushes ?? 0, dropped: was?.dropped ?? {},
     };
   };

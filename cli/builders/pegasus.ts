@@ -115,7 +115,10 @@ export const pegasus = defineBuilder({
       const srv = servers.find((r) => r.host === node.hostName);
       if (srv) {
         const s = node.stateOf<PegasusServerState>(srv);
-        return s ? { served: s.requests, recovering: s.recovering ? 1 : 0, retired: s.retired ? 1 : 0, joining: s.joining ? 1 : 0, transferParts: s.transferParts } : {};
+        return s ? {
+          served: s.requests, recovering: s.recovering ? 1 : 0, retired: s.retired ? 1 : 0, joining: s.joining ? 1 : 0, transferParts: s.transferParts,
+          emptyReads: s.emptyReads, inc: s.inc,
+        } : {};
       }
       if (node.hostName === t.controller.host) {
         const s = node.stateOf<Controller>(t.controller);
