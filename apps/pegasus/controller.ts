@@ -131,9 +131,19 @@ export const PUSH_GAP_MS = 0.02;
 
 /** Racks, at most (the racks register of the switch program is 8 bits wide). */
 const MAX_RACKS = 256;
-/** The ids of the probes' register reads, by rack (and back: each is its own inverse): the epoch, and the head's verNext. */
-const EPOCH_PROBE = (r: number): number => -(r + 1);
+/** The id of the probe's read of the head's verNext, by rack (and back: its own inverse). */
 const COUNTER_PROBE = (r: number): number => -(r + 1) - MAX_RACKS;
+/**
+ * The id of the probe's read of rack r's epoch register, sent with probe number `seq` (below
+ * every COUNTER_PROBE id), and back: a reply says which probe it answers, so that one sent before
+ * the rack's epoch was set (it read 0) is not taken, arriving late, for a switch restart.
+ */
+const EPOCH_PROBE_BASE = 2 * MAX_RACKS + 1;
+const epochProbeId = (r: number, seq: number): number => -(EPOCH_PROBE_BASE + seq * MAX_RACKS + r);
+const epochProbeOf = (id: number): { rack: number; seq: number } => {
+  const x = -id - EPOCH_PROBE_BASE;
+  return { rack: x % MAX_RACKS, seq: Math.floor(x / MAX_RACKS) };
+};
 
 /** Failure timeouts a server or switch not heard from since the controller started has before it is taken for failed. */
 export const START_GRACE = 10;
@@ -235,6 +245,8 @@ export interface Controller {
   rounds: number;
   nextId: number;
   probeSeq: number;
+  /** Per rack, the last probe sent before its epoch was last set: a 0 read by it or earlier is no restart. */
+  readonly epochSetSeq: number[];
   /** Racks whose init is queued or running. */
   readonly initPending: Set<number>;
   /**
@@ -358,7 +370,10 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         continue;
       }
       if (op.aborted || op.step >= op.steps.length) {
-        if (op.kind === 'init') c.initPending.delete(op.rack);
+        if (op.kind === 'init') {
+          c.initPending.delete(op.rack);
+          c.epochSetSeq[op.rack] = c.probeSeq;
+        }
         c.current = undefined;
         continue;
       }
@@ -848,6 +863,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
       live((c2, ctx) => regWrite(c2, ctx, r, 'epoch', 0, Math.max(1, c2.epoch))),
       live((c2, ctx) => {
         c2.leaving.delete(r);
+        c2.epochSetSeq[r] = c2.probeSeq;
         c2.chain = [...c2.chain, r];
         note(c2, ctx, `rack ${r} joined the chain (catching up); chain ${c2.chain.join('>')}`, 'warn');
         const round = c2.current!.round;
@@ -1165,7 +1181,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
       ctx.send(cfg.switches[head]!, { type: 'RegisterRead', id: COUNTER_PROBE(head), register: 'verNext', index: 0, replyTo: replyTo(ctx) });
     }
     for (const r of racks) {
-      ctx.send(cfg.switches[r]!, { type: 'RegisterRead', id: EPOCH_PROBE(r), register: 'epoch', index: 0, replyTo: replyTo(ctx) });
+      ctx.send(cfg.switches[r]!, { type: 'RegisterRead', id: epochProbeId(r, seq), register: 'epoch', index: 0, replyTo: replyTo(ctx) });
       if (anySwitch && now - c.lastSwitchReply[r]! > rackFailAfterMs) declareRackDead(c, ctx, r);
       for (let i = 0; i < N; i++) {
         // A failed server is pinged too: once restarted, it answers with Hello and rejoins.
@@ -1176,7 +1192,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
     // A rack out of the chain is probed all the same: it joins again once whole.
     for (let r = 0; r < cfg.racks; r++) {
       if (c.rackLive[r] || c.chain.includes(r)) continue;
-      ctx.send(cfg.switches[r]!, { type: 'RegisterRead', id: EPOCH_PROBE(r), register: 'epoch', index: 0, replyTo: replyTo(ctx) });
+      ctx.send(cfg.switches[r]!, { type: 'RegisterRead', id: epochProbeId(r, seq), register: 'epoch', index: 0, replyTo: replyTo(ctx) });
       for (let i = 0; i < N; i++) ctx.send(cfg.serverRefs[r]![i]!, { type: 'Ping', seq });
       if (!c.deafNoted && standbyReady(c, r, now) && !joinQueued(c, r)) enqueue(c, ctx, joinOp(c, r));
     }
@@ -1309,7 +1325,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         rkeys: new Map(), freeIndices: Array.from({ length: cfg.capacity }, (_, i) => i), queue: [], current: undefined,
         incarnation: Array.from({ length: cfg.racks }, () => new Array(N).fill(0)),
         hello: Array.from({ length: cfg.racks }, () => new Array(N).fill(0)),
-        epoch: 0, rounds: 0, nextId: 0, probeSeq: 0, initPending: new Set(), leaving: new Set(), hot: new Map(), heat: new Map(), decisionDue: false, pushing: [], log: [],
+        epoch: 0, rounds: 0, nextId: 0, probeSeq: 0, epochSetSeq: new Array(cfg.racks).fill(0), initPending: new Set(), leaving: new Set(), hot: new Map(), heat: new Map(), decisionDue: false, pushing: [], log: [],
         standby: Array.from({ length: cfg.racks }, () => Array.from({ length: N }, (): [number, number] => [-1, -Infinity])),
         standbySwitch: new Array(cfg.racks).fill(-Infinity), catchingUp: undefined, fences: new Map(), chainRound: -1, clientRound: cfg.clients.map(() => -1),
         stats: { adds: 0, removes: 0, failovers: 0, flushes: 0, rackFailures: 0, rackJoins: 0, rejoins: 0, rejoinAborts: 0, transferParts: 0 },
@@ -1340,16 +1356,14 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
       switch (msg.type) {
         case 'ControlReply': {
           const id = msg.id ?? 0;
-          if (id < -MAX_RACKS) {
-            if (msg.ok) onCounter(c, ctx, COUNTER_PROBE(id), Number(msg.value));
-            return c;
-          }
-          if (id < 0) {
+          if (id <= -EPOCH_PROBE_BASE) {
             // A probe of rack r's epoch register.
-            const r = EPOCH_PROBE(id);
+            const { rack: r, seq } = epochProbeOf(id);
+            if (r >= cfg.racks) return c;
             c.lastSwitchReply[r] = ctx.now();
             if (!c.rackLive[r] && msg.ok) c.standbySwitch[r] = ctx.now();
-            if (msg.ok && msg.value === 0 && !c.initPending.has(r) && c.rackLive[r] && !c.leaving.has(r)) {
+            // (A probe sent before the epoch was set read 0 then: it says nothing of now.)
+            if (msg.ok && msg.value === 0 && seq > c.epochSetSeq[r]! && !c.initPending.has(r) && c.rackLive[r] && !c.leaving.has(r)) {
               note(c, ctx, `rack ${r}: switch restarted (epoch 0): flush the rkeys, then init`, 'warn');
               c.stats.flushes++;
               c.initPending.add(r);
@@ -1357,6 +1371,10 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
               c.queue.unshift(flushOp(c), initOp(c, r));
               if (c.current === undefined) advance(c, ctx);
             }
+            return c;
+          }
+          if (id < -MAX_RACKS) {
+            if (msg.ok) onCounter(c, ctx, COUNTER_PROBE(id), Number(msg.value));
             return c;
           }
           if (!msg.ok && !/no entry|already|not found|does not/i.test(msg.error)) ctx.log.warn({ error: msg.error }, 'pegasus controller: the switch refused');
