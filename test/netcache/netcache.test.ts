@@ -34,6 +34,32 @@ function run(valueBytes: number, readRatio: number) {
   return { fromCache, verdict };
 }
 
+/**
+ * One client, one session, no hot-key reports from the data plane (the test says which keys are
+ * hot), `keys` keys and `cacheSize` slots: each step advances the clock by `stepMs`.
+ */
+function oneClientCache(keys: number, cacheSize: number, stepMs: { hot: number; op: number }) {
+  const history = new KvHistory();
+  const t = netcacheTopology({
+    servers: 4, clients: 1, sessions: 1, opsPerClient: 0, history, startDelayMs: 0, timeoutMs: 20,
+    workload: { keys, zipf: 0, readRatio: 1, valueSize: { kind: 'fixed', bytes: 8 } },
+    cache: { cacheSize, sketchWidth: 256, bloomWidth: 1024 }, controller: { threshold: 1_000_000 },
+  });
+  const sim = runSim(t.topology, { seed: 1, logLevel: 'silent' });
+  return {
+    history, t, sim,
+    /** What the data plane does for a key it finds hot: a report to the controller. */
+    hot(key: string): void {
+      sim.send(t.controller, { type: 'PacketIn', msg: { type: 'NetCache', op: 'GET', key } as unknown as NetCache } as never);
+      sim.advance(stepMs.hot);
+    },
+    invoke(op: { op: 'put'; key: string; value: string } | { op: 'get'; key: string }): void {
+      sim.send(t.clients[0]!, { type: 'LoadInvoke', op });
+      sim.advance(stepMs.op);
+    },
+  };
+}
+
 describe('netcache', () => {
   it('answers most reads of cached keys from the switch, coherently with writes', () => {
     const r = run(64, 0.8);
@@ -104,28 +130,13 @@ describe('netcache', () => {
     // The old controller cached k0 and k1 in two of the three slots. A restarted one knows
     // nothing of them: had it put k2 in a slot the table still maps k0 to, reads of k0 would get
     // k2's value.
-    const history = new KvHistory();
-    const t = netcacheTopology({
-      servers: 4, clients: 1, sessions: 1, opsPerClient: 0, history, startDelayMs: 0, timeoutMs: 20,
-      workload: { keys: 3, zipf: 0, readRatio: 1, valueSize: { kind: 'fixed', bytes: 8 } },
-      cache: { cacheSize: 3, sketchWidth: 256, bloomWidth: 1024 }, controller: { threshold: 1_000_000 },
-    });
-    const sim = runSim(t.topology, { seed: 1, logLevel: 'silent' });
-    /** What the data plane does for a key it finds hot: a report to the controller. */
-    const hot = (key: string): void => {
-      sim.send(t.controller, { type: 'PacketIn', msg: { type: 'NetCache', op: 'GET', key } as unknown as NetCache } as never);
-      sim.advance(2);
-    };
+    const { history, sim, hot, invoke } = oneClientCache(3, 3, { hot: 2, op: 1 });
     let fromCache = 0;
     sim.network.addFilter((env) => {
       const m = env.msg as NetCache;
       if (m.type === 'NetCache' && m.op === 'REP_R' && m.cached === 1) fromCache++;
       return 'deliver';
     });
-    const invoke = (op: { op: 'put'; key: string; value: string } | { op: 'get'; key: string }): void => {
-      sim.send(t.clients[0]!, { type: 'LoadInvoke', op });
-      sim.advance(1);
-    };
     sim.advance(1);
     for (const [key, value] of [['k0', 'A'], ['k1', 'B'], ['k2', 'C']] as const) invoke({ op: 'put', key, value });
     hot('k0');
@@ -150,13 +161,7 @@ describe('netcache', () => {
   it('a fill from an earlier caching of the key, arriving late, is not taken for the fill of this one', () => {
     // k0 is cached, and its fill (value A) is held up in the network. k0 is written (B), evicted
     // for k1, and cached again; the old fill then arrives at the new slot before the new fill.
-    const history = new KvHistory();
-    const t = netcacheTopology({
-      servers: 4, clients: 1, sessions: 1, opsPerClient: 0, history, startDelayMs: 0, timeoutMs: 20,
-      workload: { keys: 2, zipf: 0, readRatio: 1, valueSize: { kind: 'fixed', bytes: 8 } },
-      cache: { cacheSize: 1, sketchWidth: 256, bloomWidth: 1024 }, controller: { threshold: 1_000_000 },
-    });
-    const sim = runSim(t.topology, { seed: 1, logLevel: 'silent' });
+    const { history, sim, hot, invoke } = oneClientCache(2, 1, { hot: 1, op: 0.5 });
     let fills = 0;
     sim.network.addFilter((env) => {
       const m = env.msg as NetCache;
@@ -164,14 +169,6 @@ describe('netcache', () => {
       if (m.type === 'NetCache' && m.op === 'CACHE_FILL') return ++fills === 2 ? 'deliver' : { delayMs: 4 };
       return 'deliver';
     });
-    const hot = (key: string): void => {
-      sim.send(t.controller, { type: 'PacketIn', msg: { type: 'NetCache', op: 'GET', key } as unknown as NetCache } as never);
-      sim.advance(1);
-    };
-    const invoke = (op: { op: 'put'; key: string; value: string } | { op: 'get'; key: string }): void => {
-      sim.send(t.clients[0]!, { type: 'LoadInvoke', op });
-      sim.advance(0.5);
-    };
     sim.advance(1);
     invoke({ op: 'put', key: 'k0', value: 'A' });
     hot('k0');
