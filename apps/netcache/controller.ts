@@ -32,6 +32,7 @@ import { behavior, type ActorRef, type Behavior, type Ctx } from '../../actors/i
 import type { ControlReply, ControlRequest, PacketIn } from '../../switch-model/index.ts';
 import { keyHash, type Ring } from '../kv-hash/ring.ts';
 import { EPOCH_SPAN, MAX_EPOCH, type ControllerMsg, type EpochReserved, type NetCache, type ServerMsg } from './messages.ts';
+import { majorityOf, MajorityReservation } from '../reservation/majority.ts';
 import { CELLS, UNFILLED } from './switch-program.ts';
 
 export interface NetCacheControllerConfig {
@@ -84,16 +85,12 @@ export interface NetCacheControllerState {
   setup: Setup | undefined;
   /** The id of the latest read of verNext (a switch restart shows as a counter below the epoch). */
   probeId: number;
-  switchRestarts: number;
 }
 
 interface Setup {
-  /** 'epoch': asking the servers (asked -1: only their highest); 'switch': the table and verNext. */
-  phase: 'epoch' | 'switch';
-  asked: number;
-  /** server -> the highest epoch it reported for `asked` */
-  readonly answers: Map<number, number>;
-  /** 'switch': the control ids not yet answered. */
+  /** While the epoch is found and reserved at the servers (first asked for -1: their highest); then undefined. */
+  votes: MajorityReservation | undefined;
+  /** Once the epoch is reserved: the control ids (the table cleared, verNext set) not yet answered. */
   readonly ids: Set<number>;
 }
 
@@ -235,7 +232,7 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
     run(s, ins, ctx);
   };
 
-  const majority = Math.floor(cfg.servers.length / 2) + 1;
+  const majority = majorityOf(cfg.servers.length);
 
   /**
    * Start the switch's set-up afresh: forget the slots (the switch's table is cleared, and every
@@ -248,7 +245,7 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
     for (const ins of s.inserts.values()) if (!s.queue.includes(ins.key)) s.queue.push(ins.key);
     s.inserts.clear();
     s.byId.clear();
-    s.setup = { phase: 'epoch', asked: -1, answers: new Map(), ids: new Set() };
+    s.setup = { votes: new MajorityReservation(-1, majority), ids: new Set() };
     s.probeId = -1; // a read of verNext sent before tells nothing of the new epoch
     if (sendNow) sendSetup(s, ctx);
   };
@@ -256,9 +253,10 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
   /** Send (again) what the set-up waits for. */
   const sendSetup = (s: NetCacheControllerState, ctx: C): void => {
     const u = s.setup!;
-    if (u.phase === 'epoch') {
+    const votes = u.votes;
+    if (votes !== undefined) {
       cfg.servers.forEach((srv, i) => {
-        if (!u.answers.has(i)) ctx.send(srv, { type: 'EpochReserve', epoch: u.asked, server: i, replyTo: ctx.self as ActorRef<EpochReserved> });
+        if (!votes.answered(i)) ctx.send(srv, { type: 'EpochReserve', epoch: votes.asked, server: i, replyTo: ctx.self as ActorRef<EpochReserved> });
       });
       return;
     }
@@ -273,21 +271,18 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
 
   const onEpochReserved = (s: NetCacheControllerState, asked: number, server: number, highest: number, ctx: C): void => {
     const u = s.setup;
-    if (u === undefined || u.phase !== 'epoch' || asked !== u.asked || cfg.servers[server] === undefined) return;
-    u.answers.set(server, highest);
-    if (u.answers.size < majority) return;
-    const top = Math.max(...u.answers.values());
-    u.answers.clear();
-    if (u.asked < 0 || top > u.asked) {
-      // Reserve the one after the highest any of them knows.
-      if (top + 1 > MAX_EPOCH) {
-        ctx.log.error({ top }, 'no epoch left: the switch stays without one');
-        return;
-      }
-      u.asked = top + 1;
+    if (u?.votes === undefined || cfg.servers[server] === undefined) return;
+    const out = u.votes.answer(server, asked, highest);
+    if (out.kind === 'waiting') return;
+    if (out.kind === 'taken') {
+      s.epoch = out.num;
+      u.votes = undefined;
+    } else if (out.top + 1 > MAX_EPOCH) {
+      ctx.log.error({ top: out.top }, 'no epoch left: the switch stays without one');
+      return;
     } else {
-      s.epoch = u.asked;
-      u.phase = 'switch';
+      // Reserve the one after the highest any of them knows.
+      u.votes = new MajorityReservation(out.top + 1, majority);
     }
     sendSetup(s, ctx);
   };
@@ -297,7 +292,7 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
       const s: NetCacheControllerState = {
         bySlot: new Array(cfg.cacheSize).fill(undefined), slotOf: new Map(), free: [],
         inserts: new Map(), byId: new Map(), queue: [], uncacheable: new Set(), nextId: ctx.incarnation * 2 ** 32, inserted: 0, evicted: 0, reports: 0,
-        epoch: 0, setup: undefined, probeId: -1, switchRestarts: 0,
+        epoch: 0, setup: undefined, probeId: -1,
       };
       ctx.startTimer('epoch', cfg.epochMs ?? 10, { type: 'EpochTimeout' }, { repeat: true });
       ctx.startTimer('retry', retryMs, { type: 'RetryTimeout' }, { repeat: true });
@@ -350,7 +345,6 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
           }
           if (msg.id === s.probeId && msg.ok && s.setup === undefined && Number(msg.value) < s.epoch * EPOCH_SPAN) {
             // verNext below this epoch's versions: the switch restarted, with nothing.
-            s.switchRestarts++;
             ctx.log.warn({ verNext: Number(msg.value), epoch: s.epoch }, 'the switch restarted: setting it up again');
             startSetup(s, ctx, true);
             return s;

@@ -22,6 +22,7 @@
 // at all (or on its first). Without keepers a restarted controller does nothing.
 import { assertNever, behavior, type ActorRef, type Behavior, type Ctx, type Msg } from '../../actors/index.ts';
 import type { OumPing, OumRoute, OumSetGroup, OumStartSession } from '../oum/messages.ts';
+import { majorityOf, MajorityReservation } from '../reservation/majority.ts';
 import type { ControllerMsg, SessionReserve } from './messages.ts';
 
 /** Probe period and the silence after which a sequencer is declared failed. */
@@ -88,13 +89,11 @@ export interface Locating {
 }
 
 export interface Reservation {
-  /** The session asked for; -1 only asks for the highest reservation (after a restart). */
-  readonly sessionNum: number;
+  /** The session asked for (-1 only asks for the highest reserved: after a restart) and the keepers' answers. */
+  readonly votes: MajorityReservation;
   /** Where and why it will be installed (a later Failover may move it to the next sequencer). */
   to: number;
   readonly kind: ControllerEvent['kind'];
-  /** Keeper index -> the highest reservation it reported for this request. */
-  readonly answers: Map<number, number>;
 }
 
 type C = Ctx<ControllerMsg>;
@@ -113,7 +112,7 @@ export function controller(cfg: ControllerConfig): Behavior<ControllerState, Con
   };
 
   const keepers = cfg.keepers ?? [];
-  const majority = Math.floor(keepers.length / 2) + 1;
+  const majority = majorityOf(keepers.length);
 
   /** Make `to` the active sequencer in `sessionNum` and route the senders to it. */
   const takeOver = (s: ControllerState, ctx: C, to: number, sessionNum: number, kind: ControllerEvent['kind']): void => {
@@ -165,12 +164,12 @@ export function controller(cfg: ControllerConfig): Behavior<ControllerState, Con
   const askKeepers = (s: ControllerState, ctx: C): void => {
     const r = s.reserving!;
     keepers.forEach((k, i) => {
-      if (!r.answers.has(i)) ctx.send(k, { type: 'SessionReserve', sessionNum: r.sessionNum, keeper: i, replyTo: ctx.self });
+      if (!r.votes.answered(i)) ctx.send(k, { type: 'SessionReserve', sessionNum: r.votes.asked, keeper: i, replyTo: ctx.self });
     });
   };
 
   const reserve = (s: ControllerState, ctx: C, sessionNum: number, to: number, kind: ControllerEvent['kind']): void => {
-    s.reserving = { sessionNum, to, kind, answers: new Map() };
+    s.reserving = { votes: new MajorityReservation(sessionNum, majority), to, kind };
     askKeepers(s, ctx);
   };
 
@@ -188,19 +187,18 @@ export function controller(cfg: ControllerConfig): Behavior<ControllerState, Con
 
   const onReserved = (s: ControllerState, ctx: C, asked: number, keeper: number, highest: number): void => {
     const r = s.reserving;
-    if (r === undefined || asked !== r.sessionNum || keepers[keeper] === undefined) return;
-    r.answers.set(keeper, highest);
-    if (r.answers.size < majority) return;
-    const top = Math.max(...r.answers.values());
+    if (r === undefined || keepers[keeper] === undefined) return;
+    const out = r.votes.answer(keeper, asked, highest);
+    if (out.kind === 'waiting') return;
     s.reserving = undefined;
-    if (r.sessionNum < 0) {
+    if (out.kind === 'taken') return commit(s, ctx, r.to, out.num, r.kind);
+    if (r.votes.asked < 0) {
       // Restarted, and top is the highest session that may have been installed: find its sequencer.
-      s.locating = { top, sinceMs: ctx.now(), pings: new Map(), alive: undefined };
+      s.locating = { top: out.top, sinceMs: ctx.now(), pings: new Map(), alive: undefined };
       return pingAll(s, ctx);
     }
     // Someone reserved a higher one: reserve past it.
-    if (top > r.sessionNum) return reserve(s, ctx, top + 1, r.to, r.kind);
-    commit(s, ctx, r.to, r.sessionNum, r.kind);
+    reserve(s, ctx, out.top + 1, r.to, r.kind);
   };
 
   return behavior<ControllerState, ControllerMsg>({
@@ -217,7 +215,7 @@ export function controller(cfg: ControllerConfig): Behavior<ControllerState, Con
           s.halted = true;
           ctx.log.error('restarted without session keepers: the sessions used before are unknown, so this controller does nothing');
         } else {
-          s.reserving = { sessionNum: -1, to: 0, kind: 'controller-restarted', answers: new Map() };
+          s.reserving = { votes: new MajorityReservation(-1, majority), to: 0, kind: 'controller-restarted' };
         }
       }
       return s;
