@@ -18,8 +18,10 @@
 // the last reservation, so no session above M was ever installed). Then it pings every
 // sequencer: one that stamps in session M got it from the controller before the restart, and is
 // adopted as the active one, with no new session (the senders are routed to it again). If none
-// answers so within LOCATE_PROBES probes, it installs M+1 on the first sequencer that answered
-// at all (or on its first). Without keepers a restarted controller does nothing.
+// answers so within the failure-detection time (failAfterMs: the silence after which a running
+// controller would declare the sequencer failed; a fresh process may take that long to reach it),
+// or every sequencer has answered in another session, it installs M+1 on the first sequencer
+// that answered at all (or on its first). Without keepers a restarted controller does nothing.
 import { assertNever, behavior, type ActorRef, type Behavior, type Ctx, type Msg } from '../../actors/index.ts';
 import type { OumPing, OumRoute, OumSetGroup, OumStartSession } from '../oum/messages.ts';
 import { majorityOf, MajorityReservation } from '../reservation/majority.ts';
@@ -28,8 +30,6 @@ import type { ControllerMsg, SessionReserve } from './messages.ts';
 /** Probe period and the silence after which a sequencer is declared failed. */
 export const PROBE_INTERVAL_MS = 5;
 export const SEQUENCER_FAIL_AFTER_MS = 20;
-/** Probes a restarted controller waits for a sequencer in the highest reserved session. */
-export const LOCATE_PROBES = 2;
 
 export interface ControllerConfig {
   readonly group: number;
@@ -86,6 +86,8 @@ export interface Locating {
   readonly pings: Map<number, number>;
   /** The first sequencer that answered in another session. */
   alive: number | undefined;
+  /** The sequencers that answered in another session. */
+  readonly elsewhere: Set<number>;
 }
 
 export interface Reservation {
@@ -154,6 +156,9 @@ export function controller(cfg: ControllerConfig): Behavior<ControllerState, Con
     if (i === undefined) return;
     if (sessionNum !== l.top) {
       l.alive ??= i;
+      l.elsewhere.add(i);
+      // Every sequencer is in another session: none will be found in the highest one.
+      if (l.elsewhere.size === cfg.sequencers.length) installPastTop(s, ctx);
       return;
     }
     s.locating = undefined;
@@ -171,6 +176,14 @@ export function controller(cfg: ControllerConfig): Behavior<ControllerState, Con
   const reserve = (s: ControllerState, ctx: C, sessionNum: number, to: number, kind: ControllerEvent['kind']): void => {
     s.reserving = { votes: new MajorityReservation(sessionNum, majority), to, kind };
     askKeepers(s, ctx);
+  };
+
+  /** No sequencer is in the highest session reserved (it was reserved but not installed, or its
+   *  sequencer is gone): reserve the next one, for a live sequencer. */
+  const installPastTop = (s: ControllerState, ctx: C): void => {
+    const l = s.locating!;
+    s.locating = undefined;
+    reserve(s, ctx, l.top + 1, l.alive ?? 0, 'controller-restarted');
   };
 
   /** Install the next session on sequencer `to`, once a majority of the keepers has reserved it. */
@@ -194,7 +207,7 @@ export function controller(cfg: ControllerConfig): Behavior<ControllerState, Con
     if (out.kind === 'taken') return commit(s, ctx, r.to, out.num, r.kind);
     if (r.votes.asked < 0) {
       // Restarted, and top is the highest session that may have been installed: find its sequencer.
-      s.locating = { top: out.top, sinceMs: ctx.now(), pings: new Map(), alive: undefined };
+      s.locating = { top: out.top, sinceMs: ctx.now(), pings: new Map(), alive: undefined, elsewhere: new Set() };
       return pingAll(s, ctx);
     }
     // Someone reserved a higher one: reserve past it.
@@ -228,14 +241,8 @@ export function controller(cfg: ControllerConfig): Behavior<ControllerState, Con
           const l = s.locating;
           if (l !== undefined) {
             s.lastProbeAtMs = now;
-            if (now - l.sinceMs < LOCATE_PROBES * probeMs) {
-              pingAll(s, ctx);
-              return s;
-            }
-            // No sequencer is in the highest session (it was reserved but not installed, or its
-            // sequencer is gone): the next session, on a live one.
-            s.locating = undefined;
-            reserve(s, ctx, l.top + 1, l.alive ?? 0, 'controller-restarted');
+            if (now - l.sinceMs < failMs) pingAll(s, ctx);
+            else installPastTop(s, ctx);
             return s;
           }
           if (s.reserving !== undefined) {

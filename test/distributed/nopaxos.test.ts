@@ -117,7 +117,7 @@ for (const { builder, kind, sequencers, params } of CASES) {
           c.start('ctrl', { rejoin: true });
           await c.until(() => c.isUp('ctrl') && c.status('ctrl').resumed === 1, STEP_MS, 'the restarted controller taking a sequencer');
           // The active sequencer was in the highest session reserved: it goes on in it.
-          assert.equal(c.status('ctrl').session, sessionAtKill, c.report());
+          assert.equal(c.status('ctrl').session, sessionAtKill, 'the restarted controller keeps the session of the sequencer it adopts');
           c.note(`restarted controller: session ${c.status('ctrl').session} on ${sequencers[c.status('ctrl').active!]}`);
           await progress('restarting the controller');
 
@@ -141,9 +141,10 @@ for (const { builder, kind, sequencers, params } of CASES) {
           c.note(`final reads: ${JSON.stringify(finals)}`);
           const report = checkHistories(c.historyDir);
           c.note(`history: ${JSON.stringify(report)}`);
-          assert.deepEqual(report.hosts.sort(), ['c0', 'c1', 'final'], c.report());
-          assert.ok(report.operations > 6 * PROGRESS, c.report());
-          assert.equal(report.verdict, 'linearizable', c.report());
+          // (runCluster adds the cluster's report to a failure's message.)
+          assert.deepEqual(report.hosts.sort(), ['c0', 'c1', 'final'], 'a history from each client and the final reads');
+          assert.ok(report.operations > 6 * PROGRESS, `only ${report.operations} operations in the histories`);
+          assert.equal(report.verdict, 'linearizable', 'the merged history is linearizable');
         });
       });
   });

@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { NopaxosClientState } from '../../apps/nopaxos/client.ts';
-import type { ControllerState } from '../../apps/nopaxos/controller.ts';
+import { SEQUENCER_FAIL_AFTER_MS, type ControllerState } from '../../apps/nopaxos/controller.ts';
 import { oneSequencerPerSession } from '../../apps/nopaxos/scenario.ts';
 import type { HostSequencerState } from '../../apps/oum/host-sequencer.ts';
 import { assertLinearizable, assertLogsAgree, assertPrefixesAgree, world } from './helpers.ts';
@@ -147,6 +147,28 @@ describe('NOPaxos failures', () => {
     assertLinearizable(w);
   });
 
+  it('RestartedControllerSlowToReachTheSequencer', () => {
+    // Goal: a restarted controller whose first answers from the active sequencer take longer
+    // than a few probes (a fresh process connecting over a busy machine) still adopts it, with
+    // no new session, since the sequencer answered within the failure-detection time.
+    const w = world({ clients: 4, opsPerClient: 120, seed: 14 });
+    w.rt.onStep(oneSequencerPerSession(w.rt, w.topo.sequencers));
+    w.rt.runUntil(() => w.completed() >= 60, 1000);
+    const viewChanges = w.replica(1).stats.viewChanges;
+    w.rt.crash('ctrl');
+    w.rt.advance(5);
+    // The sequencer's pongs take 15 ms: three probes, within the 20 ms failure time.
+    const slow = w.rt.network.addFilter((env) => (env.msg.type === 'OumPong' ? { delayMs: 15 } : 'deliver'));
+    w.rt.restart('ctrl');
+    const ctrl = (): ControllerState | undefined => w.rt.stateOf<ControllerState>(w.topo.controller!);
+    assert.ok(w.rt.runUntil(() => (ctrl()?.events.length ?? 0) === 1, 100), 'the restarted controller takes a sequencer');
+    slow();
+    assert.deepEqual(ctrl()!.events.map((e) => [e.kind, e.sequencer, e.sessionNum]), [['controller-restarted', 0, 0]]);
+    w.runUntilDone(5000);
+    assert.equal(w.replica(1).stats.viewChanges, viewChanges, 'no view change for the restart');
+    assertLinearizable(w);
+  });
+
   it('ControllerCrashRightAfterInstall', () => {
     // Goal: the controller installs session 1 on the standby and crashes; the standby crashes
     // too before any replica saw session 1. The restarted controller still does not use session
@@ -166,6 +188,32 @@ describe('NOPaxos failures', () => {
     w.runUntilDone(5000);
     const ctrl = w.rt.stateOf<ControllerState>(w.topo.controller!)!;
     assert.deepEqual(ctrl.events.map((e) => [e.kind, e.sequencer, e.sessionNum]), [['controller-restarted', 0, 2]]);
+    assertLinearizable(w);
+  });
+
+  it('RestartedControllerFindsEverySequencerElsewhere', () => {
+    // Goal: session 1 was reserved and installed on the standby, which restarted (losing it)
+    // while the controller was down; when both sequencers answer in other sessions, the
+    // restarted controller installs session 2 at once rather than wait out the failure time.
+    const w = world({ clients: 4, opsPerClient: 100, seed: 15 });
+    w.rt.onStep(oneSequencerPerSession(w.rt, w.topo.sequencers));
+    w.rt.runUntil(() => w.completed() >= 60, 1000);
+    const cut = w.rt.network.addFilter((env, info) => (info.fromHost === 'seq1' ? 'drop' : 'deliver'));
+    w.topo.failover(w.rt);
+    const seq1 = (): HostSequencerState | undefined => w.rt.stateOf<HostSequencerState>(w.topo.sequencers[1]!);
+    assert.ok(w.rt.runUntil(() => seq1()?.sessionNum === 1, 50), 'the standby took session 1');
+    w.rt.crash('ctrl');
+    w.rt.crash('seq1');
+    cut();
+    w.rt.advance(5);
+    w.rt.restart('seq1');
+    const restartedAt = w.rt.now();
+    w.rt.restart('ctrl');
+    w.runUntilDone(5000);
+    const ctrl = w.rt.stateOf<ControllerState>(w.topo.controller!)!;
+    assert.deepEqual(ctrl.events.map((e) => [e.kind, e.sessionNum]), [['controller-restarted', 2]]);
+    const tookMs = ctrl.events[0]!.atMs - restartedAt;
+    assert.ok(tookMs < SEQUENCER_FAIL_AFTER_MS, `installed after ${tookMs} ms, not at once`);
     assertLinearizable(w);
   });
 
