@@ -3,7 +3,8 @@
 // randomFaults(seed), and for Pegasus, from the same seed inside run, a server crash and restart
 // (and its rejoin), a server cut off from the controller or paused (failed over while alive), a
 // switch cut off from the controller or down for long (its rack leaves the chain and joins it
-// again), a paused controller, a switch restart and rkey churn under writes; for NetCache,
+// again), a paused controller, a switch restart, rkey churn under writes and the controller's
+// messages delayed (so that they overtake their own resends); for NetCache,
 // controller and switch restarts (netcachePlan). So
 // `switchboard sim pegasus --seed N --faults ...` replays a sweep's seed exactly. Every history
 // is checked for linearizability.
@@ -55,8 +56,8 @@ export function kvNetworkFaults(seed: number): FaultSpec {
 /**
  * The non-network part of a NetCache seed's plan: in half the seeds the controller crashes while
  * it fills the cache and restarts with nothing (it must clear the cache table before it caches
- * anything), and in half the switch restarts with nothing (the controller must move it to a new
- * epoch before it takes writes).
+ * anything), in half the switch restarts with nothing (the controller must move it to a new
+ * epoch before it takes writes), and in a fifth the controller's messages are delayed.
  */
 export function netcachePlan(seed: number): PegasusPlanEvent[] {
   const r = seededRandom(seed, '$netcache-plan');
@@ -69,6 +70,7 @@ export function netcachePlan(seed: number): PegasusPlanEvent[] {
   };
   if (r.next() < 0.5) crashAndRestart('ctrl');
   if (r.next() < 0.5) crashAndRestart('tor');
+  if (r.next() < CONTROL_DELAY_P) ev.push(delayControl(seed, 'ctrl', '$netcache-control-delays'));
   return ev.sort((a, b) => a.atMs - b.atMs);
 }
 
@@ -175,7 +177,27 @@ export function pegasusPlan(seed: number, t: ReturnType<typeof pegasusTopology>)
     ev.push({ atMs: when, what: `crash ${host} for good`, run: (sim) => sim.crash(host) });
     ev.push({ atMs: when + at(62, 80), what: `restart ${host} after its rack left`, run: (sim) => sim.restart(host) });
   }
+  // the controller's messages (both ways) delayed at random by up to CONTROL_DELAY_MS each, so
+  // that they overtake one another and their own resends (drawn last, as above)
+  if (r.next() < CONTROL_DELAY_P) ev.push(delayControl(seed, t.controller.host, '$pegasus-control-delays'));
   return ev.sort((a, b) => a.atMs - b.atMs);
+}
+
+/** The share of seeds whose controller's messages are delayed at random, and by how much at most. */
+const CONTROL_DELAY_P = 0.2;
+const CONTROL_DELAY_MS = 0.5;
+
+/**
+ * From the start, every message to or from the controller's host delayed by up to
+ * CONTROL_DELAY_MS at random (drawn from its own stream of the seed), so that its requests
+ * overtake one another and their own resends.
+ */
+function delayControl(seed: number, ctrl: string, stream: string): PegasusPlanEvent {
+  const delays = seededRandom(seed, stream);
+  return {
+    atMs: 0, what: `delay the controller's messages by up to ${CONTROL_DELAY_MS} ms`,
+    run: (sim) => { sim.network.addFilter((env, info) => (info.fromHost === ctrl || info.toHost === ctrl ? { delayMs: delays.next() * CONTROL_DELAY_MS } : 'deliver')); },
+  };
 }
 
 /**
@@ -282,7 +304,7 @@ function runLoadClients(t: { topology: Topology; clients: readonly ActorRef<neve
 
 export const kvScenarios: Record<string, Scenario> = {
   pegasus: {
-    description: 'Pegasus on a 2-rack chain (4 servers each), 3 clients, a skewed read/write workload, with drops, reordering, a server crash and restart (then its rejoin, and a write and a read of every key), a server cut off from the controller or paused (failed over while alive: it retires and rejoins), a switch cut off from the controller (its rack leaves the chain and joins it again once reconnected; then the other rack fails whole, and the joined one holds every write alone), a paused controller, a switch restart (or a switch down long enough for its rack to leave, then restarted: the rack joins again) and rkey churn drawn from the seed',
+    description: 'Pegasus on a 2-rack chain (4 servers each), 3 clients, a skewed read/write workload, with drops, reordering, a server crash and restart (then its rejoin, and a write and a read of every key), a server cut off from the controller or paused (failed over while alive: it retires and rejoins), a switch cut off from the controller (its rack leaves the chain and joins it again once reconnected; then the other rack fails whole, and the joined one holds every write alone), a paused controller, a switch restart (or a switch down long enough for its rack to leave, then restarted: the rack joins again), rkey churn and the controller\'s messages delayed (overtaking their own resends) drawn from the seed',
     defaultOps: 120,
     randomFaults: kvNetworkFaults,
     run(opts) {
@@ -337,7 +359,7 @@ export const kvScenarios: Record<string, Scenario> = {
     },
   },
   netcache: {
-    description: 'NetCache in one rack (4 servers), 3 clients, a skewed read/write workload under drops and reordering, and in half the seeds each a controller crash and restart and a switch crash and restart',
+    description: 'NetCache in one rack (4 servers), 3 clients, a skewed read/write workload under drops and reordering, in half the seeds each a controller crash and restart and a switch crash and restart, and in a fifth the controller\'s messages delayed (overtaking their own resends)',
     defaultOps: 120,
     randomFaults: kvNetworkFaults,
     run(opts) {

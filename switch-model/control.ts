@@ -49,10 +49,13 @@ export function stageControl<H>(rt: StageRuntime<H>, op: StageControl): ControlR
     case 'TableSetDefault': {
       const t = findTable(rt, op.table);
       if (!t) return fail(op, `stage '${rt.stage}' has no table '${op.table}'`);
-      if (op.type === 'TableClear') return ok(op, { value: t.clear() });
-      const err = op.type === 'TableInsert' ? t.insert(op.match, { action: op.action, params: op.params }, op.priority)
-        : op.type === 'TableDelete' ? t.delete(op.match, op.priority)
-          : t.setDefault({ action: op.action, params: op.params });
+      if (op.type === 'TableClear') {
+        const n = t.clear(op.version);
+        return typeof n === 'string' ? fail(op, n) : ok(op, { value: n });
+      }
+      const err = op.type === 'TableInsert' ? t.insert(op.match, { action: op.action, params: op.params }, op.priority, op.version)
+        : op.type === 'TableDelete' ? t.delete(op.match, op.priority, op.version)
+          : t.setDefault({ action: op.action, params: op.params }, op.version);
       return err ? fail(op, err) : ok(op);
     }
     case 'RegisterRead':
@@ -61,11 +64,11 @@ export function stageControl<H>(rt: StageRuntime<H>, op: StageControl): ControlR
       const r = findRegister(rt, op.register);
       if (!r) return fail(op, `stage '${rt.stage}' has no register '${op.register}'`);
       if (op.type === 'RegisterReset') {
-        r.reset();
-        return ok(op);
+        const err = r.reset(op.version);
+        return err ? fail(op, err) : ok(op);
       }
       if (op.type === 'RegisterWrite') {
-        const err = r.set(op.index, op.value);
+        const err = r.set(op.index, op.value, op.version);
         return err ? fail(op, err) : ok(op);
       }
       const v = r.get(op.index);

@@ -19,11 +19,12 @@ export {
 export { ParserUnit, TrafficManager, DeparserUnit } from './pipeline.ts';
 export type { SwitchSetup } from './control.ts';
 export {
-  BROADCAST_MAC, controlSchemas, frameSchemas, emptyStats, mergeStats,
+  BROADCAST_MAC, controlSchemas, frameSchemas, emptyStats, mergeStats, versioned,
   type Frame, type SwitchStats, type ControlRequest, type ControlReply, type TableInsert, type TableDelete, type TableClear, type TableSetDefault,
   type RegisterRead, type RegisterWrite, type RegisterReset, type CounterRead, type MulticastGroupSet, type StatsRead,
-  type PacketIn, type PacketOut, type PacketInSubscribe, type Rx,
+  type PacketIn, type PacketOut, type PacketInSubscribe, type Rx, type VersionedWrite,
 } from './messages.ts';
+export { STALE } from './versions.ts';
 export { placeSwitch, portPath, addressPath, senderPorts, SwitchSetupError, type SwitchConfig, type SwitchRefs, type SwitchMode } from './switch.ts';
 export {
   rack, leafSpine, addSwitchSchemas, hostMac,

@@ -56,7 +56,17 @@ interface Request {
   readonly replyTo: ActorRef<ControlReply>;
 }
 
-export interface TableInsert extends Request {
+/**
+ * A write to a table or a register. With a `version` (the controller's own counter, growing with
+ * each request), it is carried out only if no versioned write to the same entry or cell, nor a
+ * clear or reset, with a higher version came before it; otherwise it is refused with an error
+ * that starts with 'stale write': a late resend overtaken by a later write (versions.ts).
+ */
+interface Write extends Request {
+  readonly version?: number;
+}
+
+export interface TableInsert extends Write {
   readonly type: 'TableInsert';
   readonly table: string;
   readonly match: readonly MatchField[];
@@ -66,7 +76,7 @@ export interface TableInsert extends Request {
   readonly priority?: number;
 }
 
-export interface TableDelete extends Request {
+export interface TableDelete extends Write {
   readonly type: 'TableDelete';
   readonly table: string;
   readonly match: readonly MatchField[];
@@ -74,12 +84,12 @@ export interface TableDelete extends Request {
 }
 
 /** Remove every entry of a table (the default action stays). */
-export interface TableClear extends Request {
+export interface TableClear extends Write {
   readonly type: 'TableClear';
   readonly table: string;
 }
 
-export interface TableSetDefault extends Request {
+export interface TableSetDefault extends Write {
   readonly type: 'TableSetDefault';
   readonly table: string;
   readonly action: string;
@@ -92,7 +102,7 @@ export interface RegisterRead extends Request {
   readonly index: number;
 }
 
-export interface RegisterWrite extends Request {
+export interface RegisterWrite extends Write {
   readonly type: 'RegisterWrite';
   readonly register: string;
   readonly index: number;
@@ -100,7 +110,7 @@ export interface RegisterWrite extends Request {
 }
 
 /** Every cell back to zero. */
-export interface RegisterReset extends Request {
+export interface RegisterReset extends Write {
   readonly type: 'RegisterReset';
   readonly register: string;
 }
@@ -137,6 +147,15 @@ export interface PacketOut {
 export type ControlRequest =
   | TableInsert | TableDelete | TableClear | TableSetDefault | RegisterRead | RegisterWrite | RegisterReset | CounterRead
   | MulticastGroupSet | StatsRead | PacketInSubscribe | PacketOut;
+
+/** The requests that take a `version` (Write). */
+export type VersionedWrite = TableInsert | TableDelete | TableClear | TableSetDefault | RegisterWrite | RegisterReset;
+const VERSIONED: ReadonlySet<string> = new Set<VersionedWrite['type']>(['TableInsert', 'TableDelete', 'TableClear', 'TableSetDefault', 'RegisterWrite', 'RegisterReset']);
+
+/** `req` with `version` if it is a write that takes one (Write), else unchanged. */
+export function versioned(req: ControlRequest, version: number): ControlRequest {
+  return VERSIONED.has(req.type) ? { ...(req as VersionedWrite), version } : req;
+}
 
 /** Requests that carry a replyTo (all but PacketInSubscribe and PacketOut). */
 export type ControlQuery = Extract<ControlRequest, { replyTo: unknown }>;
@@ -227,6 +246,7 @@ const MatchFieldSchema = Type.Union([
   Type.Object({ value: Type.Integer({ minimum: 0 }), prefixLen: Type.Integer({ minimum: 0 }) }),
 ]);
 const Params = Type.Optional(Type.Record(Type.String(), Type.Integer({ minimum: 0 })));
+const Version = Type.Optional(Type.Integer());
 const PortList = Type.Array(Type.Integer({ minimum: 0 }), { maxItems: 1024 });
 const Counts = Type.Array(Type.Number({ minimum: 0 }), { maxItems: 1024 });
 
@@ -244,20 +264,20 @@ export const frameSchemas: Record<string, TSchema> = {
 export const controlSchemas: Record<string, TSchema> = {
   TableInsert: Type.Object({
     type: Type.Literal('TableInsert'), id: Id, replyTo: RefSchema, table: Name, match: Type.Array(MatchFieldSchema, { maxItems: 64 }),
-    action: Name, params: Params, priority: Type.Optional(Type.Integer({ minimum: 0 })),
+    action: Name, params: Params, priority: Type.Optional(Type.Integer({ minimum: 0 })), version: Version,
   }),
   TableDelete: Type.Object({
     type: Type.Literal('TableDelete'), id: Id, replyTo: RefSchema, table: Name, match: Type.Array(MatchFieldSchema, { maxItems: 64 }),
-    priority: Type.Optional(Type.Integer({ minimum: 0 })),
+    priority: Type.Optional(Type.Integer({ minimum: 0 })), version: Version,
   }),
-  TableClear: Type.Object({ type: Type.Literal('TableClear'), id: Id, replyTo: RefSchema, table: Name }),
-  TableSetDefault: Type.Object({ type: Type.Literal('TableSetDefault'), id: Id, replyTo: RefSchema, table: Name, action: Name, params: Params }),
+  TableClear: Type.Object({ type: Type.Literal('TableClear'), id: Id, replyTo: RefSchema, table: Name, version: Version }),
+  TableSetDefault: Type.Object({ type: Type.Literal('TableSetDefault'), id: Id, replyTo: RefSchema, table: Name, action: Name, params: Params, version: Version }),
   RegisterRead: Type.Object({ type: Type.Literal('RegisterRead'), id: Id, replyTo: RefSchema, register: Name, index: Type.Integer({ minimum: 0 }) }),
   RegisterWrite: Type.Object({
     type: Type.Literal('RegisterWrite'), id: Id, replyTo: RefSchema, register: Name, index: Type.Integer({ minimum: 0 }),
-    value: Type.Union([Type.Integer({ minimum: 0 }), Type.BigInt({ minimum: 0n })]),
+    value: Type.Union([Type.Integer({ minimum: 0 }), Type.BigInt({ minimum: 0n })]), version: Version,
   }),
-  RegisterReset: Type.Object({ type: Type.Literal('RegisterReset'), id: Id, replyTo: RefSchema, register: Name }),
+  RegisterReset: Type.Object({ type: Type.Literal('RegisterReset'), id: Id, replyTo: RefSchema, register: Name, version: Version }),
   CounterRead: Type.Object({ type: Type.Literal('CounterRead'), id: Id, replyTo: RefSchema, counter: Name, index: Type.Integer({ minimum: 0 }) }),
   MulticastGroupSet: Type.Object({ type: Type.Literal('MulticastGroupSet'), id: Id, replyTo: RefSchema, group: Type.Integer({ minimum: 1 }), ports: PortList }),
   StatsRead: Type.Object({ type: Type.Literal('StatsRead'), id: Id, replyTo: RefSchema }),

@@ -14,6 +14,7 @@ import type {
   SwitchProgram, TableDecl,
 } from './program.ts';
 import { TableRuntime } from './table.ts';
+import { WriteVersions } from './versions.ts';
 
 export class SwitchRuleViolation extends Error {
   override readonly name = 'SwitchRuleViolation';
@@ -29,6 +30,8 @@ export class RegisterArray {
   readonly cells: Cells;
   /** The stage invocation (epoch) that last touched it: a second touch in one is a violation. */
   lastEpoch = -1;
+  /** Versions of the control plane's writes, by cell (versions.ts). */
+  private readonly versions = new WriteVersions();
 
   constructor(readonly decl: RegisterDecl) {
     const n = decl.size;
@@ -46,10 +49,12 @@ export class RegisterArray {
     return this.cells[index]!;
   }
 
-  /** Control plane: write one cell, checking the value fits. Returns an error or null. */
-  set(index: number, value: number | bigint): string | null {
+  /** Control plane: write one cell, checking the value fits (a `version` orders it: versions.ts). Returns an error or null. */
+  set(index: number, value: number | bigint, version?: number): string | null {
     const d = this.decl;
     if (!Number.isInteger(index) || index < 0 || index >= d.size) return `register '${d.name}' has cells 0..${d.size - 1}; no cell ${index}`;
+    const stale = this.versions.refuse(String(index), version, `register '${d.name}' cell ${index}`);
+    if (stale) return stale;
     let big: bigint;
     if (typeof value === 'bigint') big = value;
     else if (typeof value === 'number' && Number.isSafeInteger(value)) big = BigInt(value);
@@ -57,11 +62,24 @@ export class RegisterArray {
     if (big < 0n || big >= 1n << BigInt(d.cellBits)) return `register '${d.name}': ${big} does not fit in a ${d.cellBits}-bit cell`;
     if (this.cells instanceof BigUint64Array) this.cells[index] = big;
     else this.cells[index] = Number(big);
+    this.versions.record(String(index), version);
     return null;
   }
 
-  reset(): void {
-    this.cells.fill(0 as never);
+  /**
+   * Control plane: every cell back to zero; with a `version`, only the cells the control plane
+   * last wrote before it (or never): the reset as it would have been had it come in order.
+   */
+  reset(version?: number): string | null {
+    const stale = this.versions.refuseClear(version, `register '${this.decl.name}'`);
+    if (stale) return stale;
+    if (version === undefined) {
+      this.cells.fill(0 as never);
+      return null;
+    }
+    for (let i = 0; i < this.cells.length; i++) if (this.versions.olderThan(String(i), version)) this.cells[i] = 0 as never;
+    this.versions.cleared(version);
+    return null;
   }
 }
 

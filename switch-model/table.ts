@@ -4,6 +4,7 @@
 import type { Packet } from './packet.ts';
 import type { ActionCall, ActionParams, ApplyResult, TableDecl } from './program.ts';
 import { checkActionCall } from './program.ts';
+import { WriteVersions } from './versions.ts';
 
 /** How a control-plane entry matches one key field. */
 export type MatchField =
@@ -54,6 +55,8 @@ export class TableRuntime<H> {
   private readonly composite: boolean;
   private readonly shifts: number[] = [];
   private readonly scratch: number[];
+  /** Versions of the control plane's writes (versions.ts): entries by id, the default as DEFAULT_ID. */
+  private readonly versions = new WriteVersions();
   count = 0;
 
   constructor(readonly decl: TableDecl<H>) {
@@ -134,12 +137,14 @@ export class TableRuntime<H> {
 
   // ---- control plane -------------------------------------------------------------------------
 
-  /** Add an entry. Returns an error message, or null. */
-  insert(match: readonly MatchField[], call: ActionCall, priority?: number): string | null {
+  /** Add an entry (a `version` orders it against other versioned writes: versions.ts). Returns an error message, or null. */
+  insert(match: readonly MatchField[], call: ActionCall, priority?: number, version?: number): string | null {
     const err = checkActionCall(this.decl, call);
     if (err) return err;
     const parsed = this.parseMatch(match, priority);
     if (typeof parsed === 'string') return parsed;
+    const stale = this.versions.refuse(entryId(parsed), version, `table '${this.name}' entry ${describeMatch(match, priority)}`);
+    if (stale) return stale;
     if (this.has(parsed)) return `table '${this.name}' already has an entry for ${describeMatch(match, priority)}`;
     if (this.count >= this.decl.size) return `table '${this.name}' is full (${this.decl.size} entries): cannot insert ${describeMatch(match, priority)}`;
     const entry = this.entry(call, true);
@@ -159,13 +164,16 @@ export class TableRuntime<H> {
       }
     }
     this.count++;
+    this.versions.record(entryId(parsed), version);
     return null;
   }
 
-  /** Remove an entry. Returns an error message, or null. */
-  delete(match: readonly MatchField[], priority?: number): string | null {
+  /** Remove an entry (a `version` orders it: versions.ts). Returns an error message, or null. */
+  delete(match: readonly MatchField[], priority?: number, version?: number): string | null {
     const parsed = this.parseMatch(match, priority);
     if (typeof parsed === 'string') return parsed;
+    const stale = this.versions.refuse(entryId(parsed), version, `table '${this.name}' entry ${describeMatch(match, priority)}`);
+    if (stale) return stale;
     if (!this.has(parsed)) return `table '${this.name}' has no entry for ${describeMatch(match, priority)}`;
     switch (parsed.kind) {
       case 'exact':
@@ -181,25 +189,48 @@ export class TableRuntime<H> {
         break;
     }
     this.count--;
+    // (The version stays: a late insert older than this delete is refused.)
+    this.versions.record(entryId(parsed), version);
     return null;
   }
 
-  /** Remove every entry (the default action stays). Returns how many there were. */
-  clear(): number {
+  /**
+   * Remove every entry (the default action stays). With a `version`, only the entries written
+   * before it (or without one) go: it is the clear as it would have been had it come in order.
+   * Returns how many went, or an error message.
+   */
+  clear(version?: number): number | string {
+    const stale = this.versions.refuseClear(version, `table '${this.name}'`);
+    if (stale) return stale;
     const n = this.count;
-    this.exact.clear();
-    this.ternary = [];
+    if (version === undefined) {
+      this.exact.clear();
+      this.ternary = [];
+      this.ternaryIds.clear();
+      for (const m of this.byLen) m.clear();
+      this.lens = [];
+      this.count = 0;
+      return n;
+    }
+    const older = (id: string): boolean => this.versions.olderThan(id, version);
+    for (const k of [...this.exact.keys()]) if (older(exactId(k))) this.exact.delete(k);
+    this.byLen.forEach((m, len) => { for (const k of [...m.keys()]) if (older(lpmId(len, k))) m.delete(k); });
+    this.lens = this.lens.filter((len) => this.byLen[len]!.size > 0);
+    this.ternary = this.ternary.filter((e) => !older(e.id));
     this.ternaryIds.clear();
-    for (const m of this.byLen) m.clear();
-    this.lens = [];
-    this.count = 0;
-    return n;
+    for (const e of this.ternary) this.ternaryIds.add(e.id);
+    this.count = this.exact.size + this.ternary.length + this.byLen.reduce((c, m) => c + m.size, 0);
+    this.versions.cleared(version);
+    return n - this.count;
   }
 
-  setDefault(call: ActionCall): string | null {
+  setDefault(call: ActionCall, version?: number): string | null {
     const err = checkActionCall(this.decl, call);
     if (err) return err;
+    const stale = this.versions.refuse(DEFAULT_ID, version, `table '${this.name}' default action`);
+    if (stale) return stale;
     this.defaultEntry = this.entry(call, false);
+    this.versions.record(DEFAULT_ID, version);
     return null;
   }
 
@@ -267,6 +298,19 @@ export class TableRuntime<H> {
         return { kind: 'ternary', values, masks, priority, id: `${values.join(',')}/${masks.join(',')}@${priority}` };
       }
     }
+  }
+}
+
+/** The identity of an entry, for its version (versions.ts). */
+const DEFAULT_ID = 'default';
+const exactId = (key: number | string): string => `=${key}`;
+const lpmId = (len: number, key: number): string => `/${len}:${key}`;
+
+function entryId(p: ParsedMatch): string {
+  switch (p.kind) {
+    case 'exact': return exactId(p.key);
+    case 'lpm': return lpmId(p.len, p.key);
+    case 'ternary': return p.id;
   }
 }
 

@@ -29,7 +29,7 @@
 // still mapped another key to would answer that key's reads with its own value. Its control ids
 // start in a range of their own, so that a late reply to the old one matches none.
 import { behavior, type ActorRef, type Behavior, type Ctx } from '../../actors/index.ts';
-import type { ControlReply, ControlRequest, PacketIn } from '../../switch-model/index.ts';
+import { STALE, versioned, type ControlReply, type ControlRequest, type PacketIn, type VersionedWrite } from '../../switch-model/index.ts';
 import { keyHash, type Ring } from '../kv-hash/ring.ts';
 import { EPOCH_SPAN, MAX_EPOCH, type ControllerMsg, type EpochReserved, type NetCache, type ServerMsg } from './messages.ts';
 import { majorityOf, MajorityReservation } from '../reservation/majority.ts';
@@ -90,7 +90,14 @@ export interface NetCacheControllerState {
 interface Setup {
   /** While the epoch is found and reserved at the servers (first asked for -1: their highest); then undefined. */
   votes: MajorityReservation | undefined;
-  /** Once the epoch is reserved: the control ids (the table cleared, verNext set) not yet answered. */
+  /**
+   * Once the epoch is reserved: the writes (the table cleared, verNext set), made once and sent
+   * again as they are until answered. A resend is the same write, with the same version, so the
+   * switch carries it out at most once: verNext set again after the switch had stamped writes
+   * in the epoch would stamp versions already used, and the servers would ignore those writes.
+   */
+  writes: VersionedWrite[] | undefined;
+  /** Their ids not yet answered. */
   readonly ids: Set<number>;
 }
 
@@ -107,7 +114,9 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
     const id = ++s.nextId;
     s.byId.set(id, ins);
     ins.waiting.add(id);
-    ctx.send(cfg.control, make(id));
+    // Writes carry their id as their version: a resend overtaken by a later write to the same
+    // entry or cell (a victim's late TableInsert after its unlink) is refused (switch-model/versions.ts).
+    ctx.send(cfg.control, versioned(make(id), id));
     return id;
   };
 
@@ -245,7 +254,7 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
     for (const ins of s.inserts.values()) if (!s.queue.includes(ins.key)) s.queue.push(ins.key);
     s.inserts.clear();
     s.byId.clear();
-    s.setup = { votes: new MajorityReservation(-1, majority), ids: new Set() };
+    s.setup = { votes: new MajorityReservation(-1, majority), writes: undefined, ids: new Set() };
     s.probeId = -1; // a read of verNext sent before tells nothing of the new epoch
     if (sendNow) sendSetup(s, ctx);
   };
@@ -260,13 +269,17 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
       });
       return;
     }
-    u.ids.clear();
     subscribe(ctx);
-    const clear = ++s.nextId;
-    const counter = ++s.nextId;
-    u.ids.add(clear).add(counter);
-    ctx.send(cfg.control, { type: 'TableClear', id: clear, table: 'cache', replyTo: replyTo(ctx) });
-    ctx.send(cfg.control, { type: 'RegisterWrite', id: counter, register: 'verNext', index: 0, value: s.epoch * EPOCH_SPAN, replyTo: replyTo(ctx) });
+    if (u.writes === undefined) {
+      const clear = ++s.nextId;
+      const counter = ++s.nextId;
+      u.ids.add(clear).add(counter);
+      u.writes = [
+        { type: 'TableClear', id: clear, table: 'cache', replyTo: replyTo(ctx), version: clear },
+        { type: 'RegisterWrite', id: counter, register: 'verNext', index: 0, value: s.epoch * EPOCH_SPAN, replyTo: replyTo(ctx), version: counter },
+      ];
+    }
+    for (const w of u.writes) if (u.ids.has(w.id!)) ctx.send(cfg.control, w);
   };
 
   const onEpochReserved = (s: NetCacheControllerState, asked: number, server: number, highest: number, ctx: C): void => {
@@ -334,7 +347,8 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
           return s;
         case 'ControlReply':
           if (s.setup?.ids.has(msg.id ?? -1)) {
-            if (!msg.ok) return s; // sent again at the next retry tick
+            // (Refused as stale: this write was carried out already, its first answer lost.)
+            if (!msg.ok && !msg.error.startsWith(STALE)) return s; // sent again at the next retry tick
             s.setup.ids.delete(msg.id!);
             if (s.setup.ids.size === 0) {
               s.setup = undefined;

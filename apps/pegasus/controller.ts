@@ -48,7 +48,7 @@
 // The clients are told the chain until each acknowledges it, without waiting for them: the
 // servers refuse what a client that has not heard yet sends to the wrong rack.
 import { assertNever, behavior, type ActorRef, type Behavior, type Ctx } from '../../actors/index.ts';
-import type { ControlReply, ControlRequest } from '../../switch-model/index.ts';
+import { STALE, versioned, type ControlReply, type ControlRequest } from '../../switch-model/index.ts';
 import { keyHash, type Ring } from '../kv-hash/ring.ts';
 import type { ClientEntry } from '../kv-hash/store.ts';
 import {
@@ -338,10 +338,17 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
     });
   };
 
+  /**
+   * A request to rack r's switch, resent until answered. A write carries its id as its version:
+   * a resend that arrives after a later write to the same entry or cell (the next step of the
+   * operation, say: a remap deletes an id's entry, then inserts it) is refused as stale, not
+   * carried out (switch-model/versions.ts).
+   */
   const toSwitch = (c: Controller, ctx: C, r: number, make: (id: number) => ControlRequest): void => {
     if (!c.rackLive[r]) return;
     const id = ++c.nextId;
-    expect(c, `sw:${r}:${id}`, () => ctx.send(cfg.switches[r]!, make(id)));
+    const req = versioned(make(id), id);
+    expect(c, `sw:${r}:${id}`, () => ctx.send(cfg.switches[r]!, req));
   };
 
   const replyTo = (ctx: C): ActorRef<ControlReply> => ctx.self as ActorRef<ControlReply>;
@@ -1377,7 +1384,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
             if (msg.ok) onCounter(c, ctx, COUNTER_PROBE(id), Number(msg.value));
             return c;
           }
-          if (!msg.ok && !/no entry|already|not found|does not/i.test(msg.error)) ctx.log.warn({ error: msg.error }, 'pegasus controller: the switch refused');
+          if (!msg.ok && !msg.error.startsWith(STALE) && !/no entry|already|not found|does not/i.test(msg.error)) ctx.log.warn({ error: msg.error }, 'pegasus controller: the switch refused');
           const op = c.current;
           if (op) for (const key of op.pending.keys()) if (key.endsWith(`:${id}`) && key.startsWith('sw:')) { done(c, key, ctx); break; }
           return c;

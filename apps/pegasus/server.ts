@@ -121,6 +121,12 @@ export interface PegasusServerState {
    * until a recovery of its own ids is done.
    */
   joining: boolean;
+  /**
+   * The round of the latest recovery done: a resend of its Recover that comes late (after the
+   * operation, when no later round reached this server to raise its floor) is only acknowledged,
+   * not taken for a new recovery from sources that may be gone by now.
+   */
+  recoveredRound: number;
   /** The round of the latest Join taken (a resend of it is only acknowledged). */
   joinedRound: number;
   /** The latest round's answers to FetchState (source part -> its parts), resent as they are. */
@@ -490,6 +496,10 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
       fetch(s, ctx);
       return;
     }
+    if (msg.round <= s.recoveredRound) {
+      ctx.send(cfg.controller, ack(msg.round, ctx));
+      return;
+    }
     // Ids taken over (again): serve them even if handed back before.
     for (const id of msg.ids) if (claim(s, id, msg.round)) s.handedOff.delete(id);
     const own = msg.ids.includes(me);
@@ -534,6 +544,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
   /** A recovery is done: serve (a joining server once it has its own ids' state too). */
   const recovered = (s: PegasusServerState, own: boolean, round: number, ctx: C): void => {
     s.recovering = undefined;
+    s.recoveredRound = round;
     if (own) s.joining = false;
     ctx.send(cfg.controller, ack(round, ctx));
   };
@@ -547,7 +558,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
     return {
       store: new VersionedStore(retired ? undefined : cfg.items), table: new ClientTable(), replicated: new Set(), fenced: new Map(),
       handedOff: new Set(), idRound: new Map(), chain: [...cfg.chain], chainRound: -1,
-      recovering: undefined, joining: false, joinedRound: was?.joinedRound ?? -1, fetched: { round: -1, answers: new Map() }, handedOver: undefined, answered: undefined, taking: undefined,
+      recovering: undefined, joining: false, recoveredRound: was?.recoveredRound ?? -1, joinedRound: was?.joinedRound ?? -1, fetched: { round: -1, answers: new Map() }, handedOver: undefined, answered: undefined, taking: undefined,
       installing: undefined, installedRound: -1,
       transferParts: was?.transferParts ?? 0, outbox: [], retired, inc, floor: was?.floor ?? -1, leaseUntil: 0, sampleCounter: 0, samples: new Map(), requests: was?.requests ?? 0, emptyReads: was?.emptyReads ?? 0,
       pushes: was?.pushes ?? 0, dropped: was?.dropped ?? {},

@@ -269,4 +269,27 @@ describe('pegasus late control messages', () => {
     assert.ok((w.server(0, 0).dropped['late-round'] ?? 0) >= 1);
     finishWithReads(w);
   });
+
+  it('a server that recovered takes a late duplicate of its Recover for that recovery as over: it acknowledges it and fetches nothing again', () => {
+    // A Recover resent by the controller and held up in the network can arrive after the
+    // failover; if no later round reached the server meanwhile, its floor does not stop it. Found
+    // by a sweep with the controller's messages delayed: the server recovered again from a rack
+    // that had failed since, and dropped every request for good.
+    const w = chainWorld(2, 600);
+    w.sim.advance(2);
+    let copy: unknown;
+    w.sim.network.addFilter((env, info) => {
+      if (copy === undefined && info.toHost === 'r0s1' && env.msg.type === 'Recover') copy = structuredClone(env.msg);
+      return 'deliver';
+    });
+    w.sim.crash('r0s0');
+    assert.ok(w.sim.runUntil(() => w.controller().serving[0]![0] === 1 && w.controller().current === undefined, 40), 'r0s0 failed over to r0s1');
+    assert.ok(copy !== undefined && w.server(0, 1).recovering === undefined);
+    // The source's state would not come again.
+    w.sim.network.addFilter((env) => (env.msg.type === 'StateChunk' ? 'drop' : 'deliver'));
+    w.sim.send(w.t.servers[0]![1]!, copy as never);
+    w.sim.advance(0.5);
+    assert.equal(w.server(0, 1).recovering, undefined, 'the late Recover started no recovery');
+    finishWithReads(w);
+  });
 });

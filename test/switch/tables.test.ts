@@ -201,3 +201,54 @@ describe('table limits and errors', () => {
     assert.match(errors[8]!, /no register 'acl'/);
   });
 });
+
+describe('versioned control-plane writes', () => {
+  it('a write older than the last versioned write to its entry is refused as stale: a late delete cannot undo a later insert, a late insert cannot undo a later delete', async () => {
+    const out = await bothModes(async (mode) => {
+      const w = world({ hosts: 2, program: tablesProgram(), mode });
+      const route = (port: number, version: number) => control(w, (replyTo) => ({
+        type: 'TableInsert', table: 'routes', match: [{ value: ipv4(10, 0, 0, 0), prefixLen: 8 }], action: 'route', params: { port }, replyTo, version,
+      }));
+      const unroute = (version: number) => control(w, (replyTo) => ({
+        type: 'TableDelete', table: 'routes', match: [{ value: ipv4(10, 0, 0, 0), prefixLen: 8 }], replyTo, version,
+      }));
+      const steps = [
+        await route(1, 1), // in order: insert v1, delete v2, insert v3
+        await unroute(2),
+        await route(2, 3),
+        await unroute(2), // a resend of the delete, overtaken by the insert v3
+        await route(1, 1), // and a resend of the first insert
+        await unroute(4), // a later delete goes
+        await route(2, 3), // and the insert it overtook is refused
+      ];
+      // A write without a version is carried out as before.
+      const plain = await control(w, (replyTo) => ({
+        type: 'TableInsert', table: 'routes', match: [{ value: ipv4(10, 0, 0, 0), prefixLen: 8 }], action: 'route', params: { port: 3 }, replyTo,
+      }));
+      return { steps: steps.map((r) => (r.ok ? 'ok' : r.error)), plain: plain.ok };
+    });
+    assert.deepEqual(out.steps.slice(0, 3), ['ok', 'ok', 'ok']);
+    assert.match(out.steps[3]!, /^stale write: table 'routes' entry .* was last written at version 3; this write is version 2$/);
+    assert.match(out.steps[4]!, /^stale write: .*version 3; this write is version 1$/);
+    assert.equal(out.steps[5], 'ok');
+    assert.match(out.steps[6]!, /^stale write: .*version 4; this write is version 3$/);
+    assert.equal(out.plain, true);
+  });
+
+  it('a versioned TableClear removes only the entries written before it, and refuses every later write older than it', () => {
+    const routes = new TableRuntime(tablesProgram().ingress[1]!.tables[0]!);
+    const net = (a: number) => [{ value: ipv4(a, 0, 0, 0), prefixLen: 8 }];
+    const pkt = (ip: number) => ({ headers: { src: 0, dst: 0, ip, tag: 0 }, meta: {} }) as unknown as Packet<Headers>;
+    const to = { action: 'route', params: { port: 1 } };
+    assert.equal(routes.insert(net(10), to), null); // no version: older than any clear
+    assert.equal(routes.insert(net(11), to, undefined, 5), null);
+    assert.equal(routes.insert(net(12), to, undefined, 9), null); // written after the clear below was sent
+    assert.equal(routes.clear(7), 2); // arrives late: 10 and 11 go, 12 stays
+    assert.deepEqual([10, 11, 12].map((a) => routes.apply(pkt(ipv4(a, 1, 1, 1))).hit), [false, false, true]);
+    assert.match(String(routes.insert(net(13), to, undefined, 6)), /^stale write: .*version 7; this write is version 6$/);
+    assert.match(String(routes.clear(6)), /^stale write: table 'routes' was last cleared at version 7; this one is version 6$/);
+    assert.equal(routes.insert(net(13), to, undefined, 8), null);
+    assert.equal(routes.count, 2);
+    assert.equal(routes.clear(), 2); // an unversioned clear empties it all
+  });
+});
