@@ -55,8 +55,9 @@ export class TableRuntime<H> {
   private readonly composite: boolean;
   private readonly shifts: number[] = [];
   private readonly scratch: number[];
-  /** Versions of the control plane's writes (versions.ts): entries by id, the default as DEFAULT_ID. */
+  /** Versions of the control plane's writes (versions.ts): entries by id; the default's apart (a clear leaves it). */
   private readonly versions = new WriteVersions();
+  private readonly defaultVersion = new WriteVersions();
   count = 0;
 
   constructor(readonly decl: TableDecl<H>) {
@@ -227,10 +228,10 @@ export class TableRuntime<H> {
   setDefault(call: ActionCall, version?: number): string | null {
     const err = checkActionCall(this.decl, call);
     if (err) return err;
-    const stale = this.versions.refuse(DEFAULT_ID, version, `table '${this.name}' default action`);
+    const stale = this.defaultVersion.refuse(DEFAULT_ID, version, `table '${this.name}' default action`);
     if (stale) return stale;
     this.defaultEntry = this.entry(call, false);
-    this.versions.record(DEFAULT_ID, version);
+    this.defaultVersion.record(DEFAULT_ID, version);
     return null;
   }
 

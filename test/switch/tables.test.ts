@@ -235,7 +235,7 @@ describe('versioned control-plane writes', () => {
     assert.equal(out.plain, true);
   });
 
-  it('a versioned TableClear removes only the entries written before it, and refuses every later write older than it', () => {
+  it('a versioned TableClear removes only the entries written before it, and refuses every later write older than it; the default action is versioned apart', () => {
     const routes = new TableRuntime(tablesProgram().ingress[1]!.tables[0]!);
     const net = (a: number) => [{ value: ipv4(a, 0, 0, 0), prefixLen: 8 }];
     const pkt = (ip: number) => ({ headers: { src: 0, dst: 0, ip, tag: 0 }, meta: {} }) as unknown as Packet<Headers>;
@@ -250,5 +250,9 @@ describe('versioned control-plane writes', () => {
     assert.equal(routes.insert(net(13), to, undefined, 8), null);
     assert.equal(routes.count, 2);
     assert.equal(routes.clear(), 2); // an unversioned clear empties it all
+    // The default action has its own version, which no clear moves.
+    assert.equal(routes.setDefault({ action: 'route', params: { port: 2 } }, 3), null);
+    assert.match(String(routes.setDefault({ action: 'drop' }, 2)), /^stale write: table 'routes' default action was last written at version 3; this write is version 2$/);
+    assert.equal(routes.apply(pkt(ipv4(9, 9, 9, 9))).action, 'route');
   });
 });
