@@ -58,7 +58,7 @@ export function pegasusClient(cfg: PegasusClientConfig): Behavior<PegasusClientS
         }
         case 'ChainConfig': {
           if (cfg.controller) {
-            const ack: Ack = { type: 'Ack', round: msg.round, rack: CLIENT_ACK, serverId: cfg.clientId, host: ctx.host };
+            const ack: Ack = { type: 'Ack', round: msg.round, of: 'ChainConfig', rack: CLIENT_ACK, serverId: cfg.clientId, host: ctx.host };
             ctx.send(cfg.controller, ack);
           }
           if (msg.round > s.chainRound && msg.racks.length > 0) {

@@ -131,6 +131,12 @@ export const PUSH_GAP_MS = 0.02;
 
 /** Racks, at most (the racks register of the switch program is 8 bits wide). */
 const MAX_RACKS = 256;
+/**
+ * What the current operation waits for from server i of rack r: the answer to its request of
+ * this type (an Ack names the request it answers, so a late copy of one step's ack does not end
+ * the next step's wait at the same server).
+ */
+const srvKey = (r: number, i: number, request: string): string => `srv:${r}:${i}:${request}`;
 /** The id of the probe's read of the head's verNext, by rack (and back: its own inverse). */
 const COUNTER_PROBE = (r: number): number => -(r + 1) - MAX_RACKS;
 /**
@@ -332,7 +338,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
   /** The parts of one message (transfer.ts), sent together and again together; one ack for all. */
   const toServerParts = (c: Controller, ctx: C, r: number, i: number, parts: readonly ServerMsg[]): void => {
     if (!c.rackLive[r] || c.dead[r]![i]) return;
-    expect(c, `srv:${r}:${i}`, () => {
+    expect(c, srvKey(r, i, parts[0]!.type), () => {
       for (const m of parts) ctx.send(cfg.serverRefs[r]![i]!, m);
       if (parts.length > 1) c.stats.transferParts += parts.length;
     });
@@ -359,6 +365,15 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
   const done = (c: Controller, target: string, ctx: C): void => {
     const op = c.current;
     if (!op || !op.pending.delete(target)) return;
+    if (op.pending.size === 0) advance(c, ctx);
+  };
+
+  /** Stop waiting for anything from server i of rack r in the current operation. */
+  const doneWithServer = (c: Controller, ctx: C, r: number, i: number): void => {
+    const op = c.current;
+    if (!op) return;
+    const prefix = srvKey(r, i, '');
+    for (const key of [...op.pending.keys()]) if (key.startsWith(prefix)) op.pending.delete(key);
     if (op.pending.size === 0) advance(c, ctx);
   };
 
@@ -949,7 +964,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
   /** A part of a server's answer to RkeyPrepare or RkeyRelease: the target is done with the last one. */
   const onAnswer = (c: Controller, ctx: C, msg: RkeyPrepared | RkeyReleased): void => {
     const op = c.current;
-    const target = `srv:${msg.rack}:${msg.serverId}`;
+    const target = srvKey(msg.rack, msg.serverId, msg.type === 'RkeyPrepared' ? 'RkeyPrepare' : 'RkeyRelease');
     if (op?.round !== msg.round || !op.pending.has(target)) return;
     let got = op.answers.get(target);
     if (got === undefined || got.got.length !== msg.chunks) op.answers.set(target, (got = newParts(msg.chunks)));
@@ -986,7 +1001,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
     const op = c.current;
     const j = op?.rejoin;
     if (op === undefined || j === undefined || op.round !== msg.round || msg.rack !== j.r || msg.serverId !== j.s) return;
-    const target = `srv:${j.r}:${j.s}`;
+    const target = srvKey(j.r, j.s, 'Handover');
     if (!op.pending.has(target)) return;
     const got = (j.handedOver ??= newParts(msg.chunks));
     if (!takePart(got, msg.chunk, msg.chunks, msg) || !isComplete(got)) return;
@@ -1023,7 +1038,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         }
         const parts = installParts(snap, op.round, j.inc, c2.chain);
         // One target, every part at each (re)send: a part lost is sent again with the rest.
-        expect(c2, `srv:${r}:${i}`, () => {
+        expect(c2, srvKey(r, i, 'Install'), () => {
           for (const m of parts) ctx.send(cfg.serverRefs[r]![i]!, m);
           if (parts.length > 1) c2.stats.transferParts += parts.length;
         });
@@ -1130,7 +1145,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
       return;
     }
     // Stop waiting for it in the current operation.
-    if (op) done(c, `srv:${r}:${i}`, ctx);
+    doneWithServer(c, ctx, r, i);
     enqueue(c, ctx, failoverOp(c, r, i), true);
   };
 
@@ -1424,7 +1439,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
             return c;
           }
           if (c.current?.round !== msg.round) return c;
-          done(c, `srv:${msg.rack}:${msg.serverId}`, ctx);
+          done(c, srvKey(msg.rack, msg.serverId, msg.of), ctx);
           return c;
         case 'ChainQuery':
           if (msg.clientId < cfg.clients.length) {

@@ -152,8 +152,16 @@ export interface StateChunk {
 }
 /** The racks of the chain, head first: servers forward along it, clients write to the head and read at the tail. */
 export interface ChainConfig { readonly type: 'ChainConfig'; readonly round: number; readonly racks: readonly number[] }
-/** A server's acknowledgement of the controller's request of `round`; a client's (rack CLIENT_ACK, serverId its client id) of a ChainConfig. */
-export interface Ack { readonly type: 'Ack'; readonly round: number; readonly rack: number; readonly serverId: number; readonly host: string }
+/** The requests a server answers with an Ack (a client acknowledges ChainConfig too). */
+export const ACKED = ['Fence', 'Recover', 'Install', 'Serve', 'Reclaim', 'Join', 'RkeyEntries', 'WriteBack', 'ChainConfig'] as const;
+export type Acked = (typeof ACKED)[number];
+/**
+ * A server's acknowledgement of the controller's request `of` in `round`; a client's (rack
+ * CLIENT_ACK, serverId its client id) of a ChainConfig. It names the request: one operation may
+ * send one server several in turn, and a late copy of the ack of one must not end the wait for
+ * the next.
+ */
+export interface Ack { readonly type: 'Ack'; readonly round: number; readonly of: Acked; readonly rack: number; readonly serverId: number; readonly host: string }
 /** The `rack` of a client's Ack. */
 export const CLIENT_ACK = 255;
 /** A client (re)started: it knows only the chain it was configured with, and asks for the current one. */
@@ -241,7 +249,7 @@ export const pegasusSchemas: Record<string, TSchema> = {
   StateChunk: Type.Object({ type: Type.Literal('StateChunk'), round: Round, part: Int(1024), chunk: Chunk, chunks: Chunks, items: Items, entries: Entries }),
   ChainConfig: Type.Object({ type: Type.Literal('ChainConfig'), round: Round, racks: Type.Array(Int(255), { maxItems: 255 }) }),
   ChainQuery: Type.Object({ type: Type.Literal('ChainQuery'), clientId: Int(0xffff) }),
-  Ack: Type.Object({ type: Type.Literal('Ack'), round: Round, rack: Int(255), serverId: Int(0xffff), host: Host }),
+  Ack: Type.Object({ type: Type.Literal('Ack'), round: Round, of: Type.Union(ACKED.map((t) => Type.Literal(t))), rack: Int(255), serverId: Int(0xffff), host: Host }),
   HotKeys: Type.Object({
     type: Type.Literal('HotKeys'), rack: Int(255), serverId: Int(0xffff),
     keys: Type.Array(Type.Tuple([Key, Int(0xffffffff), Round, Round]), { maxItems: 1024 }),

@@ -40,7 +40,7 @@ import { assertNever, behavior, type ActorRef, type Behavior, type Ctx } from '.
 import { ClientTable, sessionKey, type ClientEntry, StorageMeter, VersionedStore, type StorageCosts } from '../kv-hash/store.ts';
 import {
   HEADER_BYTES, NO_CLIENT,
-  type Ack, type ChainConfig, type ControllerMsg, type EntryList, type FetchState, type HandedOver, type Handover, type Hello, type HotKeys,
+  type Ack, type Acked, type ChainConfig, type ControllerMsg, type EntryList, type FetchState, type HandedOver, type Handover, type Hello, type HotKeys,
   type Install, type ItemList, type Join, type Pegasus, type Recover, type Retire, type RkeyPrepared, type RkeyReleased, type ServerMsg, type StateChunk,
 } from './messages.ts';
 import { pushGroup } from './switch-program.ts';
@@ -333,7 +333,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
     }
   };
 
-  const ack = (round: number, ctx: C): Ack => ({ type: 'Ack', round, rack: cfg.rack, serverId: me, host: ctx.host });
+  const ack = (round: number, of: Acked, ctx: C): Ack => ({ type: 'Ack', round, of, rack: cfg.rack, serverId: me, host: ctx.host });
 
   const entriesOf = (s: PegasusServerState, keys: ReadonlySet<string> | null): [number, ClientEntry][] => {
     const out: [number, ClientEntry][] = [];
@@ -436,7 +436,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
     if (!s.retired || msg.incarnation !== s.inc || msg.round < s.installedRound) return;
     if (msg.round === s.installedRound) {
       // A resend: the Ack was lost.
-      ctx.send(cfg.controller, ack(msg.round, ctx));
+      ctx.send(cfg.controller, ack(msg.round, 'Install', ctx));
       return;
     }
     const cur = s.installing;
@@ -454,7 +454,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
     s.fenced = new Map(parts[0]!.fenced);
     s.chain = [...msg.chain];
     s.chainRound = msg.round;
-    ctx.send(cfg.controller, ack(msg.round, ctx));
+    ctx.send(cfg.controller, ack(msg.round, 'Install', ctx));
   };
 
   /**
@@ -497,7 +497,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
       return;
     }
     if (msg.round <= s.recoveredRound) {
-      ctx.send(cfg.controller, ack(msg.round, ctx));
+      ctx.send(cfg.controller, ack(msg.round, 'Recover', ctx));
       return;
     }
     // Ids taken over (again): serve them even if handed back before.
@@ -546,7 +546,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
     s.recovering = undefined;
     s.recoveredRound = round;
     if (own) s.joining = false;
-    ctx.send(cfg.controller, ack(round, ctx));
+    ctx.send(cfg.controller, ack(round, 'Recover', ctx));
   };
 
   /** A server as it starts; a retired one (restarted, or told to Retire) holds nothing and says Hello. */
@@ -585,7 +585,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
    */
   const join = (s: PegasusServerState, msg: Join, ctx: C): PegasusServerState => {
     if (msg.round === s.joinedRound) {
-      ctx.send(cfg.controller, ack(msg.round, ctx));
+      ctx.send(cfg.controller, ack(msg.round, 'Join', ctx));
       return s;
     }
     if (msg.incarnation !== s.inc || !nextIncarnation(s, ctx)) return s;
@@ -597,7 +597,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
     j.fenced = new Map(msg.fenced);
     j.joining = true;
     j.joinedRound = msg.round;
-    ctx.send(cfg.controller, ack(msg.round, ctx));
+    ctx.send(cfg.controller, ack(msg.round, 'Join', ctx));
     return j;
   };
 
@@ -647,13 +647,13 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
           if (s.retired) return s;
           // Merging is idempotent: each part as it comes, and the ack once all are here.
           merge(s, msg.type === 'WriteBack' ? msg.items : [], msg.entries);
-          if (takeRoundPart(s, msg)) ctx.send(cfg.controller, ack(msg.round, ctx));
+          if (takeRoundPart(s, msg)) ctx.send(cfg.controller, ack(msg.round, msg.type, ctx));
           return s;
         case 'Fence':
           if (s.retired) return s;
           // The highest bound wins: a late or duplicated Fence never shuts out a rejoined incarnation.
           for (const [h, below] of msg.hosts) s.fenced.set(h, Math.max(below, s.fenced.get(h) ?? 0));
-          ctx.send(cfg.controller, ack(msg.round, ctx));
+          ctx.send(cfg.controller, ack(msg.round, 'Fence', ctx));
           return s;
         case 'Recover':
           if (!s.retired) recover(s, msg, ctx);
@@ -665,7 +665,9 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
           onChunk(s, msg, ctx);
           return s;
         case 'Handover':
-          if (!s.retired) handOver(s, msg, ctx);
+          // (Not while recovering: its state is not whole yet, and the snapshot would lack what
+          // the recovery brings. The controller asks again.)
+          if (!s.retired && s.recovering === undefined) handOver(s, msg, ctx);
           return s;
         case 'Reclaim':
           if (s.retired) return s;
@@ -674,7 +676,7 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
             // The rejoin was abandoned, and its Handover's round is now too old to be answered (claim).
             if (s.handedOver?.id === msg.id) s.handedOver = undefined;
           }
-          ctx.send(cfg.controller, ack(msg.round, ctx));
+          ctx.send(cfg.controller, ack(msg.round, 'Reclaim', ctx));
           return s;
         case 'Install':
           install(s, msg, ctx);
@@ -689,14 +691,14 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
         case 'Serve':
           if (msg.incarnation !== s.inc) return s;
           s.retired = false;
-          ctx.send(cfg.controller, ack(msg.round, ctx));
+          ctx.send(cfg.controller, ack(msg.round, 'Serve', ctx));
           return s;
         case 'ChainConfig':
           if (msg.round > s.chainRound) {
             s.chain = [...msg.racks];
             s.chainRound = msg.round;
           }
-          ctx.send(cfg.controller, ack(msg.round, ctx));
+          ctx.send(cfg.controller, ack(msg.round, 'ChainConfig', ctx));
           return s;
         case 'SendTimeout':
           sendNext(s, ctx);
