@@ -4,7 +4,7 @@
 // client hosts' histories written to a folder and checked at the end. `prefix` runs a host's
 // process under another command (`ip netns exec NS`, for hosts in network namespaces).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { BIN } from '../../bench/children.ts';
@@ -155,7 +155,9 @@ export class Cluster {
 /**
  * Run a test's `body` on cluster `c`: a failure's message gets the cluster's report (what
  * happened, every host's status and stderr), and every process stops and `dir` goes, whatever
- * happens. SWITCHBOARD_TEST_VERBOSE=1 prints the report of a passing run too.
+ * happens. SWITCHBOARD_TEST_VERBOSE=1 prints the report of a passing run too;
+ * SWITCHBOARD_TEST_KEEP=DIR copies a failed run's folder (its topology file and the hosts'
+ * histories) under DIR before it goes.
  */
 export async function runCluster(c: Cluster, dir: string, body: () => Promise<void>): Promise<void> {
   try {
@@ -163,6 +165,13 @@ export async function runCluster(c: Cluster, dir: string, body: () => Promise<vo
     if (process.env.SWITCHBOARD_TEST_VERBOSE) process.stderr.write(`${c.report()}\n`);
   } catch (err) {
     (err as Error).message += `\n${c.report()}`;
+    const keep = process.env.SWITCHBOARD_TEST_KEEP;
+    if (keep) {
+      // Keep the failed run's folder (topology, histories) for a look afterwards.
+      const to = join(keep, `${Date.now()}-${process.pid}`);
+      cpSync(dir, to, { recursive: true });
+      (err as Error).message += `\nits folder kept in ${to}`;
+    }
     throw err;
   } finally {
     await c.stopAll();
