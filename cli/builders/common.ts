@@ -90,9 +90,17 @@ export function cliAccessOf(built: BuiltTopology): CliAccess | undefined {
 /**
  * Milliseconds to add to this node's clock (ctx.now(), from when the node started) to get
  * milliseconds since the epoch: the common time base of histories recorded by several processes.
+ * Read from the wall clock at the moment its millisecond ticks over (so to a few microseconds),
+ * not from performance.timeOrigin: that is taken as the process starts and was found 29 ms off
+ * in 1 of 30 processes started on a loaded machine, which shifts one host's history against the
+ * others' and can make a linearizable run look otherwise (the likely cause of a NOPaxos CI
+ * failure: docs/nopaxos.md).
  */
 export function epochOffsetMs(node: NodeRuntime): number {
-  return performance.timeOrigin + performance.now() - node.now();
+  const start = Date.now();
+  let now = start;
+  while (now === start) now = Date.now();
+  return now - node.now();
 }
 
 /** The history in the checker's JSON format, its times moved by `offsetMs`. */
