@@ -20,7 +20,7 @@ export class WriteVersions {
   private floor = -Infinity;
 
   /** The version `id` was last written at (or cleared at), -Infinity if never. */
-  of(id: string): number {
+  private of(id: string): number {
     return Math.max(this.floor, this.last.get(id) ?? -Infinity);
   }
 

@@ -84,9 +84,7 @@ export interface Locating {
   readonly sinceMs: number;
   /** Ping seq -> the sequencer it went to (a pong does not say who sent it). */
   readonly pings: Map<number, number>;
-  /** The first sequencer that answered in another session. */
-  alive: number | undefined;
-  /** The sequencers that answered in another session. */
+  /** The sequencers that answered in another session, in the order they did. */
   readonly elsewhere: Set<number>;
 }
 
@@ -155,7 +153,6 @@ export function controller(cfg: ControllerConfig): Behavior<ControllerState, Con
     const i = l.pings.get(seq);
     if (i === undefined) return;
     if (sessionNum !== l.top) {
-      l.alive ??= i;
       l.elsewhere.add(i);
       // Every sequencer is in another session: none will be found in the highest one.
       if (l.elsewhere.size === cfg.sequencers.length) installPastTop(s, ctx);
@@ -183,7 +180,9 @@ export function controller(cfg: ControllerConfig): Behavior<ControllerState, Con
   const installPastTop = (s: ControllerState, ctx: C): void => {
     const l = s.locating!;
     s.locating = undefined;
-    reserve(s, ctx, l.top + 1, l.alive ?? 0, 'controller-restarted');
+    // The first sequencer that answered at all (the set keeps insertion order), or the first.
+    const [alive = 0] = l.elsewhere;
+    reserve(s, ctx, l.top + 1, alive, 'controller-restarted');
   };
 
   /** Install the next session on sequencer `to`, once a majority of the keepers has reserved it. */
@@ -207,7 +206,7 @@ export function controller(cfg: ControllerConfig): Behavior<ControllerState, Con
     if (out.kind === 'taken') return commit(s, ctx, r.to, out.num, r.kind);
     if (r.votes.asked < 0) {
       // Restarted, and top is the highest session that may have been installed: find its sequencer.
-      s.locating = { top: out.top, sinceMs: ctx.now(), pings: new Map(), alive: undefined, elsewhere: new Set() };
+      s.locating = { top: out.top, sinceMs: ctx.now(), pings: new Map(), elsewhere: new Set() };
       return pingAll(s, ctx);
     }
     // Someone reserved a higher one: reserve past it.

@@ -253,17 +253,13 @@ describe('pegasus adds in a chain', () => {
 describe('pegasus late control messages', () => {
   it('a server ignores a late duplicate of an earlier operation\'s request (an RkeyPrepare after the key\'s removal)', () => {
     const w = chainWorld(1, 600);
-    let copy: unknown;
-    w.sim.network.addFilter((env, info) => {
-      if (copy === undefined && info.toHost === 'r0s0' && env.msg.type === 'RkeyPrepare') copy = structuredClone(env.msg);
-      return 'deliver';
-    });
+    const copy = firstCopy(w, 'RkeyPrepare', 'r0s0');
     w.t.addRkeys(w.sim, ['k0']);
     assert.ok(w.sim.runUntil(() => w.rkeyIndex('k0') >= 0 && w.controller().current === undefined, 20), 'k0 became an rkey');
     w.t.removeRkeys(w.sim, ['k0']);
     assert.ok(w.sim.runUntil(() => w.rkeyIndex('k0') < 0 && w.controller().current === undefined, 20), 'k0 was removed');
-    assert.ok(copy !== undefined);
-    w.sim.send(w.t.servers[0]![0]!, copy as never);
+    assert.ok(copy() !== undefined);
+    w.sim.send(w.t.servers[0]![0]!, copy() as never);
     w.sim.advance(0.5);
     assert.equal(w.server(0, 0).replicated.has('k0'), false, 'the late RkeyPrepare did not make k0 replicated again');
     assert.ok((w.server(0, 0).dropped['late-round'] ?? 0) >= 1);
@@ -277,17 +273,12 @@ describe('pegasus late control messages', () => {
     // that had failed since, and dropped every request for good.
     const w = chainWorld(2, 600);
     w.sim.advance(2);
-    let copy: unknown;
-    w.sim.network.addFilter((env, info) => {
-      if (copy === undefined && info.toHost === 'r0s1' && env.msg.type === 'Recover') copy = structuredClone(env.msg);
-      return 'deliver';
-    });
-    w.sim.crash('r0s0');
-    assert.ok(w.sim.runUntil(() => w.controller().serving[0]![0] === 1 && w.controller().current === undefined, 40), 'r0s0 failed over to r0s1');
-    assert.ok(copy !== undefined && w.server(0, 1).recovering === undefined);
+    const copy = firstCopy(w, 'Recover', 'r0s1');
+    failOverServer0(w, 0);
+    assert.ok(copy() !== undefined && w.server(0, 1).recovering === undefined);
     // The source's state would not come again.
     w.sim.network.addFilter((env) => (env.msg.type === 'StateChunk' ? 'drop' : 'deliver'));
-    w.sim.send(w.t.servers[0]![1]!, copy as never);
+    w.sim.send(w.t.servers[0]![1]!, copy() as never);
     w.sim.advance(0.5);
     assert.equal(w.server(0, 1).recovering, undefined, 'the late Recover started no recovery');
     finishWithReads(w);
@@ -312,8 +303,23 @@ describe('pegasus late control messages', () => {
       }
       return 'deliver';
     });
-    w.sim.crash('r1s0');
-    assert.ok(w.sim.runUntil(() => w.controller().serving[1]![0] === 1 && w.controller().current === undefined, 40), 'r1s0 failed over to r1s1');
+    failOverServer0(w, 1);
     finishWithReads(w);
   });
 });
+
+/** Crash server 0 of rack r and run until server 1 serves its id and the controller is idle. */
+function failOverServer0(w: World, r: number): void {
+  w.sim.crash(`r${r}s0`);
+  assert.ok(w.sim.runUntil(() => w.controller().serving[r]![0] === 1 && w.controller().current === undefined, 40), `r${r}s0 failed over to r${r}s1`);
+}
+
+/** A copy of the first message of `type` to `host` from now on (undefined until one passes). */
+function firstCopy(w: World, type: string, host: string): () => unknown {
+  let copy: unknown;
+  w.sim.network.addFilter((env, info) => {
+    if (copy === undefined && info.toHost === host && env.msg.type === type) copy = structuredClone(env.msg);
+    return 'deliver';
+  });
+  return () => copy;
+}
