@@ -201,12 +201,16 @@ describe('local mode shutdown', () => {
     const t = new Topology('silent');
     t.host('a');
     const mute = t.actor(t.hosts[0]!.name, 'mute', behavior<null, Echo>({ init: () => null, receive: (s) => s }));
+    const timeouts = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timeouts();
     const rt = runLocal(t, { logLevel: 'silent' });
     const pending = rt.ask<Echo, Echoed>(mute, (replyTo) => ({ type: 'Echo', n: 1, replyTo }), 60_000);
+    assert.ok(timeouts() > before, 'the ask has its timeout timer');
     const t0 = performance.now();
     await rt.shutdown();
     await assert.rejects(pending, AskTimeoutError);
     assert.ok(performance.now() - t0 < 1000, 'the ask waited for its timeout after shutdown');
+    assert.ok(timeouts() <= before, `${timeouts() - before} timer(s) left after shutdown`);
   });
 
   it('stops an actor whose init always throws, even with a zero-width restart window', async () => {

@@ -657,10 +657,19 @@ describe('sim host crash and restart', () => {
     rt.crash('a');
     rt.runUntilIdle();
     rt.restart('a');
-    rt.send(pa, run((ctx) => ctx.send(pb, note('a-to-b'))));
+    // a sends b a message due 5 ms later, then crashes before it is due: it never leaves.
+    let sent = false;
+    rt.send(pa, run((ctx) => { ctx.send(pb, note('a-to-b'), { afterMs: 5 }); sent = true; }));
+    rt.advance(1);
+    assert.ok(sent, 'the delayed send was made before the crash');
     rt.crash('a');
     rt.runUntilIdle();
+    // What a's network endpoint is handed while a is down is dropped there, and counted.
+    rt.network.endpoint('a').send({ to: pb, msg: note('raw') });
+    rt.runUntilIdle();
     assert.deepEqual(tags(log), ['unused']);
+    const ab = rt.metrics().links.find((l) => l.from === 'a' && l.to === 'b')!;
+    assert.equal(ab.dropped['host-down'], 1);
   });
 
   it('asks pending in a crashed incarnation do not disturb the asks of the next one', () => {

@@ -75,6 +75,8 @@ describe('NOPaxos failures', () => {
     w.rt.advance(2500);
     assertLogsAgree(w, w.replica(0).lastOp);
     for (let i = 0; i < 5; i++) assert.equal(w.replica(i).app.maxExecutions, 1);
+    // A second execution throws in the state machine (at-most-once violated): no actor may have failed.
+    assert.deepEqual(w.rt.system.failureLog.map((f) => String(f.error)), []);
     assertLinearizable(w);
   });
 

@@ -66,6 +66,8 @@ describe('Multi-Paxos', () => {
     w.rt.advance(500);
     assert.equal(w.replica(0).app.executedCount, 100);
     for (let i = 0; i < 5; i++) assert.equal(w.replica(i).app.maxExecutions, 1);
+    // A second execution throws in the state machine (at-most-once violated): no actor may have failed.
+    assert.deepEqual(w.rt.system.failureLog.map((f) => String(f.error)), []);
     w.agree();
     w.linearizable();
   });

@@ -183,6 +183,18 @@ describe('pegasus: a rack joins the chain again', () => {
     const chain = (): readonly number[] => w.sim.stateOf<PegasusClientState>(w.t.clients[1]!)!.chain;
     assert.ok(w.sim.runUntil(() => chain().length === 1, 10), 'the restarted client learnt the chain');
     assert.deepEqual(chain(), [1]);
+    // Its next write goes to rack 1's switch (the head now), and is acknowledged.
+    const putsTo: string[] = [];
+    const watch = w.sim.network.addFilter((env, info) => {
+      if (info.fromHost === 'c1' && (env.msg as Pegasus).op === 'PUT') putsTo.push(info.toHost);
+      return 'deliver';
+    });
+    const before = w.completed();
+    w.sim.send(w.t.clients[1]!, { type: 'LoadInvoke', op: { op: 'put', key: 'k1', value: 'after-restart' } });
+    assert.ok(w.sim.runUntil(() => w.completed() > before, 20), 'the write was acknowledged');
+    watch();
+    assert.ok(putsTo.length > 0 && putsTo.every((h) => h === 'tor1'), `the write went to ${putsTo.join(', ')}`);
+    finishWithReads(w);
   });
 
   it('a client that missed every chain change writes to a rack that is no longer the head: the write is refused (not acknowledged and lost)', () => {

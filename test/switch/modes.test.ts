@@ -98,11 +98,22 @@ describe('staged and fused execution', () => {
         for (const s of refs) rt.send(s, { type: 'Start' });
         const replies = probe<ControlReply>(rt, r.switchHost, 'ctl');
         // Wait until the switch has handled all 900 frames (the ones to nobody are dropped).
-        for (let i = 0; i < 200; i++) {
+        let tx = 0;
+        let handled = 0;
+        let drops: Record<string, number> = {};
+        for (let i = 0; i < 200 && handled < 3 * count; i++) {
           const st = await stats({ rt, control: r.switch.control, replies });
-          if (st.txPackets.reduce((a, b) => a + b, 0) + (st.drops['no-egress-port'] ?? 0) === 3 * count) break;
+          tx = st.txPackets.reduce((a, b) => a + b, 0);
+          drops = st.drops;
+          handled = tx + (drops['no-egress-port'] ?? 0);
         }
-        await new Promise((res) => setTimeout(res, 20));
+        assert.equal(handled, 3 * count, 'the switch handled every frame');
+        assert.deepEqual(Object.entries(drops).filter(([k, n]) => k !== 'no-egress-port' && n > 0), [], 'no frame dropped but those to nobody');
+        assert.ok(tx > count, `${tx} frames sent on`);
+        // Then every frame it sent on reaches its receiver.
+        const arrived = (): number => probes.reduce((n, p) => n + p.pending.length, 0);
+        for (let i = 0; i < 500 && arrived() < tx; i++) await new Promise((res) => setTimeout(res, 10));
+        assert.equal(arrived(), tx, 'every frame sent on arrived');
         // Per (sender, receiver): the sequence numbers, which must rise.
         const bySender = probes.map((p) => {
           const m: Record<number, number[]> = {};

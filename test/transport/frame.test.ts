@@ -135,5 +135,14 @@ describe('frame properties', () => {
   it('a deeply nested payload is refused, not a stack overflow', () => {
     const deep = Buffer.from(`J${'['.repeat(200_000)}${']'.repeat(200_000)}`);
     check(deep);
+    for (const f of frames) assert.equal(f.decode(deep).ok, false);
+    // The nesting inside a well-formed envelope's message: decoded without a throw, and refused
+    // by the message schemas where there are any (a Ping has no such field).
+    const nested = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const inTuple = Buffer.from(`J[["b","ponger","a","pinger",{"type":"Ping","seq":1,"deep":${nested}}]]`);
+    check(inTuple);
+    const strictResult = frames[1]!.decode(inTuple);
+    assert.equal(strictResult.ok, false);
+    if (!strictResult.ok) assert.equal(strictResult.reason, 'schema');
   });
 });

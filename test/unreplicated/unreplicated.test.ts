@@ -23,6 +23,8 @@ describe('unreplicated server', () => {
       const server = rt.stateOf<ServerState>(topo.server)!;
       assert.equal(server.app.executedCount, 200);
       assert.equal(server.app.maxExecutions, 1);
+      // A second execution throws in the state machine (at-most-once violated): no actor may have failed.
+      assert.deepEqual(rt.system.failureLog.map((f) => String(f.error)), []);
       const res = checkHistory(kvModel(), history.history() as never, { maxSteps: 5_000_000 });
       assert.equal(res.verdict, 'linearizable', res.violation?.text ?? '');
     });
