@@ -5,6 +5,8 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { seededRandom } from '../../actors/index.ts';
 import { UsageError } from '../main.ts';
 import { formatFaults, MAX_SEED, parseInteger, type FaultSpec } from '../options.ts';
@@ -48,35 +50,136 @@ export function drawNetworkFaults(seed: number): FaultSpec {
   };
 }
 
-export function runSweep(name: string, scenario: Scenario, from: number, to: number, opts: {
-  ops?: number; recheckEvery?: number; onSeed?: (seed: number) => void;
-}): SweepReport {
+export interface SweepOptions {
+  readonly ops?: number;
+  /** Run every nth seed twice and compare the trace hashes (0: never; default 10). */
+  readonly recheckEvery?: number;
+  readonly onSeed?: (seed: number) => void;
+}
+
+/** One seed of a sweep: its failure, or undefined if it passed. `from` is the sweep's first seed. */
+export function sweepSeed(name: string, scenario: Scenario, seed: number, from: number, opts: SweepOptions): SweepFailure | undefined {
+  const recheckEvery = opts.recheckEvery ?? 10;
+  const faults = scenario.randomFaults ? scenario.randomFaults(seed) : drawNetworkFaults(seed);
+  const ops = opts.ops;
+  const replay = `switchboard sim ${name} --seed ${seed}${ops ? ` --ops ${ops}` : ''}${formatFaults(faults) ? ` --faults ${formatFaults(faults)}` : ''}`;
+  let reason: string | undefined;
+  try {
+    const first = scenario.run({ seed, ops, faults });
+    if (first.violations.length > 0) reason = first.violations.join('; ');
+    else if (first.linearizable === false) reason = 'history is not linearizable';
+    else if (recheckEvery > 0 && (seed - from) % recheckEvery === 0) {
+      const again = scenario.run({ seed, ops, faults });
+      if (again.traceHash !== first.traceHash) reason = `non-deterministic: trace ${first.traceHash} then ${again.traceHash}`;
+    }
+  } catch (err) {
+    reason = `threw: ${(err as Error).message}`;
+  }
+  return reason ? { seed, reason, replay } : undefined;
+}
+
+/** The seeds from..to in this thread, one after another. */
+export function runSweep(name: string, scenario: Scenario, from: number, to: number, opts: SweepOptions): SweepReport {
   const t0 = performance.now();
   const failures: SweepFailure[] = [];
   let passed = 0;
-  const recheckEvery = opts.recheckEvery ?? 10;
   for (let seed = from; seed <= to; seed++) {
-    const faults = scenario.randomFaults ? scenario.randomFaults(seed) : drawNetworkFaults(seed);
-    const ops = opts.ops;
-    const replay = `switchboard sim ${name} --seed ${seed}${ops ? ` --ops ${ops}` : ''}${formatFaults(faults) ? ` --faults ${formatFaults(faults)}` : ''}`;
-    let reason: string | undefined;
-    try {
-      const first = scenario.run({ seed, ops, faults });
-      if (first.violations.length > 0) reason = first.violations.join('; ');
-      else if (first.linearizable === false) reason = 'history is not linearizable';
-      else if (recheckEvery > 0 && (seed - from) % recheckEvery === 0) {
-        const again = scenario.run({ seed, ops, faults });
-        if (again.traceHash !== first.traceHash) reason = `non-deterministic: trace ${first.traceHash} then ${again.traceHash}`;
-      }
-    } catch (err) {
-      reason = `threw: ${(err as Error).message}`;
-    }
-    if (reason) failures.push({ seed, reason, replay });
+    const failure = sweepSeed(name, scenario, seed, from, opts);
+    if (failure) failures.push(failure);
     else passed++;
     opts.onSeed?.(seed);
   }
   return { scenario: name, seeds: `${from}..${to}`, passed, failures, wallMs: Math.round(performance.now() - t0) };
 }
+
+/**
+ * The seeds from..to on this thread and `jobs - 1` worker threads, each seed run exactly as
+ * runSweep runs it (every run is its own simulation, so the report is the same whatever the
+ * number of jobs). Seeds go out in blocks to whoever is free, so a slow block holds nobody back.
+ * This thread takes blocks too, from the start: a worker needs a few seconds to load the sources,
+ * so a short sweep is done here before any worker is ready (and the workers are let go).
+ * `registry`: the module whose `scenarios` the workers look `name` up in (the CLI's by default);
+ * `workersOnly`: this thread runs no seed, and `jobs` workers are started (for tests).
+ */
+export async function runSweepParallel(name: string, scenario: Scenario, from: number, to: number, opts: SweepOptions & {
+  readonly jobs: number; readonly registry?: string; readonly workersOnly?: boolean;
+}): Promise<SweepReport> {
+  const t0 = performance.now();
+  const failures: SweepFailure[] = [];
+  let passed = 0;
+  const outcome = (seed: number, failure: SweepFailure | undefined): void => {
+    if (failure) failures.push(failure);
+    else passed++;
+    opts.onSeed?.(seed);
+  };
+  const count = to - from + 1;
+  const jobs = Math.max(1, Math.min(opts.jobs, count));
+  // Small enough blocks that the last ones spread over every thread, large enough to be few messages.
+  const blockSize = Math.max(1, Math.min(100, Math.ceil(count / (jobs * 16))));
+  let next = from;
+  const take = (): [number, number] | undefined => {
+    if (next > to) return undefined;
+    const b: [number, number] = [next, Math.min(to, next + blockSize - 1)];
+    next = b[1] + 1;
+    return b;
+  };
+  const data: SweepWorkerData = {
+    name, from, registry: opts.registry ?? new URL('../scenarios.ts', import.meta.url).href,
+    ...(opts.ops !== undefined ? { ops: opts.ops } : {}), recheckEvery: opts.recheckEvery ?? 10,
+  };
+  const workers: { readonly w: Worker; busy: [number, number] | undefined }[] = [];
+  let failed: Error | undefined;
+  const workerCount = opts.workersOnly ? jobs : jobs - 1;
+  const workersDone = new Promise<void>((resolve) => {
+    let running = workerCount;
+    const exited = (): void => { if (--running === 0) resolve(); };
+    if (running === 0) resolve();
+    for (let j = 0; j < workerCount; j++) {
+      const w = new Worker(new URL('../sweep-worker.mjs', import.meta.url), { workerData: data });
+      const me = { w, busy: undefined as [number, number] | undefined };
+      workers.push(me);
+      const give = (): void => {
+        me.busy = take();
+        w.postMessage(me.busy ?? null);
+      };
+      const where = (): string => (me.busy ? ` running seeds ${me.busy[0]}..${me.busy[1]} (run them with --jobs 1 to see it in this thread)` : '');
+      w.on('message', (m: SweepWorkerMessage) => {
+        if (m.kind === 'seed') outcome(m.seed, m.failure);
+        else give();
+      });
+      w.on('error', (err) => { failed ??= new Error(`sweep worker ${j} failed${where()}: ${err.message}`); });
+      w.on('exit', (code) => {
+        if (code !== 0 && me.busy) failed ??= new Error(`sweep worker ${j} exited with code ${code}${where()}`);
+        exited();
+      });
+    }
+  });
+  // This thread's share, a block at a time, letting the workers' messages in between.
+  for (let b = opts.workersOnly ? undefined : take(); b !== undefined && failed === undefined; b = take()) {
+    for (let seed = b[0]; seed <= b[1]; seed++) outcome(seed, sweepSeed(name, scenario, seed, from, opts));
+    await new Promise((r) => setImmediate(r));
+  }
+  // Workers still loading get no block now: let them go; wait for those running one.
+  if (!opts.workersOnly) for (const x of workers) if (x.busy === undefined) void x.w.terminate();
+  await workersDone;
+  if (failed) throw failed;
+  failures.sort((a, b) => a.seed - b.seed);
+  return { scenario: name, seeds: `${from}..${to}`, passed, failures, wallMs: Math.round(performance.now() - t0) };
+}
+
+/** What a sweep worker is started with (cli/sweep-worker.ts). */
+export interface SweepWorkerData {
+  readonly name: string;
+  readonly from: number;
+  readonly registry: string;
+  readonly ops?: number;
+  readonly recheckEvery: number;
+}
+
+/** What a sweep worker sends: each seed's outcome, and when it is ready for a (next) block. */
+export type SweepWorkerMessage =
+  | { readonly kind: 'seed'; readonly seed: number; readonly failure?: SweepFailure }
+  | { readonly kind: 'ready' };
 
 export function registerSweep(program: Command): void {
   program.command('sweep')
@@ -85,21 +188,26 @@ export function registerSweep(program: Command): void {
     .requiredOption('--seeds <A..B>', 'the seeds to run, inclusive', parseSeedRange)
     .option('--ops <n>', 'client operations per run', parseInteger(1, 10_000_000))
     .option('--recheck-every <n>', 'run every nth seed twice and compare trace hashes (0: never)', parseInteger(0, 1_000_000), 10)
+    .option('--jobs <n>', 'worker threads to run seeds on (default: one per core; 1: in this thread)', parseInteger(1, 256))
     .option('--json', 'print one JSON object')
-    .action((name: string, opts) => {
+    .action(async (name: string, opts) => {
       const scenario = scenarios[name];
       if (!scenario) throw new UsageError(`unknown scenario '${name}'; choose one of: ${Object.keys(scenarios).join(', ')}`);
       const [from, to] = opts.seeds as [number, number];
+      const jobs: number = Math.min(opts.jobs ?? availableParallelism(), to - from + 1);
       const bar = !opts.json && process.stderr.isTTY
         ? new cliProgress.SingleBar({ stream: process.stderr, format: `${name} {bar} {value}/{total} seeds | {eta}s left` }, cliProgress.Presets.shades_classic)
         : undefined;
       bar?.start(to - from + 1, 0);
-      const report = runSweep(name, scenario, from, to, { ops: opts.ops, recheckEvery: opts.recheckEvery, onSeed: () => bar?.increment() });
+      const sweepOpts = { ops: opts.ops, recheckEvery: opts.recheckEvery, onSeed: () => bar?.increment() };
+      const report = jobs > 1
+        ? await runSweepParallel(name, scenario, from, to, { ...sweepOpts, jobs })
+        : runSweep(name, scenario, from, to, sweepOpts);
       bar?.stop();
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(report)}\n`);
       } else {
-        process.stdout.write(`${name}: ${report.passed}/${to - from + 1} seeds passed in ${report.wallMs} ms\n`);
+        process.stdout.write(`${name}: ${report.passed}/${to - from + 1} seeds passed in ${report.wallMs} ms${jobs > 1 ? ` (${jobs} jobs)` : ''}\n`);
         for (const f of report.failures) process.stdout.write(`  seed ${f.seed}: ${f.reason}\n    replay: ${f.replay}\n`);
       }
       if (report.failures.length > 0) process.exitCode = 1;

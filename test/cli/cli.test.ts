@@ -42,6 +42,9 @@ describe('switchboard command line', () => {
     const stray = run(['demo', '--port', '5']);
     assert.equal(stray.code, 2);
     assert.match(stray.err, /--port applies only with --dashboard/);
+    const jobs = run(['sweep', 'pingpong', '--seeds', '1..2', '--jobs', '0']);
+    assert.equal(jobs.code, 2);
+    assert.match(jobs.err, /--jobs/);
   });
 
   it('rejects an unknown scenario and an unknown benchmark with exit code 2', () => {

@@ -2,9 +2,10 @@
 // whose trace differs between two runs of one seed, and draws the same fault plan for a seed.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { drawNetworkFaults, parseSeedRange, runSweep } from '../../cli/commands/sweep.ts';
+import { drawNetworkFaults, parseSeedRange, runSweep, runSweepParallel } from '../../cli/commands/sweep.ts';
 import type { Scenario, SimReport } from '../../cli/scenarios.ts';
 import { scenarios } from '../../cli/scenarios.ts';
+import { scenarios as fixtures } from './fixtures/sweep-scenarios.ts';
 
 function report(seed: number, over: Partial<SimReport>): SimReport {
   return {
@@ -37,6 +38,37 @@ describe('sweep', () => {
     const r = runSweep('flaky', flaky, 1, 1, { recheckEvery: 1 });
     assert.equal(r.failures.length, 1);
     assert.match(r.failures[0]!.reason, /non-deterministic/);
+  });
+
+  it('gives the same report over worker threads as in one thread, each failure with its seed and replay', async () => {
+    const registry = new URL('./fixtures/sweep-scenarios.ts', import.meta.url).href;
+    const strip = (r: { passed: number; failures: { seed: number; reason: string; replay: string }[] }) =>
+      ({ passed: r.passed, failures: r.failures.map((f) => ({ ...f, reason: f.reason.replace(/ in thread \d+/, '') })) });
+    const serial = runSweep('fake', fixtures.fake!, 1, 60, { ops: 3, recheckEvery: 4 });
+    const seen: number[] = [];
+    const parallel = await runSweepParallel('fake', fixtures.fake!, 1, 60, {
+      ops: 3, recheckEvery: 4, jobs: 2, registry, workersOnly: true, onSeed: (s) => seen.push(s),
+    });
+    assert.deepEqual(strip(parallel), strip(serial));
+    assert.deepEqual(parallel.failures.map((f) => f.seed), [5, 7, 12, 14, 15, 21, 25, 28, 35, 42, 45, 49, 55, 56]);
+    assert.ok(parallel.failures.every((f) => !/ in thread 0$/.test(f.reason)), 'the workers ran the seeds');
+    assert.deepEqual(seen.sort((a, b) => a - b), Array.from({ length: 60 }, (_, i) => i + 1), 'each seed reported once');
+    assert.match(parallel.failures.find((f) => f.seed === 12)!.reason, /threw: boom/);
+    assert.match(parallel.failures[0]!.replay, /^switchboard sim fake --seed 5 --ops 3/);
+    // This thread and a worker together, as the CLI runs it: the same report.
+    const mixed = await runSweepParallel('fake', fixtures.fake!, 1, 60, { ops: 3, recheckEvery: 4, jobs: 2, registry });
+    assert.deepEqual(strip(mixed), strip(serial));
+  });
+
+  it('reports a worker that cannot start or dies mid-block, naming it and its seeds', async () => {
+    await assert.rejects(
+      runSweepParallel('missing', fixtures.fake!, 1, 4, { jobs: 1, workersOnly: true, registry: new URL('./fixtures/sweep-scenarios.ts', import.meta.url).href }),
+      /sweep worker 0 failed: no scenario 'missing'/,
+    );
+    await assert.rejects(
+      runSweepParallel('dies', fixtures.dies!, 1, 3, { jobs: 1, workersOnly: true, registry: new URL('./fixtures/sweep-scenarios.ts', import.meta.url).href }),
+      /sweep worker 0 exited with code 3 running seeds 2\.\.2/,
+    );
   });
 
   it('draws one fault plan per seed, and different plans across seeds', () => {
