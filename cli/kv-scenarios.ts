@@ -5,10 +5,11 @@
 // switch cut off from the controller or down for long (its rack leaves the chain and joins it
 // again), a paused controller, a switch restart, rkey churn under writes and the controller's
 // messages delayed (so that they overtake their own resends); for NetCache,
-// controller and switch restarts (netcachePlan). So
-// `switchboard sim pegasus --seed N --faults ...` replays a sweep's seed exactly. Every history
-// is checked for linearizability.
+// controller and switch restarts (netcachePlan). So `switchboard sim pegasus --seed N` replays a
+// sweep's seed exactly (`--faults` given replace the seed's network faults, `--no-plan` drops the
+// plan). Every history is checked for linearizability.
 import { runSim, seededRandom, type ActorRef, type SimRuntime, type Topology } from '../actors/index.ts';
+import type { LinkOptions } from '../transport/memory/sim-network.ts';
 import { KvHistory } from '../apps/history/history.ts';
 import { checkHistory } from '../apps/linearizability/checker.ts';
 import { kvModel } from '../apps/linearizability/models.ts';
@@ -25,7 +26,7 @@ import { LoadStats } from '../apps/workload/stats.ts';
 import type { WorkloadSpec } from '../apps/workload/workload.ts';
 import type { FaultSpec } from './options.ts';
 // Types only: scenarios.ts imports this module, so nothing from it may be needed at load time.
-import type { Scenario, SimReport } from './scenarios.ts';
+import type { Scenario, ScenarioRun, SimReport } from './scenarios.ts';
 
 function round(x: number, digits = 3): number {
   const f = 10 ** digits;
@@ -51,6 +52,11 @@ export function kvNetworkFaults(seed: number): FaultSpec {
   const r = seededRandom(seed, '$kv-fault-plan');
   const pick = <T>(xs: readonly T[]): T => xs[r.int(xs.length)]!;
   return { dropRate: pick([0, 0, 0.01, 0.03, 0.05]), duplicateRate: pick([0, 0, 0.01, 0.03]), jitterMs: pick([0, 0.002, 0.01, 0.03]) };
+}
+
+/** A run's links: the seed's network faults (unless --no-plan), with the --faults given over them. */
+function kvLink({ seed, faults, plan }: ScenarioRun): LinkOptions {
+  return { latencyMs: 0.005, bandwidthMbps: 10_000, ...(plan !== false ? kvNetworkFaults(seed) : {}), ...faults };
 }
 
 /**
@@ -308,8 +314,8 @@ export const kvScenarios: Record<string, Scenario> = {
     defaultOps: 120,
     randomFaults: kvNetworkFaults,
     run(opts) {
-      const { seed, ops, faults } = opts;
-      const withPlan = (opts as { plan?: boolean }).plan !== false;
+      const { seed, ops } = opts;
+      const withPlan = opts.plan !== false;
       const total = ops ?? 120;
       const history = new KvHistory();
       const invariants = new PegasusInvariants();
@@ -317,7 +323,7 @@ export const kvScenarios: Record<string, Scenario> = {
       const t = pegasusTopology({
         racks: 2, servers: 4, clients: CLIENTS, sessions: SESSIONS, opsPerClient: Math.ceil(total / CLIENTS), workload: WORKLOAD,
         history, invariants, stats, timeoutMs: 1, startDelayMs: 0.1,
-        link: { latencyMs: 0.005, bandwidthMbps: 10_000, ...faults },
+        link: kvLink(opts),
         controller: { autoRkeys: false, defaultRf: 3 }, transferBytes: TRANSFER_BYTES,
       });
       const t0 = performance.now();
@@ -363,16 +369,16 @@ export const kvScenarios: Record<string, Scenario> = {
     defaultOps: 120,
     randomFaults: kvNetworkFaults,
     run(opts) {
-      const { seed, ops, faults } = opts;
+      const { seed, ops } = opts;
       const total = ops ?? 120;
       const history = new KvHistory();
       const stats = new LoadStats();
       const t = netcacheTopology({
         servers: 4, clients: CLIENTS, sessions: SESSIONS, opsPerClient: Math.ceil(total / CLIENTS), workload: WORKLOAD, history, stats,
-        timeoutMs: 1, startDelayMs: 0.1, link: { latencyMs: 0.005, bandwidthMbps: 10_000, ...faults },
+        timeoutMs: 1, startDelayMs: 0.1, link: kvLink(opts),
         cache: { cacheSize: 4, sketchWidth: 256, bloomWidth: 1024 }, controller: { threshold: 2, epochMs: 1 },
       });
-      const plan = (opts as { plan?: boolean }).plan !== false ? netcachePlan(seed) : [];
+      const plan = opts.plan !== false ? netcachePlan(seed) : [];
       const { t0, sim, all, done } = runLoadClients(t, seed, total, plan);
       const c = sim.stateOf<NetCacheControllerState>(t.controller);
       return finish('netcache', seed, all, sim, done, history, [], t0, {
@@ -385,13 +391,14 @@ export const kvScenarios: Record<string, Scenario> = {
     description: 'consistent hashing without replication in one rack (4 servers), 3 clients, under drops and reordering',
     defaultOps: 120,
     randomFaults: kvNetworkFaults,
-    run({ seed, ops, faults }) {
+    run(opts) {
+      const { seed, ops } = opts;
       const total = ops ?? 120;
       const history = new KvHistory();
       const stats = new LoadStats();
       const t = kvHashTopology({
         servers: 4, clients: CLIENTS, sessions: SESSIONS, opsPerClient: Math.ceil(total / CLIENTS), workload: WORKLOAD, history, stats,
-        timeoutMs: 1, link: { latencyMs: 0.005, bandwidthMbps: 10_000, ...faults },
+        timeoutMs: 1, link: kvLink(opts),
       });
       const { t0, sim, all, done } = runLoadClients(t, seed, total);
       return finish('kv-hash', seed, all, sim, done, history, [], t0, { retries: stats.retries });

@@ -20,7 +20,7 @@ export function registerSim(program: Command): void {
       if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`);
       else process.stdout.write(formatReport(report));
       if (report.violations.length > 0) {
-        process.stderr.write(`replay: switchboard sim ${name} --seed ${report.seed} --ops ${report.ops}${formatFaults(opts.faults) ? ` --faults ${formatFaults(opts.faults)}` : ''}${opts.plan === false ? ' --no-plan' : ''}\n`);
+        process.stderr.write(`replay: switchboard sim ${name} --seed ${report.seed}${opts.ops ? ` --ops ${opts.ops}` : ''}${formatFaults(opts.faults) ? ` --faults ${formatFaults(opts.faults)}` : ''}${opts.plan === false ? ' --no-plan' : ''}\n`);
         process.exitCode = 1;
       }
     });

@@ -45,6 +45,25 @@ describe('pegasus sweep', () => {
     assert.ok(delayed >= 3, `${delayed} of 40 seeds delay the controller's messages`);
   });
 
+  it('a seed alone replays a sweep\'s run (its network faults are drawn from it); --faults replace them, --no-plan drops them', () => {
+    for (const name of ['pegasus', 'netcache', 'kv-hash'] as const) {
+      const sc = scenarios[name]!;
+      for (const seed of [3, 7]) {
+        const inSweep = sc.run({ seed, ops: 60, faults: kvNetworkFaults(seed) });
+        assert.equal(sc.run({ seed, ops: 60, faults: {} }).traceHash, inSweep.traceHash, `${name} seed ${seed}`);
+      }
+      const lossy = { dropRate: 0.2 };
+      const given = sc.run({ seed: 7, ops: 60, faults: lossy });
+      assert.notEqual(given.traceHash, sc.run({ seed: 7, ops: 60, faults: {} }).traceHash, `${name}: --faults change the run`);
+      assert.equal(given.traceHash, sc.run({ seed: 7, ops: 60, faults: { ...kvNetworkFaults(7), ...lossy } }).traceHash, `${name}: --faults go over the seed's`);
+      // Seed 7's plan has drops; without it nothing is lost, and kv-hash has no other cause to retry.
+      assert.ok(kvNetworkFaults(7).dropRate! > 0);
+      const bare = sc.run({ seed: 7, ops: 60, faults: {}, plan: false });
+      assert.notEqual(bare.traceHash, sc.run({ seed: 7, ops: 60, faults: {} }).traceHash, `${name}: --no-plan changes the run`);
+      if (name === 'kv-hash') assert.equal((bare.details as { retries: number }).retries, 0, 'kv-hash --no-plan: no faults, no retries');
+    }
+  });
+
   it('passes 300 seeds of netcache (half with a controller restart, half with a switch restart, a fifth with the controller\'s messages delayed) and 40 of kv-hash under random network faults', () => {
     // The old NetCache controller, restarted, put keys in slots the table still mapped other
     // keys to: 87 of seeds 1..2000 were not linearizable. With its messages delayed, a resent
