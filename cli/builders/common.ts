@@ -87,43 +87,6 @@ export function cliAccessOf(built: BuiltTopology): CliAccess | undefined {
   return extras.get(built)?.cli;
 }
 
-/**
- * Milliseconds to add to this node's clock (ctx.now(), from when the node started) to get
- * milliseconds since the epoch: the common time base of histories recorded by several processes.
- * Read from the wall clock at the moment its millisecond ticks over, not from
- * performance.timeOrigin: that is taken as the process starts and was found 29 ms off in 1 of 30
- * processes started on a loaded machine, which shifts one host's history against the others' and
- * can make a linearizable run look otherwise (the likely cause of a NOPaxos CI failure:
- * docs/nopaxos.md). The tick is bracketed by two readings of the node's clock; a bracket wider
- * than TICK_BRACKET_MS means the process was descheduled there (seen in CI: 2 ms), so the reading
- * is taken again, and the narrowest of TICK_ATTEMPTS is kept.
- */
-export function epochOffsetMs(node: NodeRuntime, wallMs: () => number = Date.now): number {
-  let best = { width: Infinity, offset: 0 };
-  for (let attempt = 0; attempt < TICK_ATTEMPTS && best.width > TICK_BRACKET_MS; attempt++) {
-    const tick = wallTick(node, wallMs);
-    if (tick.width < best.width) best = tick;
-  }
-  return best.offset;
-}
-
-const TICK_ATTEMPTS = 20;
-const TICK_BRACKET_MS = 0.05;
-
-/** One reading: the wall clock's next tick, placed on the node's clock within `width` ms. */
-function wallTick(node: NodeRuntime, wallMs: () => number): { width: number; offset: number } {
-  let lastBefore = node.now();
-  const start = wallMs();
-  for (;;) {
-    const before = node.now();
-    const wall = wallMs();
-    const after = node.now();
-    // The tick came after the last reading of `start` (so after `lastBefore`) and before `after`.
-    if (wall !== start) return { width: after - lastBefore, offset: wall - (lastBefore + after) / 2 };
-    lastBefore = before;
-  }
-}
-
 /** The history in the checker's JSON format, its times moved by `offsetMs`. */
 export function historyJson(h: History, offsetMs: number): string {
   return formatJsonHistory({

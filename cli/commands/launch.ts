@@ -19,6 +19,7 @@ import { parseChoice, parseInteger } from '../options.ts';
 import { freePorts } from '../../transport/free-ports.ts';
 import { isLoopbackAddress, secretOf, tlsOf, TRANSPORTS } from '../transports.ts';
 import { HISTORY_DIR_ENV, loadFile } from './node.ts';
+import { CLOCK_ANCHOR_ENV, takeAnchor } from '../history-clock.ts';
 import { launchDashboard } from '../../dashboard/launch.ts';
 import { usageIfPortInUse } from './demo.ts';
 
@@ -90,7 +91,9 @@ export function registerLaunch(program: Command): void {
         name: file.name, transport, file: path,
         hosts: Object.entries(file.hosts).filter(([name]) => roleOf(name) !== CLI_ROLE)
           .map(([name, h]) => ({ name, address: h.address, port: h.port, ...(h.role ? { role: h.role } : {}) })),
-        ...(opts.check ? { env: { [HISTORY_DIR_ENV]: historyDir } } : {}),
+        // Every host is on this machine: one clock anchor for all, so that their histories merge
+        // on one time base (cli/history-clock.ts).
+        ...(opts.check ? { env: { [HISTORY_DIR_ENV]: historyDir, [CLOCK_ANCHOR_ENV]: String(takeAnchor()) } } : {}),
         statusEveryMs: opts.statusEvery ?? (tty ? 1000 : 5000),
         graceMs: opts.graceMs,
         ...(opts.timeout !== undefined ? { timeoutMs: opts.timeout * 1000 } : {}),

@@ -20,7 +20,8 @@ import { join } from 'node:path';
 import { NodeRuntime } from '../../actors/index.ts';
 import { loadTopologyFile, TopologyFileError, type LoadedTopology } from '../../actors/topology-file.ts';
 import { builders } from '../builtins.ts';
-import { epochOffsetMs, historyJson, historyOf } from '../builders/common.ts';
+import { historyJson, historyOf } from '../builders/common.ts';
+import { CLOCK_ANCHOR_ENV, epochOffsetMs, parseAnchor } from '../history-clock.ts';
 import { UsageError } from '../main.ts';
 import { parseInteger } from '../options.ts';
 import { transportForHost } from '../transports.ts';
@@ -53,12 +54,19 @@ export function registerNode(program: Command): void {
       let stopping = false;
       let historyWritten: { path: string; operations: number } | undefined;
       const historyPath = opts.historyOut ?? (process.env[HISTORY_DIR_ENV] ? join(process.env[HISTORY_DIR_ENV], `${opts.host}.json`) : undefined);
+      // Started by launch (or a test) on its machine: the clock anchor every host shares.
+      let anchor: number | undefined;
+      try {
+        anchor = parseAnchor(process.env[CLOCK_ANCHOR_ENV]);
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
       const writeHistory = (node: NodeRuntime): void => {
         const source = historyOf(loaded.built);
         if (!historyPath || !source || historyWritten) return;
         const h = source.history();
         if (h.operations.length === 0) return;
-        writeFileSync(historyPath, historyJson(h, epochOffsetMs(node)));
+        writeFileSync(historyPath, historyJson(h, epochOffsetMs(() => node.now(), { anchor })));
         historyWritten = { path: historyPath, operations: h.operations.length };
       };
       const stop = async (code = 0): Promise<void> => {

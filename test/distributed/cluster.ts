@@ -8,6 +8,7 @@ import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { BIN } from '../../bench/children.ts';
+import { anchoredNowMs, CLOCK_ANCHOR_ENV, takeAnchor } from '../../cli/history-clock.ts';
 
 export type Status = Record<string, number>;
 
@@ -27,11 +28,18 @@ export class Cluster {
   /** What happened, for the failure message of a test. */
   readonly log: string[] = [];
   private readonly t0 = Date.now();
+  /** The clock anchor every host gets (they all run on this machine): their histories share one time base. */
+  private readonly anchor = takeAnchor();
 
   constructor(private readonly file: string, dir: string, private readonly env: Record<string, string>, private readonly statusEveryMs = 100,
     private readonly prefix: (host: string) => readonly string[] = () => []) {
     this.historyDir = join(dir, 'histories');
     mkdirSync(this.historyDir, { recursive: true });
+  }
+
+  /** Milliseconds since the epoch on the hosts' time base: for operations the test records itself. */
+  nowMs(): number {
+    return anchoredNowMs(this.anchor);
   }
 
   note(line: string): void {
@@ -45,7 +53,7 @@ export class Cluster {
     const args = [BIN, 'node', '--topology', this.file, '--host', host, '--status-every', String(this.statusEveryMs),
       '--history-out', join(this.historyDir, `${host}.json`), ...(opts.rejoin ? ['--rejoin'] : [])];
     const [cmd, ...pre] = [...this.prefix(host), process.execPath];
-    const proc = spawn(cmd!, [...pre, ...args], { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(cmd!, [...pre, ...args], { env: { ...process.env, ...this.env, [CLOCK_ANCHOR_ENV]: String(this.anchor) }, stdio: ['ignore', 'pipe', 'pipe'] });
     const p: Proc = { proc, ready: false, exited: false, status: {}, finished: undefined, stderr: '' };
     this.procs.set(host, p);
     this.note(`start ${host}${opts.rejoin ? ' --rejoin' : ''} (pid ${proc.pid})`);

@@ -38,13 +38,13 @@ const PROGRESS = 60;
 const STEP_MS = 20_000;
 
 /** One `switchboard kv get` per key, at once, each as its own cli client host; recorded as a history. */
-async function finalReads(file: string, env: Record<string, string>, out: string): Promise<Record<string, string>> {
+async function finalReads(file: string, env: Record<string, string>, out: string, now: () => number): Promise<Record<string, string>> {
   const ops = await Promise.all(Array.from({ length: KEYS }, async (_, k) => {
-    const invokeTime = Date.now();
+    const invokeTime = now();
     const { stdout } = await run(process.execPath, [BIN, 'kv', 'get', '--json', '--topology', file, '--host', `k${k}`, '--timeout-ms', '15000', `k${k}`],
       { env: { ...process.env, ...env }, timeout: 30_000 });
     const r = JSON.parse(stdout) as { result: { value: string } };
-    return { client: `final-k${k}`, input: { op: 'get', key: `k${k}` }, output: r.result, invokeTime, returnTime: Date.now() };
+    return { client: `final-k${k}`, input: { op: 'get', key: `k${k}` }, output: r.result, invokeTime, returnTime: now() };
   }));
   writeFileSync(out, formatJsonHistory({ model: 'kv', operations: ops.map((o, id) => ({ id, ...o })) }));
   return Object.fromEntries(ops.map((o) => [o.input.key, o.output.value]));
@@ -137,7 +137,7 @@ for (const { builder, kind, sequencers, params } of CASES) {
           // Stop the clients (each writes its history, an operation in flight has an unknown
           // outcome), then read every key through the cli client hosts.
           await Promise.all(CLIENTS.map((h) => c.stop(h)));
-          const finals = await finalReads(path, env, join(c.historyDir, 'final.json'));
+          const finals = await finalReads(path, env, join(c.historyDir, 'final.json'), () => c.nowMs());
           c.note(`final reads: ${JSON.stringify(finals)}`);
           const report = checkHistories(c.historyDir);
           c.note(`history: ${JSON.stringify(report)}`);

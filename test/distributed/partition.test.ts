@@ -96,11 +96,11 @@ describe('NOPaxos across network namespaces', () => {
 
       await cl.stop('c0');
       const finals = await Promise.all(Array.from({ length: KEYS }, async (_, k) => {
-        const invokeTime = Date.now();
+        const invokeTime = cl.nowMs();
         const { stdout } = await run(net!.exec(`k${k}`)[0]!, [...net!.exec(`k${k}`).slice(1), process.execPath, BIN, 'kv', 'get', '--json',
           '--topology', path, '--host', `k${k}`, '--timeout-ms', '15000', `k${k}`], { env: { ...process.env, ...env }, timeout: 30_000 });
         const r = JSON.parse(stdout) as { result: { value: string } };
-        return { client: `final-k${k}`, input: { op: 'get', key: `k${k}` }, output: r.result, invokeTime, returnTime: Date.now() };
+        return { client: `final-k${k}`, input: { op: 'get', key: `k${k}` }, output: r.result, invokeTime, returnTime: cl.nowMs() };
       }));
       writeFileSync(join(cl.historyDir, 'final.json'), formatJsonHistory({ model: 'kv', operations: finals.map((o, id) => ({ id, ...o })) }));
       const report = checkHistories(cl.historyDir);
