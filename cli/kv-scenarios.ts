@@ -6,7 +6,7 @@
 // again), a paused controller, a switch restart, rkey churn under writes and the controller's
 // messages delayed (so that they overtake their own resends); for NetCache,
 // controller and switch restarts (netcachePlan). So `switchboard sim pegasus --seed N` replays a
-// sweep's seed exactly (`--faults` given replace the seed's network faults, `--no-plan` drops the
+// sweep's seed exactly (`--faults` given go over the seed's network faults, `--no-plan` drops the
 // plan). Every history is checked for linearizability.
 import { runSim, seededRandom, type ActorRef, type SimRuntime, type Topology } from '../actors/index.ts';
 import type { LinkOptions } from '../transport/memory/sim-network.ts';

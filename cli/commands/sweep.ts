@@ -96,8 +96,8 @@ export function runSweep(name: string, scenario: Scenario, from: number, to: num
  * The seeds from..to on this thread and `jobs - 1` worker threads, each seed run exactly as
  * runSweep runs it (every run is its own simulation, so the report is the same whatever the
  * number of jobs). Seeds go out in blocks to whoever is free, so a slow block holds nobody back.
- * This thread takes blocks too, from the start: a worker needs a few seconds to load the sources,
- * so a short sweep is done here before any worker is ready (and the workers are let go).
+ * This thread takes blocks too, from the start: a worker needs a second or more to load the
+ * sources, so a short sweep is done here before any worker is ready (and the workers are let go).
  * `registry`: the module whose `scenarios` the workers look `name` up in (the CLI's by default);
  * `workersOnly`: this thread runs no seed, and `jobs` workers are started (for tests).
  */
@@ -139,7 +139,7 @@ export async function runSweepParallel(name: string, scenario: Scenario, from: n
       const me = { w, busy: undefined as [number, number] | undefined };
       workers.push(me);
       const give = (): void => {
-        me.busy = take();
+        me.busy = failed === undefined ? take() : undefined;
         w.postMessage(me.busy ?? null);
       };
       const where = (): string => (me.busy ? ` running seeds ${me.busy[0]}..${me.busy[1]} (run them with --jobs 1 to see it in this thread)` : '');
@@ -188,7 +188,7 @@ export function registerSweep(program: Command): void {
     .requiredOption('--seeds <A..B>', 'the seeds to run, inclusive', parseSeedRange)
     .option('--ops <n>', 'client operations per run', parseInteger(1, 10_000_000))
     .option('--recheck-every <n>', 'run every nth seed twice and compare trace hashes (0: never)', parseInteger(0, 1_000_000), 10)
-    .option('--jobs <n>', 'worker threads to run seeds on (default: one per core; 1: in this thread)', parseInteger(1, 256))
+    .option('--jobs <n>', 'threads to run seeds on: this one and N-1 workers (default: one per core; 1: this thread only)', parseInteger(1, 256))
     .option('--json', 'print one JSON object')
     .action(async (name: string, opts) => {
       const scenario = scenarios[name];

@@ -45,7 +45,7 @@ describe('pegasus sweep', () => {
     assert.ok(delayed >= 3, `${delayed} of 40 seeds delay the controller's messages`);
   });
 
-  it('a seed alone replays a sweep\'s run (its network faults are drawn from it); --faults replace them, --no-plan drops them', () => {
+  it('a seed alone replays a sweep\'s run (its network faults are drawn from it); --faults go over them, --no-plan drops them', () => {
     for (const name of ['pegasus', 'netcache', 'kv-hash'] as const) {
       const sc = scenarios[name]!;
       for (const seed of [3, 7]) {
