@@ -11,6 +11,6 @@ export { runSim, SimRuntime, seedFrom, type SimOptions, type RunLimits } from '.
 export { runLocal, runNode, LocalRuntime, NodeRuntime, type LocalOptions, type NodeOptions } from './local.ts';
 export type { ActorMetrics, MetricsSnapshot } from './metrics.ts';
 export type { DeadLetter, DeadLetterReason, Failure, Mode } from './system.ts';
-export { Trace, type TraceEntry } from './trace.ts';
+export { Trace, traceLine, type TraceEntry, type TraceEvent, type TraceSink } from './trace.ts';
 export { seededRandom, type Random } from './random.ts';
 export { probe, Probe, ProbeTimeoutError, dropMatching, delayMatching, type EnvelopeMatch, type Match } from './testkit.ts';

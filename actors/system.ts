@@ -9,7 +9,7 @@ import { Cell, type Mailbox } from './cell.ts';
 import type { ActorMetrics, MetricsSnapshot } from './metrics.ts';
 import type { ActorRef, Address, Msg } from './ref.ts';
 import { checkName, checkPath, formatRef } from './ref.ts';
-import { Trace } from './trace.ts';
+import { Trace, type TraceSink } from './trace.ts';
 import type { Envelope } from '../transport/types.ts';
 import type { LinkStats } from '../transport/memory/sim-network.ts';
 
@@ -66,6 +66,8 @@ export interface SystemOptions {
   readonly trace?: boolean;
   /** Keep this many recent trace entries for inspection. */
   readonly traceKeep?: number;
+  /** Also hand every traced message and noted fact to this (`sim --trace-out`); the hash is the same. */
+  readonly traceSink?: TraceSink;
   /** pino level; default from SWITCHBOARD_LOG, else 'warn'. */
   readonly logLevel?: string;
   /** Where logs go; default stderr, so stdout stays for results. */
@@ -90,7 +92,7 @@ export class ActorSystem {
 
   constructor(opts: SystemOptions) {
     this.seed = opts.seed;
-    this.trace = opts.trace ? new Trace(opts.traceKeep ?? 0) : undefined;
+    this.trace = opts.trace ? new Trace(opts.traceKeep ?? 0, opts.traceSink) : undefined;
     const level = opts.logLevel ?? process.env.SWITCHBOARD_LOG ?? 'warn';
     this.logger = pino({
       level,

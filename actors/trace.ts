@@ -14,6 +14,20 @@ export interface TraceEntry {
   readonly msg: string;
 }
 
+/** What a trace sink is handed (SystemOptions.traceSink): a message processed, or a fact noted. */
+export type TraceEvent =
+  | { readonly kind: 'msg'; readonly timeMs: number; readonly from: string; readonly to: string; readonly msg: Msg }
+  | { readonly kind: 'note'; readonly text: string };
+
+export type TraceSink = (e: TraceEvent) => void;
+
+/** One event as a line of JSON (`sim --trace-out`): {t, from, to, msg} or {note}. */
+export function traceLine(e: TraceEvent): string {
+  return e.kind === 'note'
+    ? JSON.stringify({ note: e.text })
+    : `{"t":${e.timeMs},"from":${JSON.stringify(e.from)},"to":${JSON.stringify(e.to)},"msg":${stringify(e.msg)}}`;
+}
+
 const f64 = new Float64Array(1);
 const u32 = new Uint32Array(f64.buffer);
 const MAX_DEPTH = 64;
@@ -30,7 +44,7 @@ export class Trace {
    * @param keepLast how many recent entries to keep for inspection (0 keeps none; the hash
    *   always covers everything).
    */
-  constructor(readonly keepLast = 0) {}
+  constructor(readonly keepLast = 0, private readonly sink?: TraceSink) {}
 
   record(timeMs: number, from: Address | undefined, to: Address, msg: Msg): void {
     this.number(timeMs);
@@ -45,12 +59,14 @@ export class Trace {
     this.value(msg, 0);
     this.count++;
     if (this.keepLast > 0) this.keep(timeMs, from, to, msg);
+    if (this.sink) this.sink({ kind: 'msg', timeMs, from: from ? `${from.host}/${from.path}` : '-', to: `${to.host}/${to.path}`, msg });
   }
 
   /** Fold any other deterministic fact (a fault injected, a host crash) into the hash. */
   note(text: string): void {
     this.word(0x23);
     this.string(text);
+    if (this.sink) this.sink({ kind: 'note', text });
   }
 
   /** 16 hex digits. */

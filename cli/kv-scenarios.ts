@@ -8,7 +8,7 @@
 // controller and switch restarts (netcachePlan). So `switchboard sim pegasus --seed N` replays a
 // sweep's seed exactly (`--faults` given go over the seed's network faults, `--no-plan` drops the
 // plan). Every history is checked for linearizability.
-import { runSim, seededRandom, type ActorRef, type SimRuntime, type Topology } from '../actors/index.ts';
+import { runSim, seededRandom, type ActorRef, type SimRuntime, type Topology, type TraceSink } from '../actors/index.ts';
 import type { LinkOptions } from '../transport/memory/sim-network.ts';
 import { KvHistory } from '../apps/history/history.ts';
 import { checkHistory } from '../apps/linearizability/checker.ts';
@@ -52,6 +52,11 @@ export function kvNetworkFaults(seed: number): FaultSpec {
   const r = seededRandom(seed, '$kv-fault-plan');
   const pick = <T>(xs: readonly T[]): T => xs[r.int(xs.length)]!;
   return { dropRate: pick([0, 0, 0.01, 0.03, 0.05]), duplicateRate: pick([0, 0, 0.01, 0.03]), jitterMs: pick([0, 0.002, 0.01, 0.03]) };
+}
+
+/** A run's simulator: its seed, silent, traced to `sim --trace-out` if asked. */
+function simOptions({ seed, trace }: ScenarioRun): { seed: number; logLevel: string; traceSink?: TraceSink } {
+  return { seed, logLevel: 'silent', ...(trace ? { traceSink: trace } : {}) };
 }
 
 /** A run's links: the seed's network faults (unless --no-plan), with the --faults given over them. */
@@ -298,9 +303,9 @@ function finish(name: string, seed: number, total: number, sim: SimRuntime, done
 }
 
 /** Run a topology of load clients until every operation completes (or MAX_MS passes), with the plan's events scheduled first. */
-function runLoadClients(t: { topology: Topology; clients: readonly ActorRef<never>[] }, seed: number, total: number, plan: readonly PegasusPlanEvent[] = []) {
+function runLoadClients(t: { topology: Topology; clients: readonly ActorRef<never>[] }, run: ScenarioRun, total: number, plan: readonly PegasusPlanEvent[] = []) {
   const t0 = performance.now();
-  const sim = runSim(t.topology, { seed, logLevel: 'silent' });
+  const sim = runSim(t.topology, simOptions(run));
   for (const e of plan) sim.scheduler.schedule(e.atMs, () => e.run(sim));
   const all = CLIENTS * Math.ceil(total / CLIENTS);
   const done = (): number => t.clients.reduce((n, c) => n + (sim.stateOf<LoadState>(c)?.completed ?? 0), 0);
@@ -327,7 +332,7 @@ export const kvScenarios: Record<string, Scenario> = {
         controller: { autoRkeys: false, defaultRf: 3 }, transferBytes: TRANSFER_BYTES,
       });
       const t0 = performance.now();
-      const sim = runSim(t.topology, { seed, logLevel: 'silent' });
+      const sim = runSim(t.topology, simOptions(opts));
       const plan = withPlan ? pegasusPlan(seed, t) : [];
       for (const e of plan) {
         sim.advance(Math.max(0, e.atMs - sim.now()));
@@ -379,7 +384,7 @@ export const kvScenarios: Record<string, Scenario> = {
         cache: { cacheSize: 4, sketchWidth: 256, bloomWidth: 1024 }, controller: { threshold: 2, epochMs: 1 },
       });
       const plan = opts.plan !== false ? netcachePlan(seed) : [];
-      const { t0, sim, all, done } = runLoadClients(t, seed, total, plan);
+      const { t0, sim, all, done } = runLoadClients(t, opts, total, plan);
       const c = sim.stateOf<NetCacheControllerState>(t.controller);
       return finish('netcache', seed, all, sim, done, history, [], t0, {
         plan: plan.map((e) => `${e.atMs.toFixed(2)}ms ${e.what}`),
@@ -400,7 +405,7 @@ export const kvScenarios: Record<string, Scenario> = {
         servers: 4, clients: CLIENTS, sessions: SESSIONS, opsPerClient: Math.ceil(total / CLIENTS), workload: WORKLOAD, history, stats,
         timeoutMs: 1, link: kvLink(opts),
       });
-      const { t0, sim, all, done } = runLoadClients(t, seed, total);
+      const { t0, sim, all, done } = runLoadClients(t, opts, total);
       return finish('kv-hash', seed, all, sim, done, history, [], t0, { retries: stats.retries });
     },
   },

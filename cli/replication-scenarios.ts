@@ -6,6 +6,7 @@
 // `switchboard sim nopaxos --seed N` replays a sweep's seed exactly. See docs/nopaxos.md. `--faults` overrides
 // the plan's network rates (the sweep passes the plan's own, which changes nothing); `--no-plan`
 // runs without the timed events, with only the faults given.
+import type { TraceSink } from '../actors/index.ts';
 import type { LinkOptions } from '../transport/memory/sim-network.ts';
 import { randomFaultPlan, runNopaxosScenario, type FaultPlan } from '../apps/nopaxos/scenario.ts';
 import { randomPaxosFaultPlan, runPaxosScenario, type PaxosFaultPlan } from '../apps/paxos/scenario.ts';
@@ -33,6 +34,7 @@ function withFaults(link: LinkOptions, faults: FaultSpec): LinkOptions {
 }
 
 const hasFaults = (f: FaultSpec): boolean => Object.keys(f).length > 0;
+const traced = ({ trace }: ScenarioRun): { traceSink?: TraceSink } => (trace ? { traceSink: trace } : {});
 const wall = (t0: number): number => Math.round((performance.now() - t0) * 1000) / 1000;
 
 function nopaxosPlan({ seed, faults, plan }: ScenarioRun): FaultPlan {
@@ -71,7 +73,7 @@ export const replicationScenarios: Record<string, Scenario> = {
       const w = workload(opts);
       const plan = nopaxosPlan(opts);
       const t0 = performance.now();
-      const r = runNopaxosScenario({ seed: opts.seed, ops: opts.ops ?? DEFAULT_OPS, plan, clients: w.clients, thinkMs: w.thinkMs });
+      const r = runNopaxosScenario({ seed: opts.seed, ops: opts.ops ?? DEFAULT_OPS, plan, clients: w.clients, thinkMs: w.thinkMs, ...traced(opts) });
       return {
         scenario: 'nopaxos', seed: r.seed, ops: r.ops, completed: r.completed, linearizable: r.linearizable,
         violations: r.violations, traceHash: r.traceHash, virtualMs: r.virtualMs, wallMs: wall(t0),
@@ -88,7 +90,7 @@ export const replicationScenarios: Record<string, Scenario> = {
       const w = workload(opts);
       const plan = paxosPlan(opts);
       const t0 = performance.now();
-      const r = runPaxosScenario({ seed: opts.seed, ops: opts.ops ?? DEFAULT_OPS, plan, clients: w.clients, thinkMs: w.thinkMs });
+      const r = runPaxosScenario({ seed: opts.seed, ops: opts.ops ?? DEFAULT_OPS, plan, clients: w.clients, thinkMs: w.thinkMs, ...traced(opts) });
       return {
         scenario: 'paxos', seed: r.seed, ops: r.ops, completed: r.completed, linearizable: r.linearizable,
         violations: r.violations, traceHash: r.traceHash, virtualMs: r.virtualMs, wallMs: wall(t0),
@@ -104,7 +106,7 @@ export const replicationScenarios: Record<string, Scenario> = {
       const w = workload(opts);
       const plan = unreplicatedPlan(opts, w.clients);
       const t0 = performance.now();
-      const r = runUnreplicatedScenario({ seed: opts.seed, ops: opts.ops ?? DEFAULT_OPS, plan, clients: w.clients, thinkMs: w.thinkMs });
+      const r = runUnreplicatedScenario({ seed: opts.seed, ops: opts.ops ?? DEFAULT_OPS, plan, clients: w.clients, thinkMs: w.thinkMs, ...traced(opts) });
       return {
         scenario: 'unreplicated', seed: r.seed, ops: r.ops, completed: r.completed, linearizable: r.linearizable,
         violations: r.violations, traceHash: r.traceHash, virtualMs: r.virtualMs, wallMs: wall(t0),

@@ -1,6 +1,6 @@
 // The scenarios `switchboard sim` can run. Each builds its topology, runs it in sim mode with
 // a seed and faults, and reports in the common shape of DESIGN.md's command table.
-import { runSim } from '../actors/index.ts';
+import { runSim, type TraceSink } from '../actors/index.ts';
 import type { PingerState } from '../apps/pingpong/pingpong.ts';
 import { pingPongTopology } from '../apps/pingpong/topology.ts';
 import type { FaultSpec } from './options.ts';
@@ -28,6 +28,8 @@ export interface ScenarioRun {
   readonly faults: FaultSpec;
   /** false: without the seed's random fault plan, only `faults` (sim --no-plan). Default true. */
   readonly plan?: boolean;
+  /** Every traced message and noted fact, as the run goes (sim --trace-out). */
+  readonly trace?: TraceSink;
 }
 
 export interface Scenario {
@@ -42,7 +44,7 @@ export const scenarios: Record<string, Scenario> = {
   pingpong: {
     description: 'a pinger on host a and a ponger on host b; pings are resent until answered',
     defaultOps: 1000,
-    run({ seed, ops, faults }) {
+    run({ seed, ops, faults, trace }) {
       const count = ops ?? 1000;
       const pp = pingPongTopology({
         count,
@@ -50,7 +52,7 @@ export const scenarios: Record<string, Scenario> = {
         link: { latencyMs: 0.05, jitterMs: 0.02, ...faults },
       });
       const t0 = performance.now();
-      const sim = runSim(pp.topology, { seed });
+      const sim = runSim(pp.topology, { seed, ...(trace ? { traceSink: trace } : {}) });
       // A lossy run finishes by retries; the limit only guards against a protocol bug.
       const { idle } = sim.runUntilIdle({ maxMs: 600_000 });
       const wallMs = performance.now() - t0;

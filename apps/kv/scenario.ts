@@ -6,7 +6,7 @@
 // duplicates off and restarts crashed hosts; then every client must finish its workload
 // (liveness), no actor may have failed (an at-most-once violation throws in the state
 // machine), the protocol's own end check must pass, and the history must be linearizable.
-import { runSim, seededRandom, type ActorRef, type SimRuntime, type Topology } from '../../actors/index.ts';
+import { runSim, seededRandom, type ActorRef, type SimRuntime, type Topology, type TraceSink } from '../../actors/index.ts';
 import type { LinkOptions } from '../../transport/memory/sim-network.ts';
 import type { KvHistory } from '../history/history.ts';
 import type { DirectClientState } from './direct-client.ts';
@@ -47,6 +47,8 @@ export interface BaselineRun {
   readonly onStep?: (rt: SimRuntime) => void;
   /** The protocol's checks at the end of the run (throw on a violation). */
   readonly endCheck?: (rt: SimRuntime) => void;
+  /** Every traced message and noted fact, as the run goes (`sim --trace-out`). */
+  readonly traceSink?: TraceSink;
 }
 
 export interface BaselineReport {
@@ -66,7 +68,7 @@ export interface BaselineReport {
 
 export function runBaselineScenario(run: BaselineRun): BaselineReport {
   const { plan } = run;
-  const rt: SimRuntime = runSim(run.topology, { seed: run.seed, logLevel: 'silent', network: plan.link });
+  const rt: SimRuntime = runSim(run.topology, { seed: run.seed, logLevel: 'silent', network: plan.link, ...(run.traceSink ? { traceSink: run.traceSink } : {}) });
   const clientState = (c: ActorRef<never>): DirectClientState | undefined => rt.stateOf<DirectClientState>(c);
   const completed = (): number => run.clients.reduce((k, c) => k + (clientState(c)?.d.completed ?? 0), 0);
   const violations: string[] = [];

@@ -14,7 +14,7 @@
 // Replicas keep no disk state, so at most f of them may be without state (crashed, or
 // restarted and not yet recovered) at once: beyond that, committed operations may be lost and
 // recovery rightly refuses to proceed. The plan respects that bound when it crashes a replica.
-import { runSim, seededRandom, type ActorRef, type SimRuntime } from '../../actors/index.ts';
+import { runSim, seededRandom, type ActorRef, type SimRuntime, type TraceSink } from '../../actors/index.ts';
 import type { LinkOptions } from '../../transport/memory/sim-network.ts';
 import { KvHistory } from '../history/history.ts';
 import type { HostSequencerState, SequencerMsg } from '../oum/host-sequencer.ts';
@@ -117,6 +117,8 @@ export interface ScenarioOptions {
   readonly maxCheckSteps?: number;
   /** Committed slots a replica keeps before truncating. Default SCENARIO_LOG_TAIL. */
   readonly logTail?: number;
+  /** Every traced message and noted fact, as the run goes (`sim --trace-out`). */
+  readonly traceSink?: TraceSink;
 }
 
 export interface ScenarioReport {
@@ -149,7 +151,7 @@ export function runNopaxosScenario(opts: ScenarioOptions): ScenarioReport {
     replicas: n, clients: nClients, opsPerClient: perClient, history, logTail: opts.logTail ?? SCENARIO_LOG_TAIL,
     ...(opts.thinkMs ? { thinkMs: opts.thinkMs } : {}),
   });
-  const rt: SimRuntime = runSim(topo.topology, { seed: opts.seed, logLevel: 'silent', network: plan.link });
+  const rt: SimRuntime = runSim(topo.topology, { seed: opts.seed, logLevel: 'silent', network: plan.link, ...(opts.traceSink ? { traceSink: opts.traceSink } : {}) });
   const replicas = (): (NopaxosReplica | undefined)[] => topo.replicas.map((r) => rt.stateOf<NopaxosReplica>(r));
   const inv = new NopaxosInvariants(replicas);
   rt.onStep(() => inv.check());

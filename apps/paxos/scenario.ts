@@ -7,7 +7,7 @@
 // leader never crashes (there is no leader change), and a follower that restarts has lost its
 // log and never catches up (the leader resends only above what it acknowledged), so at most f
 // distinct followers ever crash in one run; beyond that the group could not commit.
-import { seededRandom, type ActorRef } from '../../actors/index.ts';
+import { seededRandom, type ActorRef, type TraceSink } from '../../actors/index.ts';
 import { KvHistory } from '../history/history.ts';
 import { randomLink, runBaselineScenario, type BaselineFaultEvent, type BaselineFaultPlan, type BaselineReport } from '../kv/scenario.ts';
 import type { PaxosReplica } from './replica.ts';
@@ -68,6 +68,8 @@ export interface PaxosScenarioOptions {
   readonly plan?: PaxosFaultPlan | 'none';
   readonly settleMs?: number;
   readonly maxCheckSteps?: number;
+  /** Every traced message and noted fact, as the run goes (`sim --trace-out`). */
+  readonly traceSink?: TraceSink;
 }
 
 export interface PaxosScenarioReport extends BaselineReport {
@@ -90,6 +92,7 @@ export function runPaxosScenario(opts: PaxosScenarioOptions): PaxosScenarioRepor
     ops: perClient * nClients,
     ...(opts.settleMs !== undefined ? { settleMs: opts.settleMs } : {}),
     ...(opts.maxCheckSteps !== undefined ? { maxCheckSteps: opts.maxCheckSteps } : {}),
+    ...(opts.traceSink ? { traceSink: opts.traceSink } : {}),
     endCheck: (rt) => {
       leader = rt.stateOf<PaxosReplica>(topo.replicas[0]!);
       if (leader === undefined) throw new Error('the leader is not running');

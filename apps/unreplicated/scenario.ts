@@ -6,7 +6,7 @@
 // The server never crashes in a plan: it keeps its data in memory only, so a crash loses
 // acknowledged writes, which is what replication is for (the NOPaxos and Multi-Paxos plans
 // crash replicas).
-import { seededRandom, type ActorRef } from '../../actors/index.ts';
+import { seededRandom, type ActorRef, type TraceSink } from '../../actors/index.ts';
 import { KvHistory } from '../history/history.ts';
 import { randomLink, runBaselineScenario, type BaselineFaultEvent, type BaselineFaultPlan, type BaselineReport } from '../kv/scenario.ts';
 import type { ServerState } from './replica.ts';
@@ -48,6 +48,8 @@ export interface UnreplicatedScenarioOptions {
   readonly plan?: BaselineFaultPlan | 'none';
   readonly settleMs?: number;
   readonly maxCheckSteps?: number;
+  /** Every traced message and noted fact, as the run goes (`sim --trace-out`). */
+  readonly traceSink?: TraceSink;
 }
 
 export interface UnreplicatedScenarioReport extends BaselineReport {
@@ -69,6 +71,7 @@ export function runUnreplicatedScenario(opts: UnreplicatedScenarioOptions): Unre
     ops: perClient * nClients,
     ...(opts.settleMs !== undefined ? { settleMs: opts.settleMs } : {}),
     ...(opts.maxCheckSteps !== undefined ? { maxCheckSteps: opts.maxCheckSteps } : {}),
+    ...(opts.traceSink ? { traceSink: opts.traceSink } : {}),
     endCheck: (rt) => {
       const s = rt.stateOf<ServerState>(topo.server);
       if (s === undefined) throw new Error('the server is not running');

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   AskTimeoutError, behavior, dropMatching, delayMatching, runSim, Topology,
-  type ActorRef, type AnyRef, type AskResult, type DeadLetter, type Msg, type SimOptions,
+  type ActorRef, type AnyRef, type AskResult, type DeadLetter, type Msg, type SimOptions, type TraceEvent,
 } from '../../actors/index.ts';
 import { pingPongTopology } from '../../apps/pingpong/topology.ts';
 import type { PingerState } from '../../apps/pingpong/pingpong.ts';
@@ -645,6 +645,28 @@ describe('sim host crash and restart', () => {
     assert.deepEqual(tagsAt(wlog), [['counter-down', 2]]);
     const ba = rt.metrics().links.find((l) => l.from === 'b' && l.to === 'a')!;
     assert.equal(ba.dropped['host-down'], 1);
+  });
+
+  it('a trace sink sees every message handled and every fault noted, and the trace hash stays the same', () => {
+    const scenario = (traceSink?: (e: TraceEvent) => void) => {
+      const rt = world(['a', 'b'], { links: [['a', 'b', { latencyMs: 1 }]], ...(traceSink ? { traceSink } : {}) });
+      const log: Seen[] = [];
+      const pa = rt.spawn('a', 'x', scripted(log));
+      const pb = rt.spawn('b', 'y', scripted(log));
+      rt.send(pa, run((ctx) => ctx.send(pb, note('hello'))));
+      rt.runUntilIdle();
+      rt.crash('b');
+      rt.restart('b');
+      rt.send(pa, run((ctx) => ctx.send(pb, note('again'))));
+      rt.runUntilIdle();
+      return rt.traceHash();
+    };
+    const seen: TraceEvent[] = [];
+    assert.equal(scenario((e) => seen.push(e)), scenario());
+    const msgs = seen.filter((e) => e.kind === 'msg');
+    assert.deepEqual(msgs.map((e) => `${e.from}>${e.to}:${(e.msg as { type: string; tag?: string }).tag ?? e.msg.type}`),
+      ['->a/x:Run', 'a/x>b/y:hello', '->a/x:Run', 'a/x>b/y:again']);
+    assert.deepEqual(seen.filter((e) => e.kind === 'note').map((e) => e.text), ['crash b @1', 'restart b @1']);
   });
 
   it('a crashed host neither sends nor receives', () => {

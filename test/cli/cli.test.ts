@@ -90,6 +90,24 @@ describe('switchboard command line', () => {
     assert.deepEqual(a.violations, []);
   });
 
+  it('writes a run\'s trace with --trace-out, one JSON line per message handled, without changing the run', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-trace-'));
+    const file = join(dir, 'trace.jsonl');
+    const plain = JSON.parse(run(['sim', 'pingpong', '--seed', '7', '--ops', '20', '--json']).out);
+    const r = run(['sim', 'pingpong', '--seed', '7', '--ops', '20', '--json', '--trace-out', file]);
+    assert.equal(r.code, 0, r.err);
+    const traced = JSON.parse(r.out);
+    assert.equal(traced.traceHash, plain.traceHash, 'the trace hash is the same with the file written');
+    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { t: number; from: string; to: string; msg: { type: string } });
+    assert.equal(lines.length, traced.details.messages);
+    assert.match(r.err, new RegExp(`trace: ${lines.length} messages and 0 notes written to `));
+    assert.equal(lines.filter((l) => l.msg.type === 'Pong' && l.to === 'a/pinger').length, 20 + traced.details.duplicatePongs);
+    for (let i = 1; i < lines.length; i++) assert.ok(lines[i]!.t >= lines[i - 1]!.t, 'in the order handled');
+    const bad = run(['sim', 'pingpong', '--trace-out', join(dir, 'no', 'such', 'dir', 't.jsonl')]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /cannot write the trace to/);
+  });
+
   it('finishes a lossy simulation by retrying, and says how', () => {
     const r = JSON.parse(run(['sim', 'pingpong', '--seed', '3', '--ops', '300', '--faults', 'drop=0.2,dup=0.05,jitter=0.5', '--json']).out);
     assert.equal(r.completed, 300);
