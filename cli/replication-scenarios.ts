@@ -8,12 +8,12 @@
 // runs without the timed events, with only the faults given.
 import type { TraceSink } from '../actors/index.ts';
 import type { LinkOptions } from '../transport/memory/sim-network.ts';
-import { randomFaultPlan, runNopaxosScenario, type FaultPlan } from '../apps/nopaxos/scenario.ts';
+import { randomFaultPlan, runNopaxosScenario, type FaultEvent, type FaultPlan } from '../apps/nopaxos/scenario.ts';
 import { randomPaxosFaultPlan, runPaxosScenario, type PaxosFaultPlan } from '../apps/paxos/scenario.ts';
 import { randomUnreplicatedFaultPlan, runUnreplicatedScenario } from '../apps/unreplicated/scenario.ts';
-import { randomWorkload, type BaselineFaultPlan, type ScenarioWorkload } from '../apps/kv/scenario.ts';
+import { randomWorkload, type BaselineFaultEvent, type BaselineFaultPlan, type ScenarioWorkload } from '../apps/kv/scenario.ts';
 import type { FaultSpec } from './options.ts';
-import type { Scenario, ScenarioRun } from './scenarios.ts';
+import type { PlanEvent, Scenario, ScenarioRun } from './scenarios.ts';
 
 export const DEFAULT_OPS = 120;
 /** Without a plan, faults given on the command line last this long before the network heals. */
@@ -37,25 +37,44 @@ const hasFaults = (f: FaultSpec): boolean => Object.keys(f).length > 0;
 const traced = ({ trace }: ScenarioRun): { traceSink?: TraceSink } => (trace ? { traceSink: trace } : {});
 const wall = (t0: number): number => Math.round((performance.now() - t0) * 1000) / 1000;
 
-function nopaxosPlan({ seed, faults, plan }: ScenarioRun): FaultPlan {
+function nopaxosPlan({ seed, faults, plan, events }: ScenarioRun): FaultPlan {
   const base: FaultPlan = plan === false
     ? { replicas: 5, link: { latencyMs: 0.05 }, events: [], healAtMs: hasFaults(faults) ? FAULTS_LAST_MS : 0 }
     : randomFaultPlan(seed);
-  return { ...base, link: withFaults(base.link, faults) };
+  return { ...base, events: keptEvents(base.events, events), link: withFaults(base.link, faults) };
 }
 
-function paxosPlan({ seed, faults, plan }: ScenarioRun): PaxosFaultPlan {
+function paxosPlan({ seed, faults, plan, events }: ScenarioRun): PaxosFaultPlan {
   const base: PaxosFaultPlan = plan === false
     ? { replicas: 5, batchSize: 1, link: { latencyMs: 0.05 }, events: [], healAtMs: hasFaults(faults) ? FAULTS_LAST_MS : 0 }
     : randomPaxosFaultPlan(seed);
-  return { ...base, link: withFaults(base.link, faults) };
+  return { ...base, events: keptEvents(base.events, events), link: withFaults(base.link, faults) };
 }
 
-function unreplicatedPlan({ seed, faults, plan }: ScenarioRun, clients: number): BaselineFaultPlan {
+function unreplicatedPlan({ seed, faults, plan, events }: ScenarioRun, clients: number): BaselineFaultPlan {
   const base: BaselineFaultPlan = plan === false
     ? { link: { latencyMs: 0.05 }, events: [], healAtMs: hasFaults(faults) ? FAULTS_LAST_MS : 0 }
     : randomUnreplicatedFaultPlan(seed, clients);
-  return { ...base, link: withFaults(base.link, faults) };
+  return { ...base, events: keptEvents(base.events, events), link: withFaults(base.link, faults) };
+}
+
+/** A timed event's group: its pair's id (a crash and its restart), or itself. */
+const groupOf = (e: { readonly id?: number }, i: number): string => (e.id !== undefined ? `id${e.id}` : `at${i}`);
+
+/** The plan's events the run keeps: all, or those `events` selects, each with its group. */
+function keptEvents<E extends { readonly id?: number }>(all: readonly E[], events: readonly number[] | undefined): readonly E[] {
+  if (events === undefined) return all;
+  const groups = new Set(events.map((i) => groupOf(all[i]!, i)));
+  return all.filter((e, i) => groups.has(groupOf(e, i)));
+}
+
+/** The plan's events as `sim --events` lists them: when, what, and on whom. */
+function planEventsOf(all: readonly (FaultEvent | BaselineFaultEvent)[]): PlanEvent[] {
+  return all.map((e, i) => {
+    const { atMs, kind, id: _id, ...rest } = e as FaultEvent & BaselineFaultEvent;
+    const args = Object.entries(rest).map(([k, v]) => `${k}=${String(v)}`).join(' ');
+    return { what: `${atMs.toFixed(1)} ms ${kind}${args ? ` ${args}` : ''}`, group: groupOf(e, i) };
+  });
 }
 
 /** The seed's clients and think time (with a plan), or 3 clients back to back (without). */
@@ -69,6 +88,7 @@ export const replicationScenarios: Record<string, Scenario> = {
       + 'drops, duplicates, reordering, partitions, replica and leader crashes with recovery, sequencer failure and failover',
     defaultOps: DEFAULT_OPS,
     randomFaults: (seed) => faultsOf(randomFaultPlan(seed).link),
+    planEvents: ({ seed }) => planEventsOf(randomFaultPlan(seed).events),
     run(opts) {
       const w = workload(opts);
       const plan = nopaxosPlan(opts);
@@ -86,6 +106,7 @@ export const replicationScenarios: Record<string, Scenario> = {
       + 'drops, duplicates, reordering, partitions, follower crashes and restarts',
     defaultOps: DEFAULT_OPS,
     randomFaults: (seed) => faultsOf(randomPaxosFaultPlan(seed).link),
+    planEvents: ({ seed }) => planEventsOf(randomPaxosFaultPlan(seed).events),
     run(opts) {
       const w = workload(opts);
       const plan = paxosPlan(opts);
@@ -102,6 +123,7 @@ export const replicationScenarios: Record<string, Scenario> = {
     description: 'one kv server and 2 to 5 clients under the seed\'s fault plan: drops, duplicates, reordering, partitions',
     defaultOps: DEFAULT_OPS,
     randomFaults: (seed) => faultsOf(randomUnreplicatedFaultPlan(seed).link),
+    planEvents: (run) => planEventsOf(randomUnreplicatedFaultPlan(run.seed, workload(run).clients).events),
     run(opts) {
       const w = workload(opts);
       const plan = unreplicatedPlan(opts, w.clients);

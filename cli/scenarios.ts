@@ -30,6 +30,18 @@ export interface ScenarioRun {
   readonly plan?: boolean;
   /** Every traced message and noted fact, as the run goes (sim --trace-out). */
   readonly trace?: TraceSink;
+  /**
+   * Only these of the seed's plan events (indices into planEvents), each with the rest of its
+   * group (a crash with its restart): `sim --events`, and what `sim --shrink` tries. Default all.
+   */
+  readonly events?: readonly number[];
+}
+
+/** One timed event of a seed's fault plan, as `sim --events` and `--shrink` see it. */
+export interface PlanEvent {
+  readonly what: string;
+  /** Events of one group are kept or left out together (a crash and its restart). */
+  readonly group: string;
 }
 
 export interface Scenario {
@@ -38,6 +50,8 @@ export interface Scenario {
   run(opts: ScenarioRun): SimReport;
   /** The fault plan of one seed in a sweep; default: random network faults. */
   randomFaults?(seed: number): FaultSpec;
+  /** The timed events of the run's plan, in order (what `events` indexes); none if left out. */
+  planEvents?(run: ScenarioRun): readonly PlanEvent[];
 }
 
 export const scenarios: Record<string, Scenario> = {

@@ -1,10 +1,11 @@
 // `switchboard sim <scenario>`: one deterministic simulation.
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { traceLine, type TraceSink } from '../../actors/index.ts';
 import { UsageError } from '../main.ts';
 import { formatFaults, MAX_SEED, parseFaults, parseInteger } from '../options.ts';
-import { scenarios, type SimReport } from '../scenarios.ts';
+import { scenarios, type PlanEvent, type ScenarioRun, type SimReport } from '../scenarios.ts';
+import { failed, shrink, type ShrinkResult } from '../shrink.ts';
 
 export function registerSim(program: Command): void {
   program.command('sim')
@@ -15,25 +16,72 @@ export function registerSim(program: Command): void {
     .option('--faults <list>', 'network faults, e.g. drop=0.05,dup=0.01,jitter=0.2,latency=0.05', parseFaults, parseFaults(''))
     .option('--no-plan', 'without the seed\'s random fault plan (scenarios that draw one): only the --faults given')
     .option('--trace-out <file>', 'write every message the actors handle (and each crash, restart, cut and heal) here, one JSON line each: {t, from, to, msg} or {note}')
+    .option('--events <list>', 'only these of the seed\'s plan events, by index (a crash goes with its restart), or none', parseEvents)
+    .option('--shrink', 'if the run fails, find a smaller run that still fails (fewer plan events, network faults off) and print its replay command')
     .option('--json', 'print one JSON object')
     .action((name: string, opts) => {
       const scenario = scenarios[name];
       if (!scenario) throw new UsageError(`unknown scenario '${name}'; choose one of: ${Object.keys(scenarios).join(', ')}`);
+      if (opts.shrink && opts.traceOut) throw new UsageError('--shrink runs the scenario many times: trace the smaller run it finds, with its replay command and --trace-out');
+      const base: ScenarioRun = { seed: opts.seed, ops: opts.ops, faults: opts.faults, plan: opts.plan !== false };
+      const plan = opts.plan === false ? undefined : scenario.planEvents?.(base);
+      const events = opts.events as number[] | undefined;
+      if (events !== undefined) {
+        if (opts.plan === false) throw new UsageError('--events picks from the seed\'s plan: it does not go with --no-plan');
+        if (!plan) throw new UsageError(`${name} does not list its plan's events; --events is for ${Object.keys(scenarios).filter((k) => scenarios[k]!.planEvents).join(', ')}`);
+        const bad = events.filter((i) => i >= plan.length);
+        if (bad.length > 0) throw new UsageError(`no plan event ${bad.join(', ')}: seed ${opts.seed}'s plan has ${plan.length} (0..${plan.length - 1})`);
+      }
+      const run: ScenarioRun = { ...base, ...(events ? { events } : {}) };
       const trace = opts.traceOut ? new TraceFile(opts.traceOut as string) : undefined;
       let report: SimReport;
       try {
-        report = scenario.run({ seed: opts.seed, ops: opts.ops, faults: opts.faults, plan: opts.plan !== false, ...(trace ? { trace: trace.sink } : {}) });
+        report = scenario.run({ ...run, ...(trace ? { trace: trace.sink } : {}) });
       } finally {
         trace?.close();
       }
       if (trace) process.stderr.write(`trace: ${trace.messages} messages and ${trace.notes} notes written to ${opts.traceOut}\n`);
-      if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`);
-      else process.stdout.write(formatReport(report));
-      if (report.violations.length > 0) {
-        process.stderr.write(`replay: switchboard sim ${name} --seed ${report.seed}${opts.ops ? ` --ops ${opts.ops}` : ''}${formatFaults(opts.faults) ? ` --faults ${formatFaults(opts.faults)}` : ''}${opts.plan === false ? ' --no-plan' : ''}\n`);
+      if (plan) {
+        const kept = new Set(events ?? plan.map((_, i) => i));
+        report.details.planEvents = plan.map((e, i) => `${i}: ${e.what}${kept.has(i) ? '' : ' (left out)'}`);
+      }
+      const shrunk = opts.shrink && failed(report) ? shrink(name, scenario, run) : undefined;
+      if (opts.json) process.stdout.write(`${JSON.stringify(shrunk ? { ...report, shrunk: shrunkJson(shrunk) } : report)}\n`);
+      else process.stdout.write(formatReport(report) + (shrunk ? formatShrunk(shrunk, plan ?? []) : ''));
+      if (failed(report)) {
+        const replay = `switchboard sim ${name} --seed ${report.seed}${opts.ops ? ` --ops ${opts.ops}` : ''}${events ? ` --events ${formatEvents(events)}` : ''}`
+          + `${formatFaults(opts.faults) ? ` --faults ${formatFaults(opts.faults)}` : ''}${opts.plan === false ? ' --no-plan' : ''}`;
+        process.stderr.write(`replay: ${replay}\n`);
+        if (shrunk) process.stderr.write(`smaller: ${shrunk.replay}\n`);
         process.exitCode = 1;
+      } else if (opts.shrink) {
+        process.stderr.write('the run passed: nothing to shrink\n');
       }
     });
+}
+
+/** `--events 0,3,5` or `--events none`. */
+function parseEvents(value: string): number[] {
+  if (value === 'none') return [];
+  if (!/^\d+(,\d+)*$/.test(value)) throw new InvalidArgumentError(`'${value}' is not a list of event indices like 0,3,5 (or none).`);
+  return [...new Set(value.split(',').map(Number))].sort((a, b) => a - b);
+}
+
+const formatEvents = (events: readonly number[]): string => (events.length > 0 ? events.join(',') : 'none');
+
+function shrunkJson(s: ShrinkResult): Record<string, unknown> {
+  return { events: s.events, of: s.of, faults: s.faults, runs: s.runs, violations: s.report.violations, traceHash: s.report.traceHash, replay: s.replay };
+}
+
+export function formatShrunk(s: ShrinkResult, plan: readonly PlanEvent[]): string {
+  const off = (['dropRate', 'duplicateRate', 'jitterMs'] as const).filter((k) => s.faults[k] === 0);
+  return [
+    `shrunk in ${s.runs} runs: it still fails with ${s.events.length} of ${s.of} plan events${off.length ? `, without ${off.join(', ')}` : ''}`,
+    ...s.events.map((i) => `  ${i}: ${plan[i]!.what}`),
+    `  ${s.report.violations.join('; ') || 'history is not linearizable'}`,
+    `  replay: ${s.replay}`,
+    '',
+  ].join('\n');
 }
 
 export function formatReport(r: SimReport): string {

@@ -209,6 +209,7 @@ export function registerSweep(program: Command): void {
       } else {
         process.stdout.write(`${name}: ${report.passed}/${to - from + 1} seeds passed in ${report.wallMs} ms${jobs > 1 ? ` (${jobs} jobs)` : ''}\n`);
         for (const f of report.failures) process.stdout.write(`  seed ${f.seed}: ${f.reason}\n    replay: ${f.replay}\n`);
+        if (report.failures.length > 0) process.stdout.write('  (a replay command with --shrink finds a smaller run that fails: fewer plan events, network faults off)\n');
       }
       if (report.failures.length > 0) process.exitCode = 1;
     });

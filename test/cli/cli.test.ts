@@ -42,6 +42,17 @@ describe('switchboard command line', () => {
     const stray = run(['demo', '--port', '5']);
     assert.equal(stray.code, 2);
     assert.match(stray.err, /--port applies only with --dashboard/);
+    for (const [args, why] of [
+      [['sim', 'nopaxos', '--seed', '3', '--events', '99'], /no plan event 99: seed 3's plan has \d+/],
+      [['sim', 'nopaxos', '--events', '1,x'], /not a list of event indices/],
+      [['sim', 'nopaxos', '--events', '1', '--no-plan'], /does not go with --no-plan/],
+      [['sim', 'pegasus', '--events', '1'], /pegasus does not list its plan's events; --events is for nopaxos, paxos, unreplicated/],
+      [['sim', 'nopaxos', '--shrink', '--trace-out', 'x.jsonl'], /trace the smaller run/],
+    ] as const) {
+      const r = run([...args]);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.match(r.err, why);
+    }
     const jobs = run(['sweep', 'pingpong', '--seeds', '1..2', '--jobs', '0']);
     assert.equal(jobs.code, 2);
     assert.match(jobs.err, /--jobs/);
@@ -106,6 +117,16 @@ describe('switchboard command line', () => {
     const bad = run(['sim', 'pingpong', '--trace-out', join(dir, 'no', 'such', 'dir', 't.jsonl')]);
     assert.equal(bad.code, 2);
     assert.match(bad.err, /cannot write the trace to/);
+  });
+
+  it('lists the seed\'s plan events by index, runs a chosen few, and has nothing to shrink in a passing run', () => {
+    const whole = JSON.parse(run(['sim', 'nopaxos', '--seed', '3', '--json']).out);
+    assert.match(whole.details.planEvents[0], /^0: [\d.]+ ms /);
+    const shrunk = run(['sim', 'nopaxos', '--seed', '3', '--shrink']);
+    assert.equal(shrunk.code, 0);
+    assert.match(shrunk.err, /the run passed: nothing to shrink/);
+    const some = JSON.parse(run(['sim', 'nopaxos', '--seed', '3', '--events', '1', '--json']).out);
+    assert.ok(some.details.planEvents.filter((e: string) => e.endsWith('(left out)')).length >= whole.details.planEvents.length - 2);
   });
 
   it('finishes a lossy simulation by retrying, and says how', () => {

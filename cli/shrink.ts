@@ -1,0 +1,65 @@
+// `switchboard sim <scenario> --shrink`: a failing run made small. The seed's plan is cut down to
+// the fewest event groups that still fail (each group left out in turn, again until none can
+// go: a crash goes with its restart), then each network fault (drops, duplicates, jitter) is
+// switched off if the failure stays without it. What is left is the replay command of a smaller
+// run that fails: fewer things happen in it, so it is quicker to read (`--trace-out`).
+import { formatFaults, type FaultSpec } from './options.ts';
+import type { Scenario, ScenarioRun, SimReport } from './scenarios.ts';
+
+export interface ShrinkResult {
+  /** The plan's events kept (indices into planEvents). */
+  readonly events: readonly number[];
+  /** Of how many. */
+  readonly of: number;
+  /** The network faults of the smaller run (those switched off are 0). */
+  readonly faults: FaultSpec;
+  /** The smaller run's report (it fails). */
+  readonly report: SimReport;
+  /** Runs it took. */
+  readonly runs: number;
+  readonly replay: string;
+}
+
+export const failed = (r: SimReport): boolean => r.violations.length > 0 || r.linearizable === false;
+
+/** Network faults tried off, in this order. */
+const SWITCHABLE = ['dropRate', 'duplicateRate', 'jitterMs'] as const;
+
+/** A smaller run of `run` that still fails, or undefined if `run` passes. */
+export function shrink(name: string, scenario: Scenario, run: ScenarioRun): ShrinkResult | undefined {
+  let runs = 1;
+  let report = scenario.run(run);
+  if (!failed(report)) return undefined;
+  const plan = run.plan === false ? [] : scenario.planEvents?.(run) ?? [];
+  const all = run.events ?? plan.map((_, i) => i);
+  // The groups of the events the run had, in order of first event.
+  const groups = new Map<string, number[]>();
+  for (const i of all) groups.set(plan[i]!.group, [...(groups.get(plan[i]!.group) ?? []), i]);
+  let kept = [...groups.keys()];
+  let faults: FaultSpec = { ...scenario.randomFaults?.(run.seed), ...run.faults };
+  const tryRun = (g: readonly string[], f: FaultSpec): boolean => {
+    runs++;
+    const r = scenario.run({ ...run, events: g.flatMap((x) => groups.get(x)!), faults: f });
+    if (failed(r)) report = r;
+    return failed(r);
+  };
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const g of [...kept]) {
+      const without = kept.filter((x) => x !== g);
+      if (tryRun(without, faults)) {
+        kept = without;
+        changed = true;
+      }
+    }
+  }
+  for (const key of SWITCHABLE) {
+    if (!faults[key]) continue;
+    const off = { ...faults, [key]: 0 };
+    if (tryRun(kept, off)) faults = off;
+  }
+  const events = kept.flatMap((g) => groups.get(g)!).sort((a, b) => a - b);
+  const replay = `switchboard sim ${name} --seed ${run.seed}${run.ops ? ` --ops ${run.ops}` : ''}`
+    + ` --events ${events.length > 0 ? events.join(',') : 'none'}${formatFaults(faults) ? ` --faults ${formatFaults(faults)}` : ''}`;
+  return { events, of: plan.length, faults, report, runs, replay };
+}
