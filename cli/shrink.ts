@@ -1,7 +1,7 @@
-// `switchboard sim <scenario> --shrink`: a failing run made small. The seed's plan is cut down to
-// the fewest event groups that still fail (each group left out in turn, again until none can
-// go: a crash goes with its restart), then each network fault (drops, duplicates, jitter) is
-// switched off if the failure stays without it. What is left is the replay command of a smaller
+// `switchboard sim <scenario> --shrink`: a failing run made small. Each group of the seed's plan
+// events is left out in turn (a crash goes with its restart), then each network fault (drops,
+// duplicates, jitter) is switched off, keeping every change under which the run still fails,
+// and again until nothing more can go (greedy: a small run that fails, not the smallest). What is left is the replay command of a smaller
 // run that fails: fewer things happen in it, so it is quicker to read (`--trace-out`).
 import { formatFaults, type FaultSpec } from './options.ts';
 import type { Scenario, ScenarioRun, SimReport } from './scenarios.ts';
@@ -43,6 +43,7 @@ export function shrink(name: string, scenario: Scenario, run: ScenarioRun): Shri
     if (failed(r)) report = r;
     return failed(r);
   };
+  // Until nothing more can go: a fault switched off can let an event go, and the other way.
   for (let changed = true; changed;) {
     changed = false;
     for (const g of [...kept]) {
@@ -52,11 +53,14 @@ export function shrink(name: string, scenario: Scenario, run: ScenarioRun): Shri
         changed = true;
       }
     }
-  }
-  for (const key of SWITCHABLE) {
-    if (!faults[key]) continue;
-    const off = { ...faults, [key]: 0 };
-    if (tryRun(kept, off)) faults = off;
+    for (const key of SWITCHABLE) {
+      if (!faults[key]) continue;
+      const off = { ...faults, [key]: 0 };
+      if (tryRun(kept, off)) {
+        faults = off;
+        changed = true;
+      }
+    }
   }
   const events = kept.flatMap((g) => groups.get(g)!).sort((a, b) => a - b);
   const replay = `switchboard sim ${name} --seed ${run.seed}${run.ops ? ` --ops ${run.ops}` : ''}`
