@@ -26,7 +26,7 @@ import { LoadStats } from '../apps/workload/stats.ts';
 import type { WorkloadSpec } from '../apps/workload/workload.ts';
 import type { FaultSpec } from './options.ts';
 // Types only: scenarios.ts imports this module, so nothing from it may be needed at load time.
-import type { Scenario, ScenarioRun, SimReport } from './scenarios.ts';
+import type { PlanEvent, Scenario, ScenarioRun, SimReport } from './scenarios.ts';
 
 function round(x: number, digits = 3): number {
   const f = 10 ** digits;
@@ -52,6 +52,36 @@ export function kvNetworkFaults(seed: number): FaultSpec {
   const r = seededRandom(seed, '$kv-fault-plan');
   const pick = <T>(xs: readonly T[]): T => xs[r.int(xs.length)]!;
   return { dropRate: pick([0, 0, 0.01, 0.03, 0.05]), duplicateRate: pick([0, 0, 0.01, 0.03]), jitterMs: pick([0, 0.002, 0.01, 0.03]) };
+}
+
+/** The Pegasus scenario's topology and what its clients and servers record into. */
+function pegasusWorld(opts: ScenarioRun) {
+  const history = new KvHistory();
+  const invariants = new PegasusInvariants();
+  const stats = new LoadStats();
+  const t = pegasusTopology({
+    racks: 2, servers: 4, clients: CLIENTS, sessions: SESSIONS, opsPerClient: Math.ceil((opts.ops ?? 120) / CLIENTS), workload: WORKLOAD,
+    history, invariants, stats, timeoutMs: 1, startDelayMs: 0.1,
+    link: kvLink(opts),
+    controller: { autoRkeys: false, defaultRf: 3 }, transferBytes: TRANSFER_BYTES,
+  });
+  return { history, invariants, stats, t };
+}
+
+/** A plan event's group: every event about one host (its crash, restart, cut, reconnect), or itself. */
+function kvGroupOf(e: PegasusPlanEvent, i: number): string {
+  const host = /\b(r\d+s\d+|tor\d*|ctrl)\b/.exec(e.what);
+  return host ? `host ${host[1]}` : `at${i}`;
+}
+
+const planEventsOfKv = (plan: readonly PegasusPlanEvent[]): PlanEvent[] =>
+  plan.map((e, i) => ({ what: `${e.atMs.toFixed(2)} ms ${e.what}`, group: kvGroupOf(e, i) }));
+
+/** The plan's events the run keeps: all, or those `events` selects, each with its group. */
+function keptKvEvents(plan: PegasusPlanEvent[], events: readonly number[] | undefined): PegasusPlanEvent[] {
+  if (events === undefined) return plan;
+  const groups = new Set(events.map((i) => kvGroupOf(plan[i]!, i)));
+  return plan.filter((e, i) => groups.has(kvGroupOf(e, i)));
 }
 
 /** A run's simulator: its seed, silent, traced to `sim --trace-out` if asked. */
@@ -318,22 +348,15 @@ export const kvScenarios: Record<string, Scenario> = {
     description: 'Pegasus on a 2-rack chain (4 servers each), 3 clients, a skewed read/write workload, with drops, reordering, a server crash and restart (then its rejoin, and a write and a read of every key), a server cut off from the controller or paused (failed over while alive: it retires and rejoins), a switch cut off from the controller (its rack leaves the chain and joins it again once reconnected; then the other rack fails whole, and the joined one holds every write alone), a paused controller, a switch restart (or a switch down long enough for its rack to leave, then restarted: the rack joins again), rkey churn and the controller\'s messages delayed (overtaking their own resends) drawn from the seed',
     defaultOps: 120,
     randomFaults: kvNetworkFaults,
+    planEvents: (run) => planEventsOfKv(pegasusPlan(run.seed, pegasusWorld(run).t)),
     run(opts) {
       const { seed, ops } = opts;
       const withPlan = opts.plan !== false;
       const total = ops ?? 120;
-      const history = new KvHistory();
-      const invariants = new PegasusInvariants();
-      const stats = new LoadStats();
-      const t = pegasusTopology({
-        racks: 2, servers: 4, clients: CLIENTS, sessions: SESSIONS, opsPerClient: Math.ceil(total / CLIENTS), workload: WORKLOAD,
-        history, invariants, stats, timeoutMs: 1, startDelayMs: 0.1,
-        link: kvLink(opts),
-        controller: { autoRkeys: false, defaultRf: 3 }, transferBytes: TRANSFER_BYTES,
-      });
+      const { history, invariants, stats, t } = pegasusWorld(opts);
       const t0 = performance.now();
       const sim = runSim(t.topology, simOptions(opts));
-      const plan = withPlan ? pegasusPlan(seed, t) : [];
+      const plan = withPlan ? keptKvEvents(pegasusPlan(seed, t), opts.events) : [];
       for (const e of plan) {
         sim.advance(Math.max(0, e.atMs - sim.now()));
         e.run(sim);
@@ -373,6 +396,7 @@ export const kvScenarios: Record<string, Scenario> = {
     description: 'NetCache in one rack (4 servers), 3 clients, a skewed read/write workload under drops and reordering, in half the seeds each a controller crash and restart and a switch crash and restart, and in a fifth the controller\'s messages delayed (overtaking their own resends)',
     defaultOps: 120,
     randomFaults: kvNetworkFaults,
+    planEvents: ({ seed }) => planEventsOfKv(netcachePlan(seed)),
     run(opts) {
       const { seed, ops } = opts;
       const total = ops ?? 120;
@@ -383,7 +407,7 @@ export const kvScenarios: Record<string, Scenario> = {
         timeoutMs: 1, startDelayMs: 0.1, link: kvLink(opts),
         cache: { cacheSize: 4, sketchWidth: 256, bloomWidth: 1024 }, controller: { threshold: 2, epochMs: 1 },
       });
-      const plan = opts.plan !== false ? netcachePlan(seed) : [];
+      const plan = opts.plan !== false ? keptKvEvents(netcachePlan(seed), opts.events) : [];
       const { t0, sim, all, done } = runLoadClients(t, opts, total, plan);
       const c = sim.stateOf<NetCacheControllerState>(t.controller);
       return finish('netcache', seed, all, sim, done, history, [], t0, {

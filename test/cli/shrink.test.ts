@@ -62,6 +62,20 @@ describe('sim --shrink', () => {
 });
 
 describe('sim --events', () => {
+  it('groups a key-value plan\'s events by the host they are about (pegasus)', () => {
+    const pegasus = scenarios.pegasus!;
+    const run = { seed: 7, ops: 60, faults: {} };
+    const plan = pegasus.planEvents!(run);
+    const whole = pegasus.run(run);
+    assert.equal(pegasus.run({ ...run, events: plan.map((_, i) => i) }).traceHash, whole.traceHash);
+    const cut = plan.findIndex((e) => /cut tor0 off/.test(e.what));
+    assert.ok(cut >= 0, plan.map((e) => e.what).join('; '));
+    const one = pegasus.run({ ...run, events: [cut] });
+    const applied = (one.details as { plan: string[] }).plan;
+    assert.ok(applied.length >= 2 && applied.every((e) => /tor0/.test(e)), applied.join('; '));
+    assert.deepEqual(one.violations, []);
+  });
+
   const nopaxos = scenarios.nopaxos!;
   it('runs the chosen events of the seed\'s plan with their groups; all of them is the whole plan', () => {
     const plan = nopaxos.planEvents!({ seed: 3, ops: undefined, faults: {} });
