@@ -27,6 +27,7 @@ import type { WorkloadSpec } from '../apps/workload/workload.ts';
 import type { FaultSpec } from './options.ts';
 // Types only: scenarios.ts imports this module, so nothing from it may be needed at load time.
 import type { PlanEvent, Scenario, ScenarioRun, SimReport } from './scenarios.ts';
+import { keptEvents } from './shrink.ts';
 
 function round(x: number, digits = 3): number {
   const f = 10 ** digits;
@@ -76,13 +77,6 @@ function kvGroupOf(e: PegasusPlanEvent, i: number): string {
 
 const planEventsOfKv = (plan: readonly PegasusPlanEvent[]): PlanEvent[] =>
   plan.map((e, i) => ({ what: `${e.atMs.toFixed(2)} ms ${e.what}`, group: kvGroupOf(e, i) }));
-
-/** The plan's events the run keeps: all, or those `events` selects, each with its group. */
-function keptKvEvents(plan: PegasusPlanEvent[], events: readonly number[] | undefined): PegasusPlanEvent[] {
-  if (events === undefined) return plan;
-  const groups = new Set(events.map((i) => kvGroupOf(plan[i]!, i)));
-  return plan.filter((e, i) => groups.has(kvGroupOf(e, i)));
-}
 
 /** A run's simulator: its seed, silent, traced to `sim --trace-out` if asked. */
 function simOptions({ seed, trace }: ScenarioRun): { seed: number; logLevel: string; traceSink?: TraceSink } {
@@ -356,7 +350,7 @@ export const kvScenarios: Record<string, Scenario> = {
       const { history, invariants, stats, t } = pegasusWorld(opts);
       const t0 = performance.now();
       const sim = runSim(t.topology, simOptions(opts));
-      const plan = withPlan ? keptKvEvents(pegasusPlan(seed, t), opts.events) : [];
+      const plan = withPlan ? keptEvents(pegasusPlan(seed, t), opts.events, kvGroupOf) : [];
       for (const e of plan) {
         sim.advance(Math.max(0, e.atMs - sim.now()));
         e.run(sim);
@@ -407,7 +401,7 @@ export const kvScenarios: Record<string, Scenario> = {
         timeoutMs: 1, startDelayMs: 0.1, link: kvLink(opts),
         cache: { cacheSize: 4, sketchWidth: 256, bloomWidth: 1024 }, controller: { threshold: 2, epochMs: 1 },
       });
-      const plan = opts.plan !== false ? keptKvEvents(netcachePlan(seed), opts.events) : [];
+      const plan = opts.plan !== false ? keptEvents(netcachePlan(seed), opts.events, kvGroupOf) : [];
       const { t0, sim, all, done } = runLoadClients(t, opts, total, plan);
       const c = sim.stateOf<NetCacheControllerState>(t.controller);
       return finish('netcache', seed, all, sim, done, history, [], t0, {

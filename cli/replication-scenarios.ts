@@ -14,6 +14,7 @@ import { randomUnreplicatedFaultPlan, runUnreplicatedScenario } from '../apps/un
 import { randomWorkload, type BaselineFaultEvent, type BaselineFaultPlan, type ScenarioWorkload } from '../apps/kv/scenario.ts';
 import type { FaultSpec } from './options.ts';
 import type { PlanEvent, Scenario, ScenarioRun } from './scenarios.ts';
+import { keptEvents } from './shrink.ts';
 
 export const DEFAULT_OPS = 120;
 /** Without a plan, faults given on the command line last this long before the network heals. */
@@ -41,32 +42,25 @@ function nopaxosPlan({ seed, faults, plan, events }: ScenarioRun): FaultPlan {
   const base: FaultPlan = plan === false
     ? { replicas: 5, link: { latencyMs: 0.05 }, events: [], healAtMs: hasFaults(faults) ? FAULTS_LAST_MS : 0 }
     : randomFaultPlan(seed);
-  return { ...base, events: keptEvents(base.events, events), link: withFaults(base.link, faults) };
+  return { ...base, events: keptEvents(base.events, events, groupOf), link: withFaults(base.link, faults) };
 }
 
 function paxosPlan({ seed, faults, plan, events }: ScenarioRun): PaxosFaultPlan {
   const base: PaxosFaultPlan = plan === false
     ? { replicas: 5, batchSize: 1, link: { latencyMs: 0.05 }, events: [], healAtMs: hasFaults(faults) ? FAULTS_LAST_MS : 0 }
     : randomPaxosFaultPlan(seed);
-  return { ...base, events: keptEvents(base.events, events), link: withFaults(base.link, faults) };
+  return { ...base, events: keptEvents(base.events, events, groupOf), link: withFaults(base.link, faults) };
 }
 
 function unreplicatedPlan({ seed, faults, plan, events }: ScenarioRun, clients: number): BaselineFaultPlan {
   const base: BaselineFaultPlan = plan === false
     ? { link: { latencyMs: 0.05 }, events: [], healAtMs: hasFaults(faults) ? FAULTS_LAST_MS : 0 }
     : randomUnreplicatedFaultPlan(seed, clients);
-  return { ...base, events: keptEvents(base.events, events), link: withFaults(base.link, faults) };
+  return { ...base, events: keptEvents(base.events, events, groupOf), link: withFaults(base.link, faults) };
 }
 
 /** A timed event's group: its pair's id (a crash and its restart), or itself. */
 const groupOf = (e: { readonly id?: number }, i: number): string => (e.id !== undefined ? `id${e.id}` : `at${i}`);
-
-/** The plan's events the run keeps: all, or those `events` selects, each with its group. */
-function keptEvents<E extends { readonly id?: number }>(all: readonly E[], events: readonly number[] | undefined): readonly E[] {
-  if (events === undefined) return all;
-  const groups = new Set(events.map((i) => groupOf(all[i]!, i)));
-  return all.filter((e, i) => groups.has(groupOf(e, i)));
-}
 
 /** The plan's events as `sim --events` lists them: when, what, and on whom. */
 function planEventsOf(all: readonly (FaultEvent | BaselineFaultEvent)[]): PlanEvent[] {

@@ -20,6 +20,16 @@ export interface ShrinkResult {
   readonly replay: string;
 }
 
+/**
+ * The events of a plan a run keeps (`ScenarioRun.events`): all, or those selected by index, each
+ * with every other event of its group.
+ */
+export function keptEvents<E>(all: readonly E[], events: readonly number[] | undefined, groupOf: (e: E, i: number) => string): readonly E[] {
+  if (events === undefined) return all;
+  const groups = new Set(events.map((i) => groupOf(all[i]!, i)));
+  return all.filter((e, i) => groups.has(groupOf(e, i)));
+}
+
 export const failed = (r: SimReport): boolean => r.violations.length > 0 || r.linearizable === false;
 
 /** Network faults tried off, in this order. */
