@@ -11,11 +11,30 @@ import { seededRandom } from '../../actors/index.ts';
 import { UsageError } from '../main.ts';
 import { formatFaults, MAX_SEED, parseInteger, type FaultSpec } from '../options.ts';
 import { scenarios, type Scenario } from '../scenarios.ts';
+import { shrink } from '../shrink.ts';
 
 export interface SweepFailure {
   seed: number;
   reason: string;
   replay: string;
+  /** With --shrink: the replay command of a smaller run that fails (cli/shrink.ts). */
+  smaller?: string;
+}
+
+/** Failures a sweep with --shrink shrinks, at most (each takes tens of runs). */
+export const SHRINK_AT_MOST = 10;
+
+/** Shrink the first SHRINK_AT_MOST failures of a sweep, in this thread: each gets `smaller`. */
+export function shrinkFailures(name: string, scenario: Scenario, failures: SweepFailure[], ops: number | undefined): void {
+  for (const f of failures.slice(0, SHRINK_AT_MOST)) {
+    const faults = scenario.randomFaults ? scenario.randomFaults(f.seed) : drawNetworkFaults(f.seed);
+    try {
+      const r = shrink(name, scenario, { seed: f.seed, ops, faults });
+      if (r) f.smaller = r.replay;
+    } catch {
+      // A run that throws is a failure the sweep already reports; it has no smaller form here.
+    }
+  }
 }
 
 export interface SweepReport {
@@ -189,6 +208,7 @@ export function registerSweep(program: Command): void {
     .option('--ops <n>', 'client operations per run', parseInteger(1, 10_000_000))
     .option('--recheck-every <n>', 'run every nth seed twice and compare trace hashes (0: never)', parseInteger(0, 1_000_000), 10)
     .option('--jobs <n>', 'threads to run seeds on: this one and N-1 workers (default: one per core; 1: this thread only)', parseInteger(1, 256))
+    .option('--shrink', `find a smaller failing run for each of the first ${SHRINK_AT_MOST} failures (sim --shrink)`)
     .option('--json', 'print one JSON object')
     .action(async (name: string, opts) => {
       const scenario = scenarios[name];
@@ -204,12 +224,15 @@ export function registerSweep(program: Command): void {
         ? await runSweepParallel(name, scenario, from, to, { ...sweepOpts, jobs })
         : runSweep(name, scenario, from, to, sweepOpts);
       bar?.stop();
+      if (opts.shrink) shrinkFailures(name, scenario, report.failures, opts.ops);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(report)}\n`);
       } else {
         process.stdout.write(`${name}: ${report.passed}/${to - from + 1} seeds passed in ${report.wallMs} ms${jobs > 1 ? ` (${jobs} jobs)` : ''}\n`);
-        for (const f of report.failures) process.stdout.write(`  seed ${f.seed}: ${f.reason}\n    replay: ${f.replay}\n`);
-        if (report.failures.length > 0) process.stdout.write('  (a replay command with --shrink finds a smaller run that fails: fewer plan events, network faults off)\n');
+        for (const f of report.failures) {
+          process.stdout.write(`  seed ${f.seed}: ${f.reason}\n    replay: ${f.replay}\n${f.smaller ? `    smaller: ${f.smaller}\n` : ''}`);
+        }
+        if (report.failures.length > 0 && !opts.shrink) process.stdout.write('  (a replay command with --shrink finds a smaller run that fails: fewer plan events, network faults off)\n');
       }
       if (report.failures.length > 0) process.exitCode = 1;
     });

@@ -3,6 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { shrink } from '../../cli/shrink.ts';
+import { runSweep, shrinkFailures, SHRINK_AT_MOST } from '../../cli/commands/sweep.ts';
 import { formatShrunk } from '../../cli/commands/sim.ts';
 import { scenarios, type PlanEvent, type Scenario, type SimReport } from '../../cli/scenarios.ts';
 
@@ -54,6 +55,16 @@ describe('sim --shrink', () => {
     const r = shrink('fake', alwaysFails, { seed: 2, ops: 5, faults: { latencyMs: 0.1 }, events: [1, 3] })!;
     assert.deepEqual(r.events, []);
     assert.equal(r.replay, 'switchboard sim fake --seed 2 --ops 5 --events none --faults drop=0,dup=0,jitter=0,latency=0.1');
+  });
+
+  it('sweep --shrink: the first failures each get the replay command of a smaller run', () => {
+    const r = runSweep('fake', fake, 1, SHRINK_AT_MOST + 2, { recheckEvery: 0 });
+    assert.equal(r.failures.length, SHRINK_AT_MOST + 2);
+    shrinkFailures('fake', fake, r.failures, undefined);
+    r.failures.slice(0, SHRINK_AT_MOST).forEach((f) => {
+      assert.equal(f.smaller, `switchboard sim fake --seed ${f.seed} --events 2,5,6 --faults drop=0.1,dup=0,jitter=0`);
+    });
+    assert.ok(r.failures.slice(SHRINK_AT_MOST).every((f) => f.smaller === undefined), 'only the first ones');
   });
 
   it('returns nothing for a run that passes', () => {
