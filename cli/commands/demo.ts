@@ -15,7 +15,8 @@ import { pingPongTopology } from '../../apps/pingpong/topology.ts';
 import { freePorts, freshSecret, startNode } from '../../bench/children.ts';
 import { runNopaxosScenario, type FaultPlan } from '../../apps/nopaxos/scenario.ts';
 import { builders } from '../builtins.ts';
-import { MAX_SEED, parseFaults, parseInteger } from '../options.ts';
+import { formatFaults, MAX_SEED, parseFaults, parseInteger } from '../options.ts';
+import { kvNetworkFaults } from '../kv-scenarios.ts';
 import { demoDashboard } from '../../dashboard/demo.ts';
 import { PortInUseError } from '../../dashboard/server.ts';
 import { UsageError } from '../main.ts';
@@ -73,10 +74,14 @@ function demoNopaxos(): void {
   if (r.linearizable !== true || r.violations.length > 0 || r.completed !== r.ops) process.exitCode = 1;
 }
 
+/** The Pegasus demo's seed: a server crash and rkey churn in its plan. */
+const PEGASUS_SEED = 4;
+
 function demoPegasus(): void {
   say('\nPegasus (OSDI 2020) in sim mode: an in-switch coherence directory over storage servers in two racks,');
-  say('hot keys added to and removed from the directory while clients read and write, a storage server crashing:');
-  const r = scenarios.pegasus!.run({ seed: 4, ops: 600, faults: {} });
+  say('hot keys added to and removed from the directory while clients read and write, a storage server crashing,');
+  say(`and the seed's network faults (${formatFaults(kvNetworkFaults(PEGASUS_SEED))}, on 5 µs links):`);
+  const r = scenarios.pegasus!.run({ seed: PEGASUS_SEED, ops: 600, faults: {} });
   for (const line of (r.details.plan as string[]).slice(0, 8)) say(`   ${line}`);
   const ctl = r.details.controller as { adds: number; removes: number; failovers: number };
   say(`   ${r.completed}/${r.ops} operations completed in ${r.virtualMs} virtual ms (${Math.round(r.wallMs)} wall ms); `
