@@ -7,7 +7,7 @@
 //    machine's monotonic clock (CLOCK_MONOTONIC, the same clock in every process) to the wall
 //    clock, and hands it to every process it starts (SWITCHBOARD_CLOCK_ANCHOR). Each maps its
 //    node's clock onto the monotonic clock (the two tick together: both come from it) and adds
-//    the anchor, so the processes agree to a few microseconds, whatever their wall clock reads;
+//    the anchor, so the processes agree to within BRACKET_MS, whatever their wall clock reads;
 //  - across machines (no anchor): each reads the wall clock at the moment its millisecond ticks
 //    over; the machines' clocks must agree (NTP), to within the checker's slack.
 // Node's performance.timeOrigin, used at first, is taken as the process starts and was found 29 ms
