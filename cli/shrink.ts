@@ -15,7 +15,7 @@ export interface ShrinkResult {
   readonly faults: FaultSpec;
   /** The smaller run's report (it fails). */
   readonly report: SimReport;
-  /** Runs it took. */
+  /** Runs it took, the first (the failing run) included. */
   readonly runs: number;
   readonly replay: string;
 }
@@ -35,10 +35,10 @@ export const failed = (r: SimReport): boolean => r.violations.length > 0 || r.li
 /** Network faults tried off, in this order. */
 const SWITCHABLE = ['dropRate', 'duplicateRate', 'jitterMs'] as const;
 
-/** A smaller run of `run` that still fails, or undefined if `run` passes. */
-export function shrink(name: string, scenario: Scenario, run: ScenarioRun): ShrinkResult | undefined {
+/** A smaller run of `run` that still fails, or undefined if `run` passes (`first`: its report, if it ran already). */
+export function shrink(name: string, scenario: Scenario, run: ScenarioRun, first?: SimReport): ShrinkResult | undefined {
   let runs = 1;
-  let report = scenario.run(run);
+  let report = first ?? scenario.run(run);
   if (!failed(report)) return undefined;
   const plan = run.plan === false ? [] : scenario.planEvents?.(run) ?? [];
   const all = run.events ?? plan.map((_, i) => i);

@@ -26,12 +26,7 @@ export function registerSim(program: Command): void {
       const base: ScenarioRun = { seed: opts.seed, ops: opts.ops, faults: opts.faults, plan: opts.plan !== false };
       const plan = opts.plan === false ? undefined : scenario.planEvents?.(base);
       const events = opts.events as number[] | undefined;
-      if (events !== undefined) {
-        if (opts.plan === false) throw new UsageError('--events picks from the seed\'s plan: it does not go with --no-plan');
-        if (!plan) throw new UsageError(`${name} does not list its plan's events; --events is for ${Object.keys(scenarios).filter((k) => scenarios[k]!.planEvents).join(', ')}`);
-        const bad = events.filter((i) => i >= plan.length);
-        if (bad.length > 0) throw new UsageError(`no plan event ${bad.join(', ')}: seed ${opts.seed}'s plan has ${plan.length} (0..${plan.length - 1})`);
-      }
+      if (events !== undefined) checkEvents(name, base, plan, events);
       const run: ScenarioRun = { ...base, ...(events ? { events } : {}) };
       const trace = opts.traceOut ? new TraceFile(opts.traceOut as string) : undefined;
       let report: SimReport;
@@ -45,7 +40,7 @@ export function registerSim(program: Command): void {
         const kept = new Set(events ?? plan.map((_, i) => i));
         report.details.planEvents = plan.map((e, i) => `${i}: ${e.what}${kept.has(i) ? '' : ' (left out)'}`);
       }
-      const shrunk = opts.shrink && failed(report) ? shrink(name, scenario, run) : undefined;
+      const shrunk = opts.shrink && failed(report) ? shrink(name, scenario, run, report) : undefined;
       if (opts.json) process.stdout.write(`${JSON.stringify(shrunk ? { ...report, shrunk: shrunkJson(shrunk) } : report)}\n`);
       else process.stdout.write(formatReport(report) + (shrunk ? formatShrunk(shrunk, plan ?? []) : ''));
       if (failed(report)) {
@@ -58,6 +53,14 @@ export function registerSim(program: Command): void {
         process.stderr.write('the run passed: nothing to shrink\n');
       }
     });
+}
+
+/** --events must pick from the seed's plan, and from what it has. */
+function checkEvents(name: string, run: ScenarioRun, plan: readonly PlanEvent[] | undefined, events: readonly number[]): void {
+  if (run.plan === false) throw new UsageError('--events picks from the seed\'s plan: it does not go with --no-plan');
+  if (!plan) throw new UsageError(`${name} does not list its plan's events; --events is for ${Object.keys(scenarios).filter((k) => scenarios[k]!.planEvents).join(', ')}`);
+  const bad = events.filter((i) => i >= plan.length);
+  if (bad.length > 0) throw new UsageError(`no plan event ${bad.join(', ')}: seed ${run.seed}'s plan has ${plan.length} (0..${plan.length - 1})`);
 }
 
 /** `--events 0,3,5` or `--events none`. */

@@ -39,6 +39,16 @@ describe('sim --shrink', () => {
     assert.equal(r.runs, 13);
   });
 
+  it('does not run the failing run again when its report is given', () => {
+    let calls = 0;
+    const counted: Scenario = { ...fake, run: (r) => { calls++; return fake.run(r); } };
+    const first = counted.run({ seed: 9, ops: undefined, faults: {} });
+    calls = 0;
+    const r = shrink('fake', counted, { seed: 9, ops: undefined, faults: {} }, first)!;
+    assert.equal(r.runs, 13);
+    assert.equal(calls, 12);
+  });
+
   it('prints the events kept, the faults switched off, the failure and the replay command', () => {
     const r = shrink('fake', fake, { seed: 9, ops: undefined, faults: {} })!;
     assert.equal(formatShrunk(r, PLAN), [
