@@ -1,8 +1,9 @@
 // `switchboard sim <scenario> --shrink`: a failing run made small. Each group of the seed's plan
 // events is left out in turn (a crash goes with its restart), then each network fault (drops,
 // duplicates, jitter) is switched off, keeping every change under which the run still fails,
-// and again until nothing more can go (greedy: a small run that fails, not the smallest). What is left is the replay command of a smaller
-// run that fails: fewer things happen in it, so it is quicker to read (`--trace-out`).
+// and again until nothing more can go (greedy: a small run that fails, not the smallest). What is
+// left is the replay command of a smaller run that fails: fewer things happen in it, so it is
+// quicker to read (`--trace-out`).
 import { formatFaults, type FaultSpec } from './options.ts';
 import type { Scenario, ScenarioRun, SimReport } from './scenarios.ts';
 
@@ -33,7 +34,15 @@ export function keptEvents<E>(all: readonly E[], events: readonly number[] | und
 export const failed = (r: SimReport): boolean => r.violations.length > 0 || r.linearizable === false;
 
 /** Network faults tried off, in this order. */
-const SWITCHABLE = ['dropRate', 'duplicateRate', 'jitterMs'] as const;
+export const SWITCHABLE = ['dropRate', 'duplicateRate', 'jitterMs'] as const;
+
+/** The command that replays `run` of scenario `name` (sim, sweep and shrink print it). */
+export function replayCommand(name: string, run: ScenarioRun): string {
+  const faults = formatFaults(run.faults);
+  return `switchboard sim ${name} --seed ${run.seed}${run.ops ? ` --ops ${run.ops}` : ''}`
+    + `${run.events ? ` --events ${run.events.length > 0 ? run.events.join(',') : 'none'}` : ''}`
+    + `${faults ? ` --faults ${faults}` : ''}${run.plan === false ? ' --no-plan' : ''}`;
+}
 
 /** A smaller run of `run` that still fails, or undefined if `run` passes (`first`: its report, if it ran already). */
 export function shrink(name: string, scenario: Scenario, run: ScenarioRun, first?: SimReport): ShrinkResult | undefined {
@@ -73,7 +82,5 @@ export function shrink(name: string, scenario: Scenario, run: ScenarioRun, first
     }
   }
   const events = kept.flatMap((g) => groups.get(g)!).sort((a, b) => a - b);
-  const replay = `switchboard sim ${name} --seed ${run.seed}${run.ops ? ` --ops ${run.ops}` : ''}`
-    + ` --events ${events.length > 0 ? events.join(',') : 'none'}${formatFaults(faults) ? ` --faults ${formatFaults(faults)}` : ''}`;
-  return { events, of: plan.length, faults, report, runs, replay };
+  return { events, of: plan.length, faults, report, runs, replay: replayCommand(name, { ...run, events, faults }) };
 }

@@ -3,9 +3,9 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { traceLine, type TraceSink } from '../../actors/index.ts';
 import { UsageError } from '../main.ts';
-import { formatFaults, MAX_SEED, parseFaults, parseInteger } from '../options.ts';
+import { MAX_SEED, parseFaults, parseInteger } from '../options.ts';
 import { scenarios, type PlanEvent, type ScenarioRun, type SimReport } from '../scenarios.ts';
-import { failed, shrink, type ShrinkResult } from '../shrink.ts';
+import { failed, replayCommand, shrink, SWITCHABLE, type ShrinkResult } from '../shrink.ts';
 
 export function registerSim(program: Command): void {
   program.command('sim')
@@ -44,9 +44,7 @@ export function registerSim(program: Command): void {
       if (opts.json) process.stdout.write(`${JSON.stringify(shrunk ? { ...report, shrunk: shrunkJson(shrunk) } : report)}\n`);
       else process.stdout.write(formatReport(report) + (shrunk ? formatShrunk(shrunk, plan ?? []) : ''));
       if (failed(report)) {
-        const replay = `switchboard sim ${name} --seed ${report.seed}${opts.ops ? ` --ops ${opts.ops}` : ''}${events ? ` --events ${formatEvents(events)}` : ''}`
-          + `${formatFaults(opts.faults) ? ` --faults ${formatFaults(opts.faults)}` : ''}${opts.plan === false ? ' --no-plan' : ''}`;
-        process.stderr.write(`replay: ${replay}\n`);
+        process.stderr.write(`replay: ${replayCommand(name, run)}\n`);
         if (shrunk) process.stderr.write(`smaller: ${shrunk.replay}\n`);
         process.exitCode = 1;
       } else if (opts.shrink) {
@@ -70,14 +68,12 @@ function parseEvents(value: string): number[] {
   return [...new Set(value.split(',').map(Number))].sort((a, b) => a - b);
 }
 
-const formatEvents = (events: readonly number[]): string => (events.length > 0 ? events.join(',') : 'none');
-
 function shrunkJson(s: ShrinkResult): Record<string, unknown> {
   return { events: s.events, of: s.of, faults: s.faults, runs: s.runs, violations: s.report.violations, traceHash: s.report.traceHash, replay: s.replay };
 }
 
 export function formatShrunk(s: ShrinkResult, plan: readonly PlanEvent[]): string {
-  const off = (['dropRate', 'duplicateRate', 'jitterMs'] as const).filter((k) => s.faults[k] === 0);
+  const off = SWITCHABLE.filter((k) => s.faults[k] === 0);
   return [
     `shrunk in ${s.runs} runs: it still fails with ${s.events.length} of ${s.of} plan events${off.length ? `, without ${off.join(', ')}` : ''}`,
     ...s.events.map((i) => `  ${i}: ${plan[i]!.what}`),

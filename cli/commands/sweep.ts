@@ -9,9 +9,9 @@ import { availableParallelism, freemem } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { seededRandom } from '../../actors/index.ts';
 import { UsageError } from '../main.ts';
-import { formatFaults, MAX_SEED, parseInteger, type FaultSpec } from '../options.ts';
+import { MAX_SEED, parseInteger, type FaultSpec } from '../options.ts';
 import { scenarios, type Scenario } from '../scenarios.ts';
-import { shrink } from '../shrink.ts';
+import { replayCommand, shrink } from '../shrink.ts';
 
 export interface SweepFailure {
   seed: number;
@@ -38,9 +38,8 @@ export const SHRINK_AT_MOST = 10;
 /** Shrink the first SHRINK_AT_MOST failures of a sweep, in this thread: each gets `smaller`. */
 export function shrinkFailures(name: string, scenario: Scenario, failures: SweepFailure[], ops: number | undefined): void {
   for (const f of failures.slice(0, SHRINK_AT_MOST)) {
-    const faults = scenario.randomFaults ? scenario.randomFaults(f.seed) : drawNetworkFaults(f.seed);
     try {
-      const r = shrink(name, scenario, { seed: f.seed, ops, faults });
+      const r = shrink(name, scenario, { seed: f.seed, ops, faults: seedFaults(scenario, f.seed) });
       if (r) f.smaller = r.replay;
     } catch {
       // A run that throws is a failure the sweep already reports; it has no smaller form here.
@@ -69,6 +68,11 @@ export function parseSeedRange(value: string): [number, number] {
   return [a, b];
 }
 
+/** The network faults a sweep runs a seed with: the scenario's own draw, or drawNetworkFaults. */
+function seedFaults(scenario: Scenario, seed: number): FaultSpec {
+  return scenario.randomFaults ? scenario.randomFaults(seed) : drawNetworkFaults(seed);
+}
+
 /** The network faults of one seed's plan, when a scenario draws none of its own. */
 export function drawNetworkFaults(seed: number): FaultSpec {
   const r = seededRandom(seed, '$fault-plan');
@@ -90,9 +94,9 @@ export interface SweepOptions {
 /** One seed of a sweep: its failure, or undefined if it passed. `from` is the sweep's first seed. */
 export function sweepSeed(name: string, scenario: Scenario, seed: number, from: number, opts: SweepOptions): SweepFailure | undefined {
   const recheckEvery = opts.recheckEvery ?? 10;
-  const faults = scenario.randomFaults ? scenario.randomFaults(seed) : drawNetworkFaults(seed);
+  const faults = seedFaults(scenario, seed);
   const ops = opts.ops;
-  const replay = `switchboard sim ${name} --seed ${seed}${ops ? ` --ops ${ops}` : ''}${formatFaults(faults) ? ` --faults ${formatFaults(faults)}` : ''}`;
+  const replay = replayCommand(name, { seed, ops, faults });
   let reason: string | undefined;
   try {
     const first = scenario.run({ seed, ops, faults });
