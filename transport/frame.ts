@@ -12,6 +12,12 @@ type WireEnvelope = [string, string, string | null, string | null, Msg];
 
 export const DEFAULT_MAX_FRAME_BYTES = 1 << 20;
 const MAX_NAME_LENGTH = 256;
+/**
+ * Nesting a message without a schema may have. JSON.parse takes any depth, but the code that
+ * later walks the value (a log line, a re-encode, a deep compare) recurses and would overflow
+ * the stack: refused here instead, where the reason can be given.
+ */
+export const MAX_MESSAGE_DEPTH = 64;
 
 export type FrameResult =
   | { readonly ok: true; readonly envelopes: Envelope[] }
@@ -65,6 +71,10 @@ export class FrameCodec {
         const bad = this.schemas.check(msg);
         if (bad) return reject('schema', `envelope ${i}: ${bad}`);
       }
+      // A schema bounds the shape; a message without one is bounded in depth at least.
+      if (!this.schemas?.has(msg.type) && tooDeep(msg, MAX_MESSAGE_DEPTH)) {
+        return reject('schema', `envelope ${i}: ${msg.type} is nested deeper than ${MAX_MESSAGE_DEPTH} levels`);
+      }
       envelopes[i] = fromHost === null || fromPath === null
         ? { to: { host: toHost, path: toPath }, msg }
         : { to: { host: toHost, path: toPath }, from: { host: fromHost, path: fromPath }, msg };
@@ -82,6 +92,18 @@ function checkWire(w: unknown): string | null {
   const type = (msg as { type?: unknown }).type;
   if (typeof type !== 'string' || type.length === 0 || type.length > MAX_NAME_LENGTH) return 'message has no string type';
   return null;
+}
+
+/** True when `value` nests objects or arrays more than `budget` levels deep. Stops at the limit. */
+function tooDeep(value: unknown, budget: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (budget === 0) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (tooDeep(value[i], budget - 1)) return true;
+    return false;
+  }
+  for (const key in value) if (tooDeep((value as Record<string, unknown>)[key], budget - 1)) return true;
+  return false;
 }
 
 function isName(v: unknown): v is string {

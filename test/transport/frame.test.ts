@@ -137,12 +137,30 @@ describe('frame properties', () => {
     check(deep);
     for (const f of frames) assert.equal(f.decode(deep).ok, false);
     // The nesting inside a well-formed envelope's message: decoded without a throw, and refused
-    // by the message schemas where there are any (a Ping has no such field).
+    // by the message schemas where there are any (a Ping has no such field), and by the depth
+    // bound where there are none.
     const nested = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
     const inTuple = Buffer.from(`J[["b","ponger","a","pinger",{"type":"Ping","seq":1,"deep":${nested}}]]`);
     check(inTuple);
     const strictResult = frames[1]!.decode(inTuple);
     assert.equal(strictResult.ok, false);
     if (!strictResult.ok) assert.equal(strictResult.reason, 'schema');
+    refused(frames[0]!.decode(inTuple), 'schema', /envelope 0: Ping is nested deeper than 64 levels/);
+  });
+
+  it('a message without a schema may nest 64 levels and no more', () => {
+    const frames = new FrameCodec();
+    const nestedIn = (levels: number): Buffer => {
+      // The message object is level 1; each array inside it one more.
+      let v: unknown = 1;
+      for (let i = 1; i < levels; i++) v = [v];
+      return raw([['b', 'p', null, null, { type: 'Deep', v }]]);
+    };
+    assert.ok(frames.decode(nestedIn(64)).ok);
+    refused(frames.decode(nestedIn(65)), 'schema', /Deep is nested deeper than 64 levels/);
+    // Objects count as arrays do, and a second envelope is checked as the first.
+    let o: unknown = 1;
+    for (let i = 0; i < 70; i++) o = { o };
+    refused(frames.decode(raw([['b', 'p', null, null, { type: 'Ok' }], ['b', 'p', null, null, { type: 'Deep', o }]])), 'schema', /envelope 1: Deep is nested/);
   });
 });
