@@ -310,7 +310,7 @@ function afterRejoin(sim: SimRuntime, t: ReturnType<typeof pegasusTopology>, pla
 function checkLinearizable(history: KvHistory, violations: string[]): boolean | null {
   const res = checkHistory(kvModel(), history.history() as never, { maxSteps: CHECK_STEPS });
   if (res.verdict === 'not-linearizable') {
-    violations.push(`not linearizable: ${res.violation?.text ?? ''}`.slice(0, 2000));
+    violations.push((res.violation?.text ?? 'not linearizable').slice(0, 2000));
     return false;
   }
   return res.verdict === 'linearizable' ? true : null;

@@ -39,9 +39,14 @@ export const SWITCHABLE = ['dropRate', 'duplicateRate', 'jitterMs'] as const;
 /** The command that replays `run` of scenario `name` (sim, sweep and shrink print it). */
 export function replayCommand(name: string, run: ScenarioRun): string {
   const faults = formatFaults(run.faults);
-  return `switchboard sim ${name} --seed ${run.seed}${run.ops ? ` --ops ${run.ops}` : ''}`
+  return `switchboard sim ${shellWord(name)} --seed ${run.seed}${run.ops ? ` --ops ${run.ops}` : ''}`
     + `${run.events ? ` --events ${run.events.length > 0 ? run.events.join(',') : 'none'}` : ''}`
     + `${faults ? ` --faults ${faults}` : ''}${run.plan === false ? ' --no-plan' : ''}`;
+}
+
+/** A scenario's name or module path as a shell word: quoted when it holds anything but plain path characters. */
+function shellWord(s: string): string {
+  return /^[\w./@:+=-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`;
 }
 
 /** A smaller run of `run` that still fails, or undefined if `run` passes (`first`: its report, if it ran already). */

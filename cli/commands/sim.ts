@@ -4,13 +4,14 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { traceLine, type TraceSink } from '../../actors/index.ts';
 import { UsageError } from '../main.ts';
 import { MAX_SEED, parseFaults, parseInteger } from '../options.ts';
+import { SCENARIO_ARGUMENT, resolveScenario } from '../scenario-file.ts';
 import { scenarios, type PlanEvent, type ScenarioRun, type SimReport } from '../scenarios.ts';
 import { failed, replayCommand, shrink, SWITCHABLE, type ShrinkResult } from '../shrink.ts';
 
 export function registerSim(program: Command): void {
   program.command('sim')
     .description('run one deterministic simulation of a scenario')
-    .argument('<scenario>', `one of: ${Object.keys(scenarios).join(', ')}`)
+    .argument('<scenario>', SCENARIO_ARGUMENT)
     .option('--seed <n>', 'the seed; the same seed gives the same trace hash', parseInteger(0, MAX_SEED), 1)
     .option('--ops <n>', 'client operations to run', parseInteger(1, 10_000_000))
     .option('--faults <list>', 'network faults, e.g. drop=0.05,dup=0.01,jitter=0.2,latency=0.05', parseFaults, parseFaults(''))
@@ -19,9 +20,8 @@ export function registerSim(program: Command): void {
     .option('--events <list>', 'only these of the seed\'s plan events, by index (a crash goes with its restart), or none', parseEvents)
     .option('--shrink', 'if the run fails, find a smaller run that still fails (fewer plan events, network faults off) and print its replay command')
     .option('--json', 'print one JSON object')
-    .action((name: string, opts) => {
-      const scenario = scenarios[name];
-      if (!scenario) throw new UsageError(`unknown scenario '${name}'; choose one of: ${Object.keys(scenarios).join(', ')}`);
+    .action(async (name: string, opts) => {
+      const scenario = await resolveScenario(name);
       if (opts.shrink && opts.traceOut) throw new UsageError('--shrink runs the scenario many times: trace the smaller run it finds, with its replay command and --trace-out');
       const base: ScenarioRun = { seed: opts.seed, ops: opts.ops, faults: opts.faults, plan: opts.plan !== false };
       const plan = opts.plan === false ? undefined : scenario.planEvents?.(base);
@@ -56,7 +56,7 @@ export function registerSim(program: Command): void {
 /** --events must pick from the seed's plan, and from what it has. */
 function checkEvents(name: string, run: ScenarioRun, plan: readonly PlanEvent[] | undefined, events: readonly number[]): void {
   if (run.plan === false) throw new UsageError('--events picks from the seed\'s plan: it does not go with --no-plan');
-  if (!plan) throw new UsageError(`${name} does not list its plan's events; --events is for ${Object.keys(scenarios).filter((k) => scenarios[k]!.planEvents).join(', ')}`);
+  if (!plan) throw new UsageError(`${name} does not list its plan's events (planEvents); --events is for ${Object.keys(scenarios).filter((k) => scenarios[k]!.planEvents).join(', ')} and scenarios that do`);
   const bad = events.filter((i) => i >= plan.length);
   if (bad.length > 0) throw new UsageError(`no plan event ${bad.join(', ')}: seed ${run.seed}'s plan has ${plan.length} (0..${plan.length - 1})`);
 }

@@ -8,9 +8,9 @@ import cliProgress from 'cli-progress';
 import { availableParallelism, freemem } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { seededRandom } from '../../actors/index.ts';
-import { UsageError } from '../main.ts';
 import { MAX_SEED, parseInteger, type FaultSpec } from '../options.ts';
-import { scenarios, type Scenario } from '../scenarios.ts';
+import { SCENARIO_ARGUMENT, resolveScenario } from '../scenario-file.ts';
+import type { Scenario } from '../scenarios.ts';
 import { replayCommand, shrink } from '../shrink.ts';
 
 export interface SweepFailure {
@@ -132,7 +132,8 @@ export function runSweep(name: string, scenario: Scenario, from: number, to: num
  * number of jobs). Seeds go out in blocks to whoever is free, so a slow block holds nobody back.
  * This thread takes blocks too, from the start: a worker needs a second or more to load the
  * sources, so a short sweep is done here before any worker is ready (and the workers are let go).
- * `registry`: the module whose `scenarios` the workers look `name` up in (the CLI's by default);
+ * `registry`: a module whose `scenarios` the workers look `name` up in (by default they resolve
+ * `name` as the command does: a built-in scenario, or the path of a scenario module);
  * `workersOnly`: this thread runs no seed, and `jobs` workers are started (for tests).
  */
 export async function runSweepParallel(name: string, scenario: Scenario, from: number, to: number, opts: SweepOptions & {
@@ -158,7 +159,7 @@ export async function runSweepParallel(name: string, scenario: Scenario, from: n
     return b;
   };
   const data: SweepWorkerData = {
-    name, from, registry: opts.registry ?? new URL('../scenarios.ts', import.meta.url).href,
+    name, from, ...(opts.registry !== undefined ? { registry: opts.registry } : {}),
     ...(opts.ops !== undefined ? { ops: opts.ops } : {}), recheckEvery: opts.recheckEvery ?? 10,
   };
   const workers: { readonly w: Worker; busy: [number, number] | undefined }[] = [];
@@ -205,7 +206,8 @@ export async function runSweepParallel(name: string, scenario: Scenario, from: n
 export interface SweepWorkerData {
   readonly name: string;
   readonly from: number;
-  readonly registry: string;
+  /** A module whose `scenarios` hold `name` (tests); without it, `name` is resolved as the command resolves it. */
+  readonly registry?: string;
   readonly ops?: number;
   readonly recheckEvery: number;
 }
@@ -218,7 +220,7 @@ export type SweepWorkerMessage =
 export function registerSweep(program: Command): void {
   program.command('sweep')
     .description('run many seeds of a scenario, each with a random fault plan')
-    .argument('<scenario>', `one of: ${Object.keys(scenarios).join(', ')}`)
+    .argument('<scenario>', SCENARIO_ARGUMENT)
     .requiredOption('--seeds <A..B>', 'the seeds to run, inclusive', parseSeedRange)
     .option('--ops <n>', 'client operations per run', parseInteger(1, 10_000_000))
     .option('--recheck-every <n>', 'run every nth seed twice and compare trace hashes (0: never)', parseInteger(0, 1_000_000), 10)
@@ -226,8 +228,7 @@ export function registerSweep(program: Command): void {
     .option('--shrink', `find a smaller failing run for each of the first ${SHRINK_AT_MOST} failures (sim --shrink)`)
     .option('--json', 'print one JSON object')
     .action(async (name: string, opts) => {
-      const scenario = scenarios[name];
-      if (!scenario) throw new UsageError(`unknown scenario '${name}'; choose one of: ${Object.keys(scenarios).join(', ')}`);
+      const scenario = await resolveScenario(name);
       const [from, to] = opts.seeds as [number, number];
       const jobs: number = Math.min(opts.jobs ?? defaultJobs(), to - from + 1);
       const bar = !opts.json && process.stderr.isTTY
