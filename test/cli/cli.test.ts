@@ -46,7 +46,7 @@ describe('switchboard command line', () => {
       [['sim', 'nopaxos', '--seed', '3', '--events', '99'], /no plan event 99: seed 3's plan has \d+/],
       [['sim', 'nopaxos', '--events', '1,x'], /not a list of event indices/],
       [['sim', 'nopaxos', '--events', '1', '--no-plan'], /does not go with --no-plan/],
-      [['sim', 'kv-hash', '--events', '1'], /kv-hash does not list its plan's events; --events is for nopaxos, paxos, unreplicated, pegasus, netcache/],
+      [['sim', 'kv-hash', '--events', '1'], /kv-hash does not list its plan's events \(planEvents\); --events is for nopaxos, paxos, unreplicated, pegasus, netcache and scenarios that do/],
       [['sim', 'nopaxos', '--shrink', '--trace-out', 'x.jsonl'], /trace the smaller run/],
     ] as const) {
       const r = run([...args]);
