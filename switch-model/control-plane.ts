@@ -4,7 +4,7 @@
 // answers the requester. Errors are replies, never exceptions. It also fans PacketIn (clones to
 // the CPU) out to subscribers, injects PacketOut, and gathers statistics from every component.
 import { behavior, type ActorRef, type AskResult, type Behavior } from '../actors/index.ts';
-import { fail } from './control.ts';
+import { answer, fail, wrongBoot } from './control.ts';
 import type {
   ControlReply, ControlRequest, MulticastGroupSet, PacketIn, Rx, StageControl, StatsQuery, StatsRead, StatsReport, SwitchStats,
 } from './messages.ts';
@@ -68,6 +68,13 @@ export function controlPlane(cfg: ControlPlaneConfig): Behavior<ControlPlaneStat
   return behavior<ControlPlaneState, ControlPlaneMsg>({
     init: () => ({ subscribers: cfg.packetIn ? [cfg.packetIn] : [], gathers: new Map(), nextGather: 0 }),
     receive: (s, msg, ctx) => {
+      if ('replyTo' in msg && 'boot' in msg) {
+        const refused = wrongBoot(msg, ctx.incarnation);
+        if (refused) {
+          answer(ctx, msg.replyTo, fail(msg, refused));
+          return s;
+        }
+      }
       switch (msg.type) {
         case 'TableInsert':
         case 'TableDelete':
@@ -79,7 +86,7 @@ export function controlPlane(cfg: ControlPlaneConfig): Behavior<ControlPlaneStat
         case 'CounterRead': {
           const [kind, name] = 'table' in msg ? ['table', msg.table] as const : 'register' in msg ? ['register', msg.register] as const : ['counter', msg.counter] as const;
           const to = route(kind, name, msg);
-          if ('type' in to) ctx.send(msg.replyTo, to);
+          if ('type' in to) answer(ctx, msg.replyTo, to);
           else ctx.send(to, msg);
           break;
         }
@@ -104,7 +111,7 @@ export function controlPlane(cfg: ControlPlaneConfig): Behavior<ControlPlaneStat
           if (--g.remaining > 0) break;
           s.gathers.delete(msg.gather);
           const id = g.req.id === undefined ? {} : { id: g.req.id };
-          ctx.send(g.req.replyTo, g.missing > 0
+          answer(ctx, g.req.replyTo, g.missing > 0
             ? { type: 'ControlReply', ...id, ok: false, error: `statistics incomplete: ${g.missing} component(s) did not answer within ${STATS_TIMEOUT_MS} ms` }
             : { type: 'ControlReply', ...id, ok: true, stats: g.acc });
           break;

@@ -1,6 +1,7 @@
 // How a stage, the traffic manager and the initial setup apply control-plane operations. The
 // control plane actor only routes; the actor that owns the table, register array, counter or
 // multicast group carries the operation out and answers the requester itself.
+import type { ActorRef, Ctx, Msg } from '../actors/index.ts';
 import type { ControlQuery, ControlReply, StageControl } from './messages.ts';
 import type { TrafficManager } from './pipeline.ts';
 import type { StageRuntime } from './stage.ts';
@@ -15,6 +16,20 @@ export interface SwitchSetup {
   readonly defaults?: readonly { readonly table: string; readonly action: string; readonly params?: Readonly<Record<string, number>> }[];
   readonly registers?: readonly { readonly register: string; readonly index: number; readonly value: number | bigint }[];
   readonly multicast?: readonly { readonly group: number; readonly ports: readonly number[] }[];
+}
+
+/** The error of a request meant for an earlier boot of the switch (Request.boot) starts with this. */
+export const RESTARTED = 'restarted';
+
+/** Send a reply to a control request, saying which boot of the switch made it. */
+export function answer(ctx: Pick<Ctx<Msg>, 'send' | 'incarnation'>, to: ActorRef<ControlReply>, reply: ControlReply): void {
+  ctx.send(to, { ...reply, boot: ctx.incarnation });
+}
+
+/** Why the switch refuses `req` (meant for another boot), or null. */
+export function wrongBoot(req: { readonly boot?: number }, boot: number): string | null {
+  if (req.boot === undefined || req.boot === boot) return null;
+  return `${RESTARTED}: this switch is at boot ${boot}; the request was for boot ${req.boot}`;
 }
 
 export function ok(req: { readonly id?: number }, body: { value?: number | bigint; packets?: number; bytes?: number } = {}): ControlReply {

@@ -17,7 +17,7 @@ export {
   checkResources, assertFits, formatResourceReport, ResourceError, type ResourceReport, type StageUsage, type ItemUsage,
 } from './resources.ts';
 export { ParserUnit, TrafficManager, DeparserUnit } from './pipeline.ts';
-export type { SwitchSetup } from './control.ts';
+export { RESTARTED, type SwitchSetup } from './control.ts';
 export {
   BROADCAST_MAC, controlSchemas, frameSchemas, emptyStats, mergeStats, versioned,
   type Frame, type SwitchStats, type ControlRequest, type ControlReply, type TableInsert, type TableDelete, type TableClear, type TableSetDefault,

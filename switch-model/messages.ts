@@ -54,6 +54,14 @@ interface Request {
   /** Echoed in the reply, to match replies with requests. */
   readonly id?: number;
   readonly replyTo: ActorRef<ControlReply>;
+  /**
+   * The boot of the switch this request is meant for (every reply says the switch's boot: the
+   * incarnation of its host, 0 until it first restarts). A request for another boot is refused
+   * with an error that starts with 'restarted': a request sent before a restart (a resend, or
+   * one late on the way) never lands on the switch after it, whose tables and registers are
+   * empty. On hardware a reboot ends the controller's P4Runtime stream, with the same effect.
+   */
+  readonly boot?: number;
 }
 
 /**
@@ -160,9 +168,10 @@ export function versioned(req: ControlRequest, version: number): ControlRequest 
 /** Requests that carry a replyTo (all but PacketInSubscribe and PacketOut). */
 export type ControlQuery = Extract<ControlRequest, { replyTo: unknown }>;
 
+/** Every reply says which boot of the switch made it (Request.boot). */
 export type ControlReply =
   | {
-    readonly type: 'ControlReply'; readonly id?: number; readonly ok: true;
+    readonly type: 'ControlReply'; readonly id?: number; readonly ok: true; readonly boot?: number;
     /** RegisterRead: the cell (a bigint for 64-bit cells). */
     readonly value?: number | bigint;
     /** CounterRead. */
@@ -171,7 +180,7 @@ export type ControlReply =
     /** StatsRead. */
     readonly stats?: SwitchStats;
   }
-  | { readonly type: 'ControlReply'; readonly id?: number; readonly ok: false; readonly error: string };
+  | { readonly type: 'ControlReply'; readonly id?: number; readonly ok: false; readonly error: string; readonly boot?: number };
 
 /** A clone to the CPU, delivered to the control plane's subscribers. */
 export interface PacketIn {
@@ -240,6 +249,7 @@ const RefSchema = Type.Object({ host: Type.String({ minLength: 1 }), path: Type.
 const MsgSchema = Type.Object({ type: Type.String({ minLength: 1 }) });
 const Name = Type.String({ minLength: 1, maxLength: 200 });
 const Id = Type.Optional(Type.Integer());
+const Boot = Type.Optional(Type.Integer({ minimum: 0 }));
 const MatchFieldSchema = Type.Union([
   Type.Integer({ minimum: 0 }),
   Type.Object({ value: Type.Integer({ minimum: 0 }), mask: Type.Integer({ minimum: 0 }) }),
@@ -263,30 +273,30 @@ export const frameSchemas: Record<string, TSchema> = {
 
 export const controlSchemas: Record<string, TSchema> = {
   TableInsert: Type.Object({
-    type: Type.Literal('TableInsert'), id: Id, replyTo: RefSchema, table: Name, match: Type.Array(MatchFieldSchema, { maxItems: 64 }),
+    type: Type.Literal('TableInsert'), id: Id, replyTo: RefSchema, boot: Boot, table: Name, match: Type.Array(MatchFieldSchema, { maxItems: 64 }),
     action: Name, params: Params, priority: Type.Optional(Type.Integer({ minimum: 0 })), version: Version,
   }),
   TableDelete: Type.Object({
-    type: Type.Literal('TableDelete'), id: Id, replyTo: RefSchema, table: Name, match: Type.Array(MatchFieldSchema, { maxItems: 64 }),
+    type: Type.Literal('TableDelete'), id: Id, replyTo: RefSchema, boot: Boot, table: Name, match: Type.Array(MatchFieldSchema, { maxItems: 64 }),
     priority: Type.Optional(Type.Integer({ minimum: 0 })), version: Version,
   }),
-  TableClear: Type.Object({ type: Type.Literal('TableClear'), id: Id, replyTo: RefSchema, table: Name, version: Version }),
-  TableSetDefault: Type.Object({ type: Type.Literal('TableSetDefault'), id: Id, replyTo: RefSchema, table: Name, action: Name, params: Params, version: Version }),
-  RegisterRead: Type.Object({ type: Type.Literal('RegisterRead'), id: Id, replyTo: RefSchema, register: Name, index: Type.Integer({ minimum: 0 }) }),
+  TableClear: Type.Object({ type: Type.Literal('TableClear'), id: Id, replyTo: RefSchema, boot: Boot, table: Name, version: Version }),
+  TableSetDefault: Type.Object({ type: Type.Literal('TableSetDefault'), id: Id, replyTo: RefSchema, boot: Boot, table: Name, action: Name, params: Params, version: Version }),
+  RegisterRead: Type.Object({ type: Type.Literal('RegisterRead'), id: Id, replyTo: RefSchema, boot: Boot, register: Name, index: Type.Integer({ minimum: 0 }) }),
   RegisterWrite: Type.Object({
-    type: Type.Literal('RegisterWrite'), id: Id, replyTo: RefSchema, register: Name, index: Type.Integer({ minimum: 0 }),
+    type: Type.Literal('RegisterWrite'), id: Id, replyTo: RefSchema, boot: Boot, register: Name, index: Type.Integer({ minimum: 0 }),
     value: Type.Union([Type.Integer({ minimum: 0 }), Type.BigInt({ minimum: 0n })]), version: Version,
   }),
-  RegisterReset: Type.Object({ type: Type.Literal('RegisterReset'), id: Id, replyTo: RefSchema, register: Name, version: Version }),
-  CounterRead: Type.Object({ type: Type.Literal('CounterRead'), id: Id, replyTo: RefSchema, counter: Name, index: Type.Integer({ minimum: 0 }) }),
-  MulticastGroupSet: Type.Object({ type: Type.Literal('MulticastGroupSet'), id: Id, replyTo: RefSchema, group: Type.Integer({ minimum: 1 }), ports: PortList }),
-  StatsRead: Type.Object({ type: Type.Literal('StatsRead'), id: Id, replyTo: RefSchema }),
+  RegisterReset: Type.Object({ type: Type.Literal('RegisterReset'), id: Id, replyTo: RefSchema, boot: Boot, register: Name, version: Version }),
+  CounterRead: Type.Object({ type: Type.Literal('CounterRead'), id: Id, replyTo: RefSchema, boot: Boot, counter: Name, index: Type.Integer({ minimum: 0 }) }),
+  MulticastGroupSet: Type.Object({ type: Type.Literal('MulticastGroupSet'), id: Id, replyTo: RefSchema, boot: Boot, group: Type.Integer({ minimum: 1 }), ports: PortList }),
+  StatsRead: Type.Object({ type: Type.Literal('StatsRead'), id: Id, replyTo: RefSchema, boot: Boot }),
   PacketInSubscribe: Type.Object({ type: Type.Literal('PacketInSubscribe'), subscriber: RefSchema }),
   PacketOut: Type.Object({ type: Type.Literal('PacketOut'), msg: MsgSchema }),
   PacketIn: Type.Object({ type: Type.Literal('PacketIn'), switch: Name, ingressPort: Type.Integer(), msg: MsgSchema }),
   ControlReply: Type.Union([
     Type.Object({
-      type: Type.Literal('ControlReply'), id: Id, ok: Type.Literal(true),
+      type: Type.Literal('ControlReply'), id: Id, ok: Type.Literal(true), boot: Boot,
       value: Type.Optional(Type.Union([Type.Number(), Type.BigInt()])),
       packets: Type.Optional(Type.Number({ minimum: 0 })), bytes: Type.Optional(Type.Number({ minimum: 0 })),
       stats: Type.Optional(Type.Object({
@@ -297,7 +307,7 @@ export const controlSchemas: Record<string, TSchema> = {
         rejected: Type.Union([Type.String(), Type.Null()]),
       })),
     }),
-    Type.Object({ type: Type.Literal('ControlReply'), id: Id, ok: Type.Literal(false), error: Type.String() }),
+    Type.Object({ type: Type.Literal('ControlReply'), id: Id, ok: Type.Literal(false), error: Type.String(), boot: Boot }),
   ]),
 };
 

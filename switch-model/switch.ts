@@ -16,7 +16,7 @@
 //   fused:  all of them run inside one actor `<name>/pipeline` (fast).
 // In both, the control plane is the actor `<name>/control`.
 import { behavior, type ActorRef, type Address, type AnyRef, type Behavior, type Ctx, type Msg, type SendOptions, type Topology } from '../actors/index.ts';
-import { applyStageSetup, applyTmSetup, stageControl, type SwitchSetup } from './control.ts';
+import { answer, applyStageSetup, applyTmSetup, stageControl, type SwitchSetup } from './control.ts';
 import { controlPlane, type ControlPlaneRoutes } from './control-plane.ts';
 import type {
   AnyPacket, ControlReply, ControlRequest, Departure, MulticastGroupSet, PacketIn, QueuePoll, QueueTimer, Reject, Rx, StageControl, StatsQuery,
@@ -419,7 +419,7 @@ function stageActor<H>(w: Wiring<H>, stageName: string, next: ActorRef<AnyPacket
           ctx.send(msg.replyTo, { type: 'StatsReport', stats: stageStats(s.rt as StageRuntime<unknown>, w.nPorts) });
           break;
         default:
-          ctx.send(msg.replyTo, stageControl(s.rt, msg));
+          answer(ctx, msg.replyTo, stageControl(s.rt, msg));
       }
       return s;
     },
@@ -467,7 +467,7 @@ function tmActor<H>(w: Wiring<H>, egress: ActorRef<AnyPacket>, deparser: ActorRe
           break;
         case 'MulticastGroupSet': {
           const err = tm.setGroup(msg.group, msg.ports);
-          ctx.send(msg.replyTo, reply(msg, err));
+          answer(ctx, msg.replyTo, reply(msg, err));
           break;
         }
         case 'StatsQuery':
@@ -617,7 +617,7 @@ function fusedActor<H>(w: Wiring<H>): Behavior<Fused<H>, FusedMsg> {
         return true;
       }
       case 'MulticastGroupSet':
-        ctx.send(msg.replyTo, reply(msg, f.tm.setGroup(msg.group, msg.ports)));
+        answer(ctx, msg.replyTo, reply(msg, f.tm.setGroup(msg.group, msg.ports)));
         return true;
       case 'StatsQuery': {
         const s = copyStats(f.parser.stats, w.nPorts);
@@ -637,7 +637,7 @@ function fusedActor<H>(w: Wiring<H>): Behavior<Fused<H>, FusedMsg> {
       case 'CounterRead': {
         const name = 'table' in msg ? msg.table : 'register' in msg ? msg.register : msg.counter;
         const rt = f.owners.get(name);
-        ctx.send(msg.replyTo, rt ? stageControl(rt, msg) : reply(msg, `no table, register or counter '${name}'`));
+        answer(ctx, msg.replyTo, rt ? stageControl(rt, msg) : reply(msg, `no table, register or counter '${name}'`));
         return true;
       }
       default:

@@ -48,7 +48,7 @@
 // The clients are told the chain until each acknowledges it, without waiting for them: the
 // servers refuse what a client that has not heard yet sends to the wrong rack.
 import { assertNever, behavior, type ActorRef, type Behavior, type Ctx } from '../../actors/index.ts';
-import { STALE, versioned, type ControlReply, type ControlRequest } from '../../switch-model/index.ts';
+import { RESTARTED, STALE, versioned, type ControlReply, type ControlRequest } from '../../switch-model/index.ts';
 import { keyHash, type Ring } from '../kv-hash/ring.ts';
 import type { ClientEntry } from '../kv-hash/store.ts';
 import {
@@ -253,6 +253,20 @@ export interface Controller {
   probeSeq: number;
   /** Per rack, the last probe sent before its epoch was last set: a 0 read by it or earlier is no restart. */
   readonly epochSetSeq: number[];
+  /**
+   * Per rack, the switch's boot as last seen (switch-model Request.boot): every request carries
+   * it, so that one sent before a restart is refused by the restarted switch rather than carried
+   * out on it (a resent epoch write would enable it with verNext 0), and a reply from a later
+   * boot says the switch restarted, even when a stale write made its epoch non-zero again.
+   */
+  readonly switchBoot: number[];
+  /**
+   * Write backs of removed rkeys whose home was failed and not yet failed over, by `rack:index`:
+   * the failover of that index hands them to its successor before the switch sends it the
+   * index's requests. (Fetching the index from the failed server itself, in one rack, would
+   * otherwise bring back an older version than the one the rkey's replicas had.)
+   */
+  readonly deferredWriteBacks: Map<string, { items: Map<string, readonly [string, number, string, number]>; entries: EntryList[] }>;
   /** Racks whose init is queued or running. */
   readonly initPending: Set<number>;
   /**
@@ -353,7 +367,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
   const toSwitch = (c: Controller, ctx: C, r: number, make: (id: number) => ControlRequest): void => {
     if (!c.rackLive[r]) return;
     const id = ++c.nextId;
-    const req = versioned(make(id), id);
+    const req: ControlRequest = { ...versioned(make(id), id), boot: c.switchBoot[r]! } as ControlRequest;
     expect(c, `sw:${r}:${id}`, () => ctx.send(cfg.switches[r]!, req));
   };
 
@@ -522,9 +536,18 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
           return c2.rackLive[r] && !op.prepared.some((x) => x.rack === r && x.serverId === home);
         }));
         if (missing) {
+          // The servers treat the keys as replicated since the prepare, and drop their writes
+          // routed the old way: release them (no switch has them yet, so there is nothing to
+          // write back), then add them again, as indices allow by then. Left replicated, a key
+          // the later add finds no index for would have its writes dropped for good.
+          // (The release is an operation of its own: a server answers one request of a type per
+          // round, and this round's prepare is answered.)
           note(c2, ctx, `add of ${names.join(',')} postponed: a home failed`);
           op.aborted = true;
           for (const k of keys) c2.freeIndices.push(k.index);
+          c2.queue.unshift(newOp(c2, 'add', [(c3, ctx3) => {
+            for (const [r, i] of liveServers(c3)) toServer(c3, ctx3, r, i, { type: 'RkeyRelease', round: c3.current!.round, keys: names });
+          }]));
           enqueue(c2, ctx, lazyAdd(c2, keys.map(({ key, keyhash, rf }) => ({ key, keyhash, rf }))));
           return;
         }
@@ -599,6 +622,16 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
     if (all.length > 0) op.steps.splice(op.step, 0, ...removeOp(c, all).steps);
   };
 
+  /** Keep a write back for index x of rack r, whose server is failed, for its failover (deferredWriteBacks). */
+  const deferWriteBack = (c: Controller, r: number, x: number, item: readonly [string, number, string, number], entries: EntryList): void => {
+    const at = `${r}:${x}`;
+    let d = c.deferredWriteBacks.get(at);
+    if (!d) c.deferredWriteBacks.set(at, (d = { items: new Map(), entries: [] }));
+    const had = d.items.get(item[0]);
+    if (had === undefined || item[1] > had[1]) d.items.set(item[0], item);
+    d.entries.push(entries);
+  };
+
   const removeOp = (c: Controller, keys: readonly Rkey[]): Op => {
     const names = keys.map((k) => k.key);
     return newOp(c, 'remove', [
@@ -620,8 +653,12 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
             for (const p of rel) {
               for (const it of p.items) if (it[0] === k.key && (best === undefined || it[1] > best[1])) best = it;
             }
-            const home = c2.serving[r]![cfg.ring.home(k.keyhash)]!;
-            if (c2.dead[r]![home]) continue;
+            const x = cfg.ring.home(k.keyhash);
+            const home = c2.serving[r]![x]!;
+            if (c2.dead[r]![home]) {
+              if (best) deferWriteBack(c2, r, x, best, entries);
+              continue;
+            }
             let list = byHome.get(home);
             if (!list) byHome.set(home, (list = []));
             if (best) list.push([...best]);
@@ -709,7 +746,20 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         toServer(c2, ctx, r, j, { type: 'Recover', round: c2.current!.round, ids: xs, sources: refs });
       },
       (c2, ctx) => {
+        // Write backs held for these indices (removals while their server was failed), on top of
+        // what the successor fetched: newer versions win, as in every merge.
+        if (j < 0 || xs.length === 0 || !c2.rackLive[r]) return;
+        const held = xs.map((x) => c2.deferredWriteBacks.get(`${r}:${x}`)).filter((d) => d !== undefined);
+        if (held.length === 0) return;
+        const items = held.flatMap((d) => [...d.items.values()]);
+        const split = splitParts(items, mergeEntries(held.flatMap((d) => d.entries)), transferBytes);
+        toServerParts(c2, ctx, r, j, split.map((p, chunk) => ({
+          type: 'WriteBack', round: c2.current!.round, items: p.items, entries: p.entries, chunk, chunks: split.length,
+        })));
+      },
+      (c2, ctx) => {
         if (j < 0) return;
+        for (const x of xs) c2.deferredWriteBacks.delete(`${r}:${x}`);
         for (const x of xs) toSwitch(c2, ctx, r, (id) => ({ type: 'TableDelete', id, table: 'servers', match: [x], replyTo: replyTo(ctx) }));
       },
       (c2, ctx) => {
@@ -779,6 +829,8 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
       const oldHead = c2.chain[0];
       c2.chain = c2.chain.filter((x) => x !== r);
       if (c2.catchingUp === r) c2.catchingUp = undefined;
+      // Its servers start over when it joins again, from another rack's state.
+      for (const at of [...c2.deferredWriteBacks.keys()]) if (at.startsWith(`${r}:`)) c2.deferredWriteBacks.delete(at);
       note(c2, ctx, `rack ${r} left the chain; chain ${c2.chain.join('>')}`, 'warn');
       c2.stats.rackFailures++;
       const head = c2.chain[0];
@@ -1174,6 +1226,15 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
     enqueue(c, ctx, rackOp(c, r), true);
   };
 
+  /** Rack r's switch restarted with an empty directory: flush the rkeys, then init (which re-enables the rack). */
+  const switchRestarted = (c: Controller, ctx: C, r: number, how: string): void => {
+    note(c, ctx, `rack ${r}: switch restarted (${how}): flush the rkeys, then init`, 'warn');
+    c.stats.flushes++;
+    c.initPending.add(r);
+    c.queue.unshift(flushOp(c), initOp(c, r));
+    if (c.current === undefined) advance(c, ctx);
+  };
+
   const onProbe = (c: Controller, ctx: C): void => {
     const now = ctx.now();
     const seq = ++c.probeSeq;
@@ -1347,7 +1408,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
         rkeys: new Map(), freeIndices: Array.from({ length: cfg.capacity }, (_, i) => i), queue: [], current: undefined,
         incarnation: Array.from({ length: cfg.racks }, () => new Array(N).fill(0)),
         hello: Array.from({ length: cfg.racks }, () => new Array(N).fill(0)),
-        epoch: 0, rounds: 0, nextId: 0, probeSeq: 0, epochSetSeq: new Array(cfg.racks).fill(0), initPending: new Set(), leaving: new Set(), hot: new Map(), heat: new Map(), decisionDue: false, pushing: [], log: [],
+        epoch: 0, rounds: 0, nextId: 0, probeSeq: 0, epochSetSeq: new Array(cfg.racks).fill(0), switchBoot: new Array(cfg.racks).fill(0), deferredWriteBacks: new Map(), initPending: new Set(), leaving: new Set(), hot: new Map(), heat: new Map(), decisionDue: false, pushing: [], log: [],
         standby: Array.from({ length: cfg.racks }, () => Array.from({ length: N }, (): [number, number] => [-1, -Infinity])),
         standbySwitch: new Array(cfg.racks).fill(-Infinity), catchingUp: undefined, fences: new Map(), chainRound: -1, clientRound: cfg.clients.map(() => -1),
         stats: { adds: 0, removes: 0, failovers: 0, flushes: 0, rackFailures: 0, rackJoins: 0, rejoins: 0, rejoinAborts: 0, transferParts: 0 },
@@ -1384,14 +1445,18 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
             if (r >= cfg.racks) return c;
             c.lastSwitchReply[r] = ctx.now();
             if (!c.rackLive[r] && msg.ok) c.standbySwitch[r] = ctx.now();
+            if (msg.boot !== undefined && msg.boot > c.switchBoot[r]!) {
+              // Requests from now on go to this boot; those sent before are refused by it.
+              c.switchBoot[r] = msg.boot;
+              // An init not yet started will set the new boot up; one under way sent part of its
+              // writes to the old boot.
+              const initQueued = c.queue.some((op) => op.kind === 'init' && op.rack === r);
+              if (c.rackLive[r] && !c.leaving.has(r) && !initQueued) switchRestarted(c, ctx, r, `boot ${msg.boot}`);
+              return c;
+            }
             // (A probe sent before the epoch was set read 0 then: it says nothing of now.)
             if (msg.ok && msg.value === 0 && seq > c.epochSetSeq[r]! && !c.initPending.has(r) && c.rackLive[r] && !c.leaving.has(r)) {
-              note(c, ctx, `rack ${r}: switch restarted (epoch 0): flush the rkeys, then init`, 'warn');
-              c.stats.flushes++;
-              c.initPending.add(r);
-              // The flush first, then the init (which re-enables the rack).
-              c.queue.unshift(flushOp(c), initOp(c, r));
-              if (c.current === undefined) advance(c, ctx);
+              switchRestarted(c, ctx, r, 'epoch 0');
             }
             return c;
           }
@@ -1399,7 +1464,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
             if (msg.ok) onCounter(c, ctx, COUNTER_PROBE(id), Number(msg.value));
             return c;
           }
-          if (!msg.ok && !msg.error.startsWith(STALE) && !/no entry|already|not found|does not/i.test(msg.error)) ctx.log.warn({ error: msg.error }, 'pegasus controller: the switch refused');
+          if (!msg.ok && !msg.error.startsWith(STALE) && !msg.error.startsWith(RESTARTED) && !/no entry|already|not found|does not/i.test(msg.error)) ctx.log.warn({ error: msg.error }, 'pegasus controller: the switch refused');
           const op = c.current;
           if (op) for (const key of op.pending.keys()) if (key.endsWith(`:${id}`) && key.startsWith('sw:')) { done(c, key, ctx); break; }
           return c;
