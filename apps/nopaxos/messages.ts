@@ -147,6 +147,30 @@ export interface ViewChange {
   /** `committedGaps` lists every NO-OP above this slot (the sender's log base); those below were truncated. */
   readonly gapsFrom: number;
   readonly replicaIdx: number;
+  /** The sender's life (its host's incarnation): the new leader counts the vote only once that life confirms it (ViewChangeConfirm). */
+  readonly incarnation: number;
+}
+
+/**
+ * The new leader asks a replica whose ViewChange it would count whether it is still the life
+ * that sent it. A replica keeps no disk: one that crashed and recovered has forgotten that it
+ * voted to leave the old view, and may have acted in it since (its vote, still on the way, would
+ * lose what it acknowledged there). It answers only for its own incarnation.
+ */
+export interface ViewChangeConfirm {
+  readonly type: 'ViewChangeConfirm';
+  readonly sessNum: number;
+  readonly view: number;
+  readonly incarnation: number;
+  readonly replicaIdx: number;
+}
+
+export interface ViewChangeConfirmed {
+  readonly type: 'ViewChangeConfirmed';
+  readonly sessNum: number;
+  readonly view: number;
+  readonly incarnation: number;
+  readonly replicaIdx: number;
 }
 
 export interface StartView {
@@ -269,7 +293,7 @@ export type ReplicaTimer =
 export type ReplicaMsg =
   | Request | GapRequest | GapReply | GapCommit | GapCommitReply
   | StateTransferRequest | StateTransferReply
-  | ViewChangeRequest | ViewChange | StartView | StartViewReply
+  | ViewChangeRequest | ViewChange | ViewChangeConfirm | ViewChangeConfirmed | StartView | StartViewReply
   | SyncPrepareRequest | SyncPrepare | SyncPrepareReply | SyncCommit
   | Recovery | RecoveryResponse | SessionReserve
   | ReplicaTimer;
@@ -344,8 +368,10 @@ export const nopaxosSchemas: Record<string, TSchema> = {
   }),
   ViewChangeRequest: msg('ViewChangeRequest', { sessNum: Nat, view: Nat }),
   ViewChange: msg('ViewChange', {
-    sessNum: Nat, view: Nat, lastNormalSessNum: Nat, lastNormalView: Nat, lastOp: Nat, committedGaps: Gaps, gapsFrom: Nat, replicaIdx: Nat,
+    sessNum: Nat, view: Nat, lastNormalSessNum: Nat, lastNormalView: Nat, lastOp: Nat, committedGaps: Gaps, gapsFrom: Nat, replicaIdx: Nat, incarnation: Nat,
   }),
+  ViewChangeConfirm: msg('ViewChangeConfirm', { sessNum: Nat, view: Nat, incarnation: Nat, replicaIdx: Nat }),
+  ViewChangeConfirmed: msg('ViewChangeConfirmed', { sessNum: Nat, view: Nat, incarnation: Nat, replicaIdx: Nat }),
   StartView: msg('StartView', {
     sessNum: Nat, view: Nat, lastNormalSessNum: Nat, lastNormalView: Nat, lastOp: Nat, committedGaps: Gaps, gapsFrom: Nat,
   }),

@@ -45,7 +45,7 @@ import {
   type GapCommit, type GapCommitReply, type GapReply, type GapRequest, type LogEntry, type LogEntryState,
   type Recovery, type RecoveryResponse, type Reply, type ReplicaMsg, type Request, type SessionReserve, type Snapshot, type StartView, type StartViewReply,
   type StateTransferReply, type StateTransferRequest, type SyncCommit, type SyncPrepare, type SyncPrepareReply,
-  type SyncPrepareRequest, type ViewChange, type ViewChangeRequest,
+  type SyncPrepareRequest, type ViewChange, type ViewChangeConfirm, type ViewChangeConfirmed, type ViewChangeRequest,
 } from './messages.ts';
 
 // ---- timeouts of the reference code (ms) ---------------------------------------------------
@@ -244,6 +244,8 @@ export class NopaxosReplica {
   private arrivals = 0;
   private prefetchTurn = 0;
   private readonly viewChanges = new Map<number, ViewChange>();
+  /** The senders of viewChanges whose life confirmed the vote after it arrived (ViewChangeConfirm). */
+  private readonly confirmedViewChanges = new Set<number>();
   private readonly startViewReplies = new Set<number>();
   private readonly syncPrepareReplies = new Set<number>();
   private stateTransfer: StateTransfer | undefined;
@@ -340,6 +342,8 @@ export class NopaxosReplica {
       case 'StateTransferReply': this.onStateTransferReply(msg, ctx); break;
       case 'ViewChangeRequest': this.onViewChangeRequest(msg, ctx); break;
       case 'ViewChange': this.onViewChange(msg, ctx); break;
+      case 'ViewChangeConfirm': this.onViewChangeConfirm(msg, ctx); break;
+      case 'ViewChangeConfirmed': this.onViewChangeConfirmed(msg, ctx); break;
       case 'StartView': this.onStartView(msg, ctx); break;
       case 'StartViewReply': this.onStartViewReply(msg, ctx); break;
       case 'SyncPrepareRequest': this.onSyncPrepareRequest(msg, ctx); break;
@@ -1000,7 +1004,7 @@ export class NopaxosReplica {
       const vc: ViewChange = {
         type: 'ViewChange', sessNum: this.sessNum, view: this.view, lastNormalSessNum: this.lastNormalSessNum,
         lastNormalView: this.lastNormalView, lastOp: this.lastOp, committedGaps: sorted(this.committedGaps), gapsFrom: this.logBase,
-        replicaIdx: this.idx,
+        replicaIdx: this.idx, incarnation: ctx.incarnation,
       };
       this.send(ctx, this.cfg.replicas[this.leaderOf(this.view)]!, vc);
     }
@@ -1028,16 +1032,45 @@ export class NopaxosReplica {
       if (this.startViewRecord !== undefined) this.send(ctx, this.cfg.replicas[msg.replicaIdx]!, this.startViewMessage());
       return;
     }
+    // A vote from another life of the sender replaces the one before, unconfirmed.
+    if (this.viewChanges.get(msg.replicaIdx)?.incarnation !== msg.incarnation) this.confirmedViewChanges.delete(msg.replicaIdx);
     this.viewChanges.set(msg.replicaIdx, msg);
     // While fetching the merged log, new ViewChange messages change nothing.
     if (this.stateTransfer === undefined) this.tryMergeViewChanges(ctx);
   }
 
-  /** The new leader, with f ViewChange messages (and its own state), merges the logs. */
+  /** Answer for this life only: a vote of an earlier one (before a crash) is not this replica's any more. */
+  private onViewChangeConfirm(msg: ViewChangeConfirm, ctx: C): void {
+    if (msg.incarnation !== ctx.incarnation || this.cfg.replicas[msg.replicaIdx] === undefined) return;
+    this.send(ctx, this.cfg.replicas[msg.replicaIdx]!, { type: 'ViewChangeConfirmed', sessNum: msg.sessNum, view: msg.view, incarnation: msg.incarnation, replicaIdx: this.idx });
+  }
+
+  private onViewChangeConfirmed(msg: ViewChangeConfirmed, ctx: C): void {
+    if (msg.sessNum !== this.sessNum || msg.view !== this.view || this.status !== 'viewChange' || !this.amLeader()) return;
+    if (this.viewChanges.get(msg.replicaIdx)?.incarnation !== msg.incarnation) return;
+    this.confirmedViewChanges.add(msg.replicaIdx);
+    if (this.stateTransfer === undefined) this.tryMergeViewChanges(ctx);
+  }
+
+  /**
+   * The new leader, with f ViewChange messages (and its own state), merges the logs. A vote
+   * counts once its sender, asked after it arrived, answered that it is still the life that cast
+   * it: a replica without disk that crashed and recovered may have acted in the old view since
+   * (the vote of its earlier life, late on the way, would lose what it acknowledged there). A
+   * life that confirms keeps its vote's promise from then on. The questions go again at every
+   * view-change timeout until f votes are confirmed.
+   */
   private tryMergeViewChanges(ctx: C): void {
     check(this.amLeader() && this.status === 'viewChange', 'merging is the new leader\'s');
     if (this.viewChanges.size < this.f) return;
-    const msgs = [...this.viewChanges.values()];
+    if (this.confirmedViewChanges.size < this.f) {
+      for (const vc of this.viewChanges.values()) {
+        if (this.confirmedViewChanges.has(vc.replicaIdx)) continue;
+        this.send(ctx, this.cfg.replicas[vc.replicaIdx]!, { type: 'ViewChangeConfirm', sessNum: this.sessNum, view: this.view, incarnation: vc.incarnation, replicaIdx: this.idx });
+      }
+      return;
+    }
+    const msgs = [...this.viewChanges.values()].filter((x) => this.confirmedViewChanges.has(x.replicaIdx));
     // A committed NO-OP missing from every gap list below was truncated by a sender whose log
     // base is at or above it: catch up to the highest base first (startCatchUp).
     let ahead: ViewChange | undefined;
@@ -1252,6 +1285,7 @@ export class NopaxosReplica {
     this.deferredGapRequestCount = 0;
     this.holes = [];
     this.viewChanges.clear();
+    this.confirmedViewChanges.clear();
     this.startViewReplies.clear();
     this.syncPrepareReplies.clear();
     // Sync messages are accepted only in the current view: those of earlier views are void.

@@ -57,7 +57,7 @@ export const SCENARIO_LOG_TAIL = 8;
 const DROPPABLE_TYPES = [
   'StartView', 'ViewChange', 'ViewChangeRequest', 'StateTransferReply', 'StateTransferRequest', 'SyncCommit', 'SyncPrepare',
   'SyncPrepareReply', 'GapCommit', 'GapCommitReply', 'GapReply', 'GapRequest', 'StartViewReply', 'Recovery', 'RecoveryResponse',
-  'Reply', 'OumRoute', 'OumPong',
+  'Reply', 'OumRoute', 'OumPong', 'ViewChangeConfirm', 'ViewChangeConfirmed',
 ];
 
 /** A random fault plan, a function of the seed only. */
