@@ -27,6 +27,9 @@ import type { OumPing, OumRoute, OumSetGroup, OumStartSession } from '../oum/mes
 import { majorityOf, MajorityReservation } from '../reservation/majority.ts';
 import type { ControllerMsg, SessionReserve } from './messages.ts';
 
+/** Pings whose target the controller remembers (a pong older than that is not used). */
+const PINGED_KEPT = 256;
+
 /** Probe period and the silence after which a sequencer is declared failed. */
 export const PROBE_INTERVAL_MS = 5;
 export const SEQUENCER_FAIL_AFTER_MS = 20;
@@ -76,6 +79,12 @@ export interface ControllerState {
   /** A restarted controller without keepers: it cannot know which sessions were used. */
   halted: boolean;
   readonly events: ControllerEvent[];
+  /** Each sequencer's life (its host's incarnation) as its latest pong said: a session start is meant for that life. */
+  readonly lives: (number | undefined)[];
+  /** The life of the active sequencer in this session (from its first pong in it): a pong of another life means it restarted. */
+  activeLife: number | undefined;
+  /** Ping seq -> the sequencer it went to (a pong does not say who sent it), for the latest pings. */
+  readonly pinged: Map<number, number>;
 }
 
 export interface Locating {
@@ -118,6 +127,7 @@ export function controller(cfg: ControllerConfig): Behavior<ControllerState, Con
   const takeOver = (s: ControllerState, ctx: C, to: number, sessionNum: number, kind: ControllerEvent['kind']): void => {
     s.active = to;
     s.sessionNum = sessionNum;
+    s.activeLife = undefined;
     s.lastPongAtMs = ctx.now();
     s.activeSinceSeq = s.pingSeq + 1;
     s.events.push({ atMs: ctx.now(), kind, sequencer: to, sessionNum });
@@ -132,7 +142,8 @@ export function controller(cfg: ControllerConfig): Behavior<ControllerState, Con
   const commit = (s: ControllerState, ctx: C, to: number, sessionNum: number, kind: ControllerEvent['kind']): void => {
     const seq = cfg.sequencers[to]!;
     const setGroup: OumSetGroup = { type: 'OumSetGroup', group: cfg.group, members: cfg.members };
-    const start: OumStartSession = { type: 'OumStartSession', sessionNum };
+    const life = s.lives[to];
+    const start: OumStartSession = { type: 'OumStartSession', sessionNum, ...(life !== undefined ? { incarnation: life } : {}) };
     ctx.send(seq as ActorRef<OumSetGroup>, setGroup);
     ctx.send(seq as ActorRef<OumStartSession>, start);
     ctx.log.warn({ sequencer: to, sessionNum, kind }, 'new OUM session');
@@ -143,8 +154,18 @@ export function controller(cfg: ControllerConfig): Behavior<ControllerState, Con
     cfg.sequencers.forEach((seq, i) => {
       const ping: OumPing = { type: 'OumPing', seq: ++s.pingSeq, replyTo: ctx.self };
       s.locating!.pings.set(ping.seq, i);
+      s.pinged.set(ping.seq, i);
+      s.pinged.delete(ping.seq - PINGED_KEPT);
       ctx.send(seq as ActorRef<OumPing>, ping);
     });
+  };
+
+  /** Ping sequencer i, remembering which one the seq went to (the latest PINGED_KEPT). */
+  const ping = (s: ControllerState, ctx: C, i: number): void => {
+    const p: OumPing = { type: 'OumPing', seq: ++s.pingSeq, replyTo: ctx.self };
+    s.pinged.set(p.seq, i);
+    s.pinged.delete(p.seq - PINGED_KEPT);
+    ctx.send(cfg.sequencers[i] as ActorRef<OumPing>, p);
   };
 
   /** A restarted controller's pong: adopt a sequencer already in the highest reserved session. */
@@ -219,6 +240,7 @@ export function controller(cfg: ControllerConfig): Behavior<ControllerState, Con
       const s: ControllerState = {
         active: 0, sessionNum: cfg.initialSession, lastPongAtMs: ctx.now(), lastProbeAtMs: ctx.now(), pingSeq: 0, activeSinceSeq: 0,
         unacked: new Set(), reserving: undefined, locating: undefined, halted: false, events: [],
+        lives: cfg.sequencers.map(() => undefined), activeLife: undefined, pinged: new Map(),
       };
       if (ctx.incarnation > 0) {
         // Restarted: the sessions installed before are unknown. Ask the keepers at the first
@@ -262,8 +284,9 @@ export function controller(cfg: ControllerConfig): Behavior<ControllerState, Con
             install(s, ctx, (s.active + 1) % cfg.sequencers.length, 'failover');
             return s;
           }
-          const ping: OumPing = { type: 'OumPing', seq: ++s.pingSeq, replyTo: ctx.self };
-          ctx.send(cfg.sequencers[s.active] as ActorRef<OumPing>, ping);
+          ping(s, ctx, s.active);
+          // The standbys too, for their lives: a session installed on one is meant for the life it has.
+          for (let i = 0; i < cfg.sequencers.length; i++) if (i !== s.active) ping(s, ctx, i);
           // Routes are resent until acknowledged (the network may lose them).
           for (const i of s.unacked) route(s, ctx, i);
           return s;
@@ -271,19 +294,24 @@ export function controller(cfg: ControllerConfig): Behavior<ControllerState, Con
         case 'SessionReserved':
           onReserved(s, ctx, msg.asked, msg.keeper, msg.highest);
           return s;
-        case 'OumPong':
+        case 'OumPong': {
+          const from = s.pinged.get(msg.seq);
+          if (from !== undefined) s.lives[from] = msg.incarnation;
           if (s.locating !== undefined) {
             onLocatePong(s, ctx, msg.seq, msg.sessionNum);
             return s;
           }
-          if (msg.seq < s.activeSinceSeq || s.reserving !== undefined || s.halted) return s;
-          if (msg.sessionNum !== s.sessionNum) {
-            // Alive but without our session: it restarted. Give it a new one.
+          if (from !== s.active || msg.seq < s.activeSinceSeq || s.reserving !== undefined || s.halted) return s;
+          s.activeLife ??= msg.incarnation;
+          // Alive but without our session, or in it in another life (a late copy of the session's
+          // start reached it after a restart, and it numbers the session anew): give it a new one.
+          if (msg.sessionNum !== s.sessionNum || msg.incarnation !== s.activeLife) {
             install(s, ctx, s.active, 'sequencer-restarted');
             return s;
           }
           s.lastPongAtMs = ctx.now();
           return s;
+        }
         case 'OumRouteAck':
           if (msg.group === cfg.group && msg.sessionNum === s.sessionNum) {
             const i = senderIndex.get(`${msg.sender.host}/${msg.sender.path}`);

@@ -67,10 +67,10 @@ export function hostSequencer(cfg: HostSequencerConfig = {}): Behavior<HostSeque
       lastCopies = -1;
       switch (msg.type) {
         case 'OumSetGroup': return onSetGroup(state, msg as OumSetGroup);
-        case 'OumStartSession': return onStartSession(state, msg as OumStartSession, ctx.log);
+        case 'OumStartSession': return onStartSession(state, msg as OumStartSession, ctx.incarnation, ctx.log);
         case 'OumPing': {
           const ping = msg as OumPing;
-          ctx.send(ping.replyTo, { type: 'OumPong', seq: ping.seq, sessionNum: state.sessionNum });
+          ctx.send(ping.replyTo, { type: 'OumPong', seq: ping.seq, sessionNum: state.sessionNum, incarnation: ctx.incarnation });
           return state;
         }
         default: {
@@ -102,7 +102,9 @@ function onSetGroup(state: HostSequencerState, msg: OumSetGroup): HostSequencerS
   return state;
 }
 
-function onStartSession(state: HostSequencerState, msg: OumStartSession, log: { warn: (o: object, s: string) => void }): HostSequencerState {
+function onStartSession(state: HostSequencerState, msg: OumStartSession, life: number, log: { warn: (o: object, s: string) => void }): HostSequencerState {
+  // Meant for this sequencer before a restart: the session may be one it stamped in already.
+  if (msg.incarnation !== undefined && msg.incarnation !== life) return drop(state, 'session-for-another-life');
   if (!(msg.sessionNum > state.sessionNum)) {
     // A session number that does not rise would let receivers mix two sessions' numbering.
     log.warn({ current: state.sessionNum, asked: msg.sessionNum }, 'OumStartSession ignored: the session must rise');

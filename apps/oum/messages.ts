@@ -50,6 +50,12 @@ export interface OumSetGroup {
 export interface OumStartSession {
   readonly type: 'OumStartSession';
   readonly sessionNum: number;
+  /**
+   * The life of the sequencer it is meant for (its host's incarnation, as its OumPong said); a
+   * sequencer of another life ignores it. A sequencer that restarted has forgotten its sessions,
+   * and a late copy of the start of one it stamped in before would number that session anew.
+   */
+  readonly incarnation?: number;
 }
 
 // ---- liveness and routing (the controller's side of the contract) --------------------------
@@ -66,6 +72,8 @@ export interface OumPong {
   readonly seq: number;
   /** The session the sequencer stamps with now (-1 while it has none). */
   readonly sessionNum: number;
+  /** The sequencer's life: its host's incarnation (0 until its first restart). */
+  readonly incarnation: number;
 }
 
 /**
@@ -96,9 +104,9 @@ export const RefSchema = Type.Object({ host: Type.String({ minLength: 1 }), path
 /** Schemas of the OUM control messages that cross hosts. */
 export const oumSchemas = {
   OumSetGroup: Type.Object({ type: Type.Literal('OumSetGroup'), group: Type.Integer({ minimum: 0 }), members: Type.Array(RefSchema, { maxItems: 64 }) }),
-  OumStartSession: Type.Object({ type: Type.Literal('OumStartSession'), sessionNum: Type.Integer({ minimum: 0 }) }),
+  OumStartSession: Type.Object({ type: Type.Literal('OumStartSession'), sessionNum: Type.Integer({ minimum: 0 }), incarnation: Type.Optional(Type.Integer({ minimum: 0 })) }),
   OumPing: Type.Object({ type: Type.Literal('OumPing'), seq: Type.Integer({ minimum: 0 }), replyTo: RefSchema }),
-  OumPong: Type.Object({ type: Type.Literal('OumPong'), seq: Type.Integer({ minimum: 0 }), sessionNum: Type.Integer({ minimum: -1 }) }),
+  OumPong: Type.Object({ type: Type.Literal('OumPong'), seq: Type.Integer({ minimum: 0 }), sessionNum: Type.Integer({ minimum: -1 }), incarnation: Type.Integer({ minimum: 0 }) }),
   OumRoute: Type.Object({
     type: Type.Literal('OumRoute'), group: Type.Integer({ minimum: 0 }), sequencer: RefSchema,
     sessionNum: Type.Integer({ minimum: 0 }), replyTo: RefSchema,

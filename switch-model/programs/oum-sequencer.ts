@@ -231,6 +231,11 @@ export function oumController(cfg: OumControllerConfig): Behavior<OumControllerS
         });
       };
       const startSession = (m: OumStartSession): void => {
+        // Meant for this switch before a restart: the session may be one it stamped in already.
+        if (m.incarnation !== undefined && m.incarnation !== ctx.incarnation) {
+          ctx.log.warn({ sessionNum: m.sessionNum, for: m.incarnation, incarnation: ctx.incarnation }, 'oum controller: a session start meant for this switch before its restart');
+          return;
+        }
         if (!(Number.isInteger(m.sessionNum) && m.sessionNum > s.sessionNum && m.sessionNum < 2 ** 32)) {
           ctx.log.warn({ sessionNum: m.sessionNum, current: s.sessionNum }, 'oum controller: a new session must be higher (and fit 32 bits)');
           return;
@@ -254,7 +259,7 @@ export function oumController(cfg: OumControllerConfig): Behavior<OumControllerS
           if (m.type !== 'OumToCpu') return s;
           switch (m.msg.type) {
             case 'OumPing': {
-              const pong: OumPong = { type: 'OumPong', seq: m.msg.seq, sessionNum: m.sessionNum === 0 ? -1 : m.sessionNum };
+              const pong: OumPong = { type: 'OumPong', seq: m.msg.seq, sessionNum: m.sessionNum === 0 ? -1 : m.sessionNum, incarnation: ctx.incarnation };
               ctx.send(m.msg.replyTo, pong);
               s.pongs++;
               break;

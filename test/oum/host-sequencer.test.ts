@@ -54,7 +54,27 @@ describe('host sequencer', () => {
     w.rt.send(w.seq, { type: 'Data', n: 1, oum: oumHeader(9) } as OumMessage<Data>);
     w.rt.send(w.seq, { type: 'OumPing', seq: 5, replyTo: w.c.ref as ActorRef<OumPong> });
     const pong = await w.c.expectMsg('OumPong');
-    assert.deepEqual(pong, { type: 'OumPong', seq: 5, sessionNum: 0 });
+    assert.deepEqual(pong, { type: 'OumPong', seq: 5, sessionNum: 0, incarnation: 0 });
     assert.equal(w.rt.stateOf<HostSequencerState>(w.seq)!.dropped['unknown-group'], 1);
+  });
+
+  it('after a restart, ignores a session start meant for its life before: that session may be one it numbered already', async () => {
+    const w = world();
+    w.rt.send(w.seq, { type: 'OumStartSession', sessionNum: 2, incarnation: 0 });
+    w.rt.send(w.seq, w.data(1));
+    assert.deepEqual((await w.a.expectMsg()).oum.msgNum, 1);
+    w.rt.crash('seq');
+    w.rt.restart('seq');
+    w.rt.send(w.seq, { type: 'OumSetGroup', group: 1, members: [w.a.ref, w.b.ref] as ActorRef<Msg>[] });
+    // A late copy of the start of session 2: refused, so 2 is not numbered from 1 again.
+    w.rt.send(w.seq, { type: 'OumStartSession', sessionNum: 2, incarnation: 0 });
+    w.rt.send(w.seq, { type: 'OumPing', seq: 1, replyTo: w.c.ref as ActorRef<OumPong> });
+    assert.deepEqual(await w.c.expectMsg('OumPong'), { type: 'OumPong', seq: 1, sessionNum: -1, incarnation: 1 });
+    assert.equal(w.rt.stateOf<HostSequencerState>(w.seq)!.dropped['session-for-another-life'], 1);
+    // One meant for this life is taken.
+    w.rt.send(w.seq, { type: 'OumStartSession', sessionNum: 3, incarnation: 1 });
+    w.rt.send(w.seq, w.data(2));
+    const m = await w.a.expectMsg();
+    assert.deepEqual([m.oum.sessionNum, m.oum.msgNum], [3, 1]);
   });
 });

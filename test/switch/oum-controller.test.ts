@@ -13,7 +13,7 @@ import { controller, type ControllerState } from '../../apps/nopaxos/controller.
 import { hostSequencer } from '../../apps/oum/host-sequencer.ts';
 import type { ControllerMsg } from '../../apps/nopaxos/messages.ts';
 import {
-  oumHeader, oumSchemas, type OumMessage, type OumPing, type OumPong, type OumRoute, type OumRouteAck,
+  oumHeader, oumSchemas, type OumMessage, type OumPing, type OumPong, type OumRoute, type OumRouteAck, type OumStartSession,
 } from '../../apps/oum/messages.ts';
 import {
   oumController, oumMulticastGroup, oumSequencer, rack, type ControlReply, type OumControllerState, type PacketIn, type SwitchMode,
@@ -43,6 +43,7 @@ function client(first: ActorRef<Msg>): Behavior<{ route: ActorRef<Msg>; routes: 
 }
 
 async function scenario(mode: SwitchMode, opts: { readonly standby?: boolean } = {}) {
+  let staleStartRefused: boolean | undefined;
   const t = new Topology('oum-ctl').messages(oumSchemas);
   // The NOPaxos controller's host is attached to the rack like any other: its probes reach the
   // switch on its port. The switch's own OUM controller runs on the switch host.
@@ -93,9 +94,14 @@ async function scenario(mode: SwitchMode, opts: { readonly standby?: boolean } =
     // The switch fails for good: the controller moves the group to the standby.
     rt.crash('tor');
   } else {
-    // The switch restarts and loses its registers: it answers -1 and gets a new session.
+    // The switch restarts and loses its registers: it answers -1 and gets a new session. A late
+    // copy of session 2's start, meant for the switch before the restart, is refused: it would
+    // number session 2 anew.
     rt.crash('tor');
     rt.restart('tor');
+    rt.send(oumCtl as unknown as ActorRef<OumStartSession>, { type: 'OumStartSession', sessionNum: 2, incarnation: 0 });
+    rt.advance(0.5);
+    staleStartRefused = rt.stateOf<OumControllerState>(oumCtl)!.sessionNum === 0;
   }
   rt.advance(30);
   send(5, 2);
@@ -118,13 +124,14 @@ async function scenario(mode: SwitchMode, opts: { readonly standby?: boolean } =
     got: replicas.map((p) => p.pending.map((x) => ({ session: x.msg.oum.sessionNum, msgNum: x.msg.oum.msgNum, n: x.msg.n, atMs: x.atMs }))),
     pongs: rt.stateOf<OumControllerState>(oumCtl)!.pongs,
     drops: st.drops,
+    staleStartRefused,
   };
 }
 
 describe('the in-switch OUM sequencer under a NOPaxos controller', () => {
   it('answers probes with its session, takes a session change, and gets a new session after a restart', async () => {
     const out = await bothModes((mode) => scenario(mode));
-    assert.deepEqual(out.direct, { type: 'OumPong', seq: 1, sessionNum: 1 });
+    assert.deepEqual(out.direct, { type: 'OumPong', seq: 1, sessionNum: 1, incarnation: 0 });
     assert.deepEqual(out.afterChange, [{ kind: 'session-change', sessionNum: 2 }]);
     assert.deepEqual(out.events.map((e) => [e.kind, e.sessionNum]), [['session-change', 2], ['sequencer-restarted', 3]]);
     assert.deepEqual(out.routes, [2, 3], 'the client is routed to the switch again for each new session');
@@ -136,6 +143,7 @@ describe('the in-switch OUM sequencer under a NOPaxos controller', () => {
     for (const got of out.got) assert.deepEqual(got.map(({ session, msgNum, n }) => ({ session, msgNum, n })), expected);
     assert.ok(out.pongs > 0, 'the switch controller of the restarted switch answered probes');
     assert.deepEqual(out.drops, {}, 'nothing is lost when no request is sent while the switch has no session');
+    assert.equal(out.staleStartRefused, true, 'the restarted switch refused the start meant for its life before');
   });
 
   it('fails over to a host-based standby when the switch stays down', async () => {
