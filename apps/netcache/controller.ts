@@ -85,6 +85,13 @@ export interface NetCacheControllerState {
   setup: Setup | undefined;
   /** The id of the latest read of verNext (a switch restart shows as a counter below the epoch). */
   probeId: number;
+  /**
+   * The switch's boot as last seen (switch-model Request.boot): every request carries it, so
+   * that one sent before a restart (a resend of the set-up's verNext write) is refused by the
+   * restarted switch instead of setting its counter back into an epoch already used; a reply
+   * from a later boot starts a new set-up, whatever verNext reads.
+   */
+  boot: number;
 }
 
 interface Setup {
@@ -116,7 +123,7 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
     ins.waiting.add(id);
     // Writes carry their id as their version: a resend overtaken by a later write to the same
     // entry or cell (a victim's late TableInsert after its unlink) is refused (switch-model/versions.ts).
-    ctx.send(cfg.control, versioned(make(id), id));
+    ctx.send(cfg.control, { ...versioned(make(id), id), boot: s.boot } as ControlRequest);
     return id;
   };
 
@@ -275,8 +282,8 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
       const counter = ++s.nextId;
       u.ids.add(clear).add(counter);
       u.writes = [
-        { type: 'TableClear', id: clear, table: 'cache', replyTo: replyTo(ctx), version: clear },
-        { type: 'RegisterWrite', id: counter, register: 'verNext', index: 0, value: s.epoch * EPOCH_SPAN, replyTo: replyTo(ctx), version: counter },
+        { type: 'TableClear', id: clear, table: 'cache', replyTo: replyTo(ctx), version: clear, boot: s.boot },
+        { type: 'RegisterWrite', id: counter, register: 'verNext', index: 0, value: s.epoch * EPOCH_SPAN, replyTo: replyTo(ctx), version: counter, boot: s.boot },
       ];
     }
     for (const w of u.writes) if (u.ids.has(w.id!)) ctx.send(cfg.control, w);
@@ -305,7 +312,7 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
       const s: NetCacheControllerState = {
         bySlot: new Array(cfg.cacheSize).fill(undefined), slotOf: new Map(), free: [],
         inserts: new Map(), byId: new Map(), queue: [], uncacheable: new Set(), nextId: ctx.incarnation * 2 ** 32, inserted: 0, evicted: 0, reports: 0,
-        epoch: 0, setup: undefined, probeId: -1,
+        epoch: 0, setup: undefined, probeId: -1, boot: 0,
       };
       ctx.startTimer('epoch', cfg.epochMs ?? 10, { type: 'EpochTimeout' }, { repeat: true });
       ctx.startTimer('retry', retryMs, { type: 'RetryTimeout' }, { repeat: true });
@@ -346,6 +353,15 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
           onEpochReserved(s, msg.asked, msg.server, msg.highest, ctx);
           return s;
         case 'ControlReply':
+          if (msg.boot !== undefined && msg.boot !== s.boot) {
+            // A later boot: the switch restarted, empty; set it up again (a new epoch). An
+            // earlier one: a late answer from before a restart seen already, about nothing now.
+            if (msg.boot < s.boot) return s;
+            s.boot = msg.boot;
+            ctx.log.warn({ boot: msg.boot }, 'netcache controller: the switch restarted; setting it up again');
+            startSetup(s, ctx, true);
+            return s;
+          }
           if (s.setup?.ids.has(msg.id ?? -1)) {
             // (Refused as stale: this write was carried out already, its first answer lost.)
             if (!msg.ok && !msg.error.startsWith(STALE)) return s; // sent again at the next retry tick
@@ -377,12 +393,12 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
         case 'EpochTimeout':
           if (s.setup === undefined) {
             s.probeId = ++s.nextId;
-            ctx.send(cfg.control, { type: 'RegisterRead', id: s.probeId, register: 'verNext', index: 0, replyTo: replyTo(ctx) });
+            ctx.send(cfg.control, { type: 'RegisterRead', id: s.probeId, register: 'verNext', index: 0, replyTo: replyTo(ctx), boot: s.boot });
           }
           // A value may have become small enough since.
           s.uncacheable.clear();
           for (const r of ['sketch0', 'sketch1', 'sketch2', 'sketch3', 'bloom0', 'bloom1', 'bloom2', 'hits']) {
-            ctx.send(cfg.control, { type: 'RegisterReset', register: r, replyTo: replyTo(ctx) });
+            ctx.send(cfg.control, { type: 'RegisterReset', register: r, replyTo: replyTo(ctx), boot: s.boot });
           }
           return s;
       }

@@ -67,6 +67,8 @@ export interface NetCacheHeaders {
   clientPort: number;
   serverPort: number;
   estimate: number;
+  /** A reply too large to cache and newer than the slot's version: the slot goes invalid. */
+  stale: number;
 }
 
 const { GET, PUT, REP_R, REP_W, CACHE_FILL } = OP_CODE;
@@ -136,7 +138,7 @@ export function netcacheProgram(opts: NetCacheOptions = {}): SwitchProgram<NetCa
       if (op === undefined) return undefined;
       return {
         op, keyhash: m.keyhash >>> 0, clientId: m.clientId, serverId: m.serverId, ver: m.ver, valueBytes: m.valueBytes, fillGen: m.fillGen ?? 0,
-        slot: -1, accept: 0, hit: 0, len: 0, cellsOut: [], clientPort: -1, serverPort: -1, estimate: 0,
+        slot: -1, accept: 0, hit: 0, len: 0, cellsOut: [], clientPort: -1, serverPort: -1, estimate: 0, stale: 0,
       };
     },
     deparse: (pkt: Packet<NetCacheHeaders>) => {
@@ -172,7 +174,10 @@ export function netcacheProgram(opts: NetCacheOptions = {}): SwitchProgram<NetCa
         if (!cached(h)) return;
         if (h.op === PUT) {
           env.register(pendingVer).write(h.slot, BigInt(h.ver));
-        } else if (isReply(h.op) && h.valueBytes <= maxBytes && (pkt.msg as NetCache).value.length <= maxBytes) {
+        } else if (isReply(h.op)) {
+          // A value too large to cache is not taken, but its version counts all the same: a
+          // write's reply newer than the slot's value makes that value stale.
+          const fits = h.valueBytes <= maxBytes && (pkt.msg as NetCache).value.length <= maxBytes;
           const ver = BigInt(h.ver);
           const fill = h.op === CACHE_FILL;
           // A fill of another insertion (an earlier one of this key, arriving late) counts for nothing.
@@ -180,13 +185,16 @@ export function netcacheProgram(opts: NetCacheOptions = {}): SwitchProgram<NetCa
           env.register(pendingVer).rmw(h.slot, (old) => {
             if (old >= UNFILLED) {
               const seen = old - UNFILLED;
-              if (fill && ver >= seen) {
+              if (fill && fits && ver >= seen) {
                 h.accept = 1;
                 return ver;
               }
               return UNFILLED + (ver > seen ? ver : seen);
             }
-            if (ver >= old) h.accept = 1;
+            if (ver >= old) {
+              if (fits) h.accept = 1;
+              else if (ver > old) h.stale = 1;
+            }
             return ver >= old ? ver : old;
           });
         } else if (h.op === GET) {
@@ -198,6 +206,7 @@ export function netcacheProgram(opts: NetCacheOptions = {}): SwitchProgram<NetCa
         if (!cached(h)) return;
         if (h.op === PUT) env.register(valid).write(h.slot, 0);
         else if (h.accept === 1) env.register(valid).write(h.slot, 1);
+        else if (h.stale === 1) env.register(valid).write(h.slot, 0);
         else if (h.op === GET) h.hit = env.register(valid).read(h.slot);
       }),
       stage<NetCacheHeaders>('length', { registers: [len, vbytes, hits] }, (pkt, env) => {
