@@ -454,17 +454,25 @@ export function pegasusServer(cfg: PegasusServerConfig): Behavior<PegasusServerS
     s.fenced = new Map(parts[0]!.fenced);
     s.chain = [...msg.chain];
     s.chainRound = msg.round;
+    // A restarted host starts with no floor, and a late copy of a request meant for its earlier
+    // incarnation (a Recover, an RkeyPrepare) would be taken: the rejoin's round is above every
+    // one sent to that incarnation.
+    s.floor = Math.max(s.floor, msg.round);
     ctx.send(cfg.controller, ack(msg.round, 'Install', ctx));
   };
 
   /**
-   * Answer an RkeyPrepare or RkeyRelease with the keys' items and client-table entries, in parts
-   * (they grow with the keys and the sessions: an add of a few keys with values of a hundred
-   * bytes is already more than a datagram). A resend of the round gets the same parts again.
+   * Answer an RkeyPrepare or RkeyRelease with the keys' items and every session's client-table
+   * entry, in parts (they grow with the keys and the sessions: an add of a few keys with values
+   * of a hundred bytes is already more than a datagram). Every session's, not only those naming
+   * the keys: the keys' requests go elsewhere from now on, and a late copy of one that was
+   * carried out here must find, there, its session moved past it (a server keeps a session's
+   * latest request only, which may name another key by now). A resend of the round gets the
+   * same parts again.
    */
   const answerKeys = (s: PegasusServerState, type: 'RkeyPrepared' | 'RkeyReleased', round: number, keys: readonly string[], ctx: C): void => {
     if (s.answered?.round !== round) {
-      const split = splitParts(itemsOf(s, keys), entriesOf(s, new Set(keys)), transferBytes);
+      const split = splitParts(itemsOf(s, keys), entriesOf(s, null), transferBytes);
       s.answered = {
         round, parts: split.map((p, chunk) => ({ type, round, rack: cfg.rack, serverId: me, chunk, chunks: split.length, items: p.items, entries: p.entries })),
       };
