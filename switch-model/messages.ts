@@ -160,9 +160,13 @@ export type ControlRequest =
 export type VersionedWrite = TableInsert | TableDelete | TableClear | TableSetDefault | RegisterWrite | RegisterReset;
 const VERSIONED: ReadonlySet<string> = new Set<VersionedWrite['type']>(['TableInsert', 'TableDelete', 'TableClear', 'TableSetDefault', 'RegisterWrite', 'RegisterReset']);
 
-/** `req` with `version` if it is a write that takes one (Write), else unchanged. */
-export function versioned(req: ControlRequest, version: number): ControlRequest {
-  return VERSIONED.has(req.type) ? { ...(req as VersionedWrite), version } : req;
+/**
+ * `req` with `version` if it is a write that takes one (Write), and, when given, meant for
+ * switch boot `boot` (Request.boot; any request that takes a reply).
+ */
+export function versioned(req: ControlRequest, version: number, boot?: number): ControlRequest {
+  const out = VERSIONED.has(req.type) ? { ...(req as VersionedWrite), version } : req;
+  return boot === undefined || !('replyTo' in out) ? out : { ...out, boot };
 }
 
 /** Requests that carry a replyTo (all but PacketInSubscribe and PacketOut). */

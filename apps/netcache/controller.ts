@@ -123,7 +123,7 @@ export function netcacheController(cfg: NetCacheControllerConfig): Behavior<NetC
     ins.waiting.add(id);
     // Writes carry their id as their version: a resend overtaken by a later write to the same
     // entry or cell (a victim's late TableInsert after its unlink) is refused (switch-model/versions.ts).
-    ctx.send(cfg.control, { ...versioned(make(id), id), boot: s.boot } as ControlRequest);
+    ctx.send(cfg.control, versioned(make(id), id, s.boot));
     return id;
   };
 

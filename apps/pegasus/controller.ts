@@ -367,7 +367,7 @@ export function pegasusController(cfg: ControllerConfig): Behavior<Controller, C
   const toSwitch = (c: Controller, ctx: C, r: number, make: (id: number) => ControlRequest): void => {
     if (!c.rackLive[r]) return;
     const id = ++c.nextId;
-    const req: ControlRequest = { ...versioned(make(id), id), boot: c.switchBoot[r]! } as ControlRequest;
+    const req = versioned(make(id), id, c.switchBoot[r]!);
     expect(c, `sw:${r}:${id}`, () => ctx.send(cfg.switches[r]!, req));
   };
 
