@@ -148,6 +148,8 @@ export function controller(cfg: ControllerConfig): Behavior<ControllerState, Con
     ctx.send(seq as ActorRef<OumStartSession>, start);
     ctx.log.warn({ sequencer: to, sessionNum, kind }, 'new OUM session');
     takeOver(s, ctx, to, sessionNum, kind);
+    // A start that names no life is meant for the first (the sequencers refuse it otherwise).
+    s.activeLife = life ?? 0;
   };
 
   const pingAll = (s: ControllerState, ctx: C): void => {

@@ -10,11 +10,10 @@
 // 0.05 ms one way), so a request through the sequencer travels as far as one to an unreplicated
 // server, plus the switch pipeline's latency (under a microsecond).
 //
-// There is no NOPaxos controller here: its failure detector probes the sequencer with OumPing
-// and expects an OumPong, which the switch model's sequencer (data plane) and its controller do
-// not answer. A session change can still be made through the switch's OUM controller
-// (sessionChange), but sequencer failover is measured with the host-based sequencers of
-// topology.ts.
+// There is no NOPaxos controller here (switch-standby.ts has one, with standby switches): a
+// session change is made through the switch's OUM controller (sessionChange), and the switch
+// must not restart (its setup would number the first session again); sequencer failover is
+// measured with the host-based sequencers of topology.ts and with switch-standby.ts.
 import { Topology, type ActorRef, type AnyRef, type Runtime } from '../../actors/index.ts';
 import { oumController, oumMulticastGroup, oumSequencer, rack, type SwitchMode } from '../../switch-model/index.ts';
 import type { LinkOptions } from '../../transport/memory/sim-network.ts';
@@ -81,6 +80,10 @@ export function nopaxosSwitchTopology(opts: NopaxosSwitchOptions = {}): NopaxosS
     peer, link: opts.switchLink ?? { latencyMs: SWITCH_LINK_MS },
     setup: (hosts) => ({
       entries: [{ table: 'groups', match: [GROUP], action: 'sequence', params: { counter: GROUP, mgid: oumMulticastGroup(GROUP) } }],
+      // In the setup, so that the switch stamps from its first packet. The setup runs at every
+      // start of the switch: a restarted switch would number this session again from 1, which
+      // is not safe; this topology has no controller to move it to a new one, and is for
+      // fault-free measurements (switch-standby.ts is the one for switch failures).
       registers: [{ register: 'session', index: 0, value: SWITCH_INITIAL_SESSION }],
       multicast: [{ group: oumMulticastGroup(GROUP), ports: hosts.filter((h) => replicaHosts.includes(h.name)).map((h) => h.port) }],
     }),

@@ -103,8 +103,9 @@ function onSetGroup(state: HostSequencerState, msg: OumSetGroup): HostSequencerS
 }
 
 function onStartSession(state: HostSequencerState, msg: OumStartSession, life: number, log: { warn: (o: object, s: string) => void }): HostSequencerState {
-  // Meant for this sequencer before a restart: the session may be one it stamped in already.
-  if (msg.incarnation !== undefined && msg.incarnation !== life) return drop(state, 'session-for-another-life');
+  // Meant for this sequencer before a restart: the session may be one it stamped in already. A
+  // start that names no life is meant for the first (its sender had heard no pong yet).
+  if ((msg.incarnation ?? 0) !== life) return drop(state, 'session-for-another-life');
   if (!(msg.sessionNum > state.sessionNum)) {
     // A session number that does not rise would let receivers mix two sessions' numbering.
     log.warn({ current: state.sessionNum, asked: msg.sessionNum }, 'OumStartSession ignored: the session must rise');

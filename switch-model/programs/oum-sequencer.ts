@@ -24,7 +24,7 @@
 import { behavior, type ActorRef, type AnyRef, type Behavior, type Msg } from '../../actors/index.ts';
 import type { OumHeader, OumMessage, OumPing, OumPong, OumSetGroup, OumStartSession } from '../../apps/oum/messages.ts';
 import { stamp } from '../../apps/oum/messages.ts';
-import type { ControlReply, ControlRequest, PacketIn, PacketInSubscribe, PacketOut } from '../messages.ts';
+import { versioned, type ControlReply, type ControlRequest, type PacketIn, type PacketInSubscribe, type PacketOut } from '../messages.ts';
 import { markDrop, PORT_CPU } from '../packet.ts';
 import { defineProgram, register, stage, table, type SwitchProgram } from '../program.ts';
 
@@ -232,7 +232,8 @@ export function oumController(cfg: OumControllerConfig): Behavior<OumControllerS
       };
       const startSession = (m: OumStartSession): void => {
         // Meant for this switch before a restart: the session may be one it stamped in already.
-        if (m.incarnation !== undefined && m.incarnation !== ctx.incarnation) {
+        // A start that names no life is meant for the first (its sender had heard no pong yet).
+        if ((m.incarnation ?? 0) !== ctx.incarnation) {
           ctx.log.warn({ sessionNum: m.sessionNum, for: m.incarnation, incarnation: ctx.incarnation }, 'oum controller: a session start meant for this switch before its restart');
           return;
         }
@@ -241,7 +242,9 @@ export function oumController(cfg: OumControllerConfig): Behavior<OumControllerS
           return;
         }
         s.sessionNum = m.sessionNum;
-        ctx.send(cfg.control, { type: 'RegisterWrite', register: 'session', index: 0, value: m.sessionNum, replyTo });
+        // Versioned by the session: a late or duplicated write of an older session, on its way to
+        // a control plane on another host, is refused as stale instead of setting the session back.
+        ctx.send(cfg.control, versioned({ type: 'RegisterWrite', register: 'session', index: 0, value: m.sessionNum, replyTo }, m.sessionNum));
       };
       switch (msg.type) {
         case 'OumSetGroup':

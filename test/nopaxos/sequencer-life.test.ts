@@ -14,7 +14,9 @@ import type { ControllerState } from '../../apps/nopaxos/controller.ts';
 import { NopaxosInvariants } from '../../apps/nopaxos/invariants.ts';
 import type { NopaxosReplica } from '../../apps/nopaxos/replica.ts';
 import { nopaxosTopology } from '../../apps/nopaxos/topology.ts';
+import { nopaxosStandbyTopology } from '../../apps/nopaxos/switch-standby.ts';
 import type { OumStartSession } from '../../apps/oum/messages.ts';
+import type { Envelope } from '../../transport/types.ts';
 
 function run(lateCopy: (start: OumStartSession) => OumStartSession) {
   const history = new KvHistory();
@@ -66,4 +68,53 @@ describe('NOPaxos sequencer lives', () => {
     assert.equal(r.linearizable, true);
     assert.deepEqual(r.events, [['failover', 1, 1], ['sequencer-restarted', 1, 2]]);
   });
+});
+
+describe('NOPaxos in-switch sequencer lives', () => {
+  for (const how of ['SessionChange', 'Failover'] as const) {
+    it(`SwitchRestartedAfterANamelessStart (${how}): a session start that names no life is taken only by the switch's first life`, () => {
+      // Before the controller's first probe it knows no switch's life, and its start names none.
+      // The switch takes it and stamps; r2 hears none of it (cut); the switch restarts, and the
+      // network's late copy of the start reaches its new life, which must not number the session
+      // again: r2 would take those numbers for the requests the others hold in those slots.
+      const history = new KvHistory();
+      const t = nopaxosStandbyTopology({ replicas: 3, switches: 2, clients: 3, opsPerClient: 150, thinkMs: 0.2, history, mode: 'fused' });
+      const rt = runSim(t.topology, { seed: 1, logLevel: 'silent', network: { latencyMs: 0.05 } });
+      const invariants = new NopaxosInvariants(() => t.replicas.map((r) => rt.stateOf<NopaxosReplica>(r)));
+      rt.onStep(() => invariants.check());
+      const late = new WeakSet<Envelope>();
+      let target: string | undefined;
+      rt.network.addFilter((env, info) => {
+        if (late.has(env)) {
+          late.delete(env);
+          return { delayMs: 2 };
+        }
+        if (env.msg.type === 'OumStartSession' && target === undefined) {
+          target = info.toHost;
+          late.add(env);
+          rt.network.endpoint(info.fromHost).send(env);
+        }
+        return 'deliver';
+      });
+      const violations: string[] = [];
+      const completed = (): number => t.clients.reduce((k, c) => k + rt.stateOf<NopaxosClientState>(c)!.d.completed, 0);
+      const ran = guarded(violations, () => {
+        rt.advance(2);
+        assert.deepEqual(rt.stateOf<ControllerState>(t.controller)!.lives, [undefined, undefined], 'no life known yet');
+        rt.send(t.controller, { type: how });
+        assert.ok(rt.runUntil(() => target !== undefined, 50));
+        rt.cut('r2', target!);
+        rt.advance(1);
+        rt.crash(target!);
+        rt.advance(0.2);
+        rt.restart(target!);
+        rt.heal('r2', target!);
+        if (!rt.runUntil(() => completed() >= 450, 10_000)) violations.push(`${completed()} of 450 operations completed`);
+      });
+      failureViolations(rt, violations);
+      assert.deepEqual(violations, []);
+      assert.equal(ran ? checkKvHistory(history, 10_000_000, violations) : null, true);
+      assert.ok(rt.stateOf<ControllerState>(t.controller)!.events.some((e) => e.kind === 'sequencer-restarted'), 'the restarted switch got a new session');
+    });
+  }
 });

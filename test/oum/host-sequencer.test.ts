@@ -70,7 +70,10 @@ describe('host sequencer', () => {
     w.rt.send(w.seq, { type: 'OumStartSession', sessionNum: 2, incarnation: 0 });
     w.rt.send(w.seq, { type: 'OumPing', seq: 1, replyTo: w.c.ref as ActorRef<OumPong> });
     assert.deepEqual(await w.c.expectMsg('OumPong'), { type: 'OumPong', seq: 1, sessionNum: -1, incarnation: 1 });
-    assert.equal(w.rt.stateOf<HostSequencerState>(w.seq)!.dropped['session-for-another-life'], 1);
+    // One that names no life is meant for the first: refused too.
+    w.rt.send(w.seq, { type: 'OumStartSession', sessionNum: 2 });
+    w.rt.advance(0.1);
+    assert.equal(w.rt.stateOf<HostSequencerState>(w.seq)!.dropped['session-for-another-life'], 2);
     // One meant for this life is taken.
     w.rt.send(w.seq, { type: 'OumStartSession', sessionNum: 3, incarnation: 1 });
     w.rt.send(w.seq, w.data(2));

@@ -100,6 +100,8 @@ async function scenario(mode: SwitchMode, opts: { readonly standby?: boolean } =
     rt.crash('tor');
     rt.restart('tor');
     rt.send(oumCtl as unknown as ActorRef<OumStartSession>, { type: 'OumStartSession', sessionNum: 2, incarnation: 0 });
+    // And one that names no life (meant for the first).
+    rt.send(oumCtl as unknown as ActorRef<OumStartSession>, { type: 'OumStartSession', sessionNum: 2 });
     rt.advance(0.5);
     staleStartRefused = rt.stateOf<OumControllerState>(oumCtl)!.sessionNum === 0;
   }
